@@ -1,0 +1,138 @@
+"""The candidate artifact: what training exports and what rules, challenges and serving read.
+
+It is a directory of Parquet files plus a JSON manifest, loadable with pandas/pyarrow alone (no training
+code, no MLflow). One directory per model version. Scores are calibrated probabilities so the economic
+guard can do arithmetic with them.
+
+manifest.json
+    format_version  int     ARTIFACT_FORMAT_VERSION
+    model_version   str     unique id of this trained model (also the MLflow registered version tag)
+    as_of_week      int     training used only transactions with week < as_of_week
+    challenge_week  int     the week the candidates are scored for (== as_of_week)
+    created_at      str     ISO-8601 UTC
+    data_fingerprint str    hash of the training data
+    metrics         dict    optional training metrics
+
+habitual.parquet      top-K products per member the member has bought before (K from configs/train.toml)
+    member_id, item_id, score (P(buy item in challenge week)), n_baskets (baskets with the item before
+    the cutoff), last_week (last week bought before the cutoff), rank (1 = best)
+stretch.parquet       top-K categories per member the member has NEVER bought before the cutoff
+    member_id, category, score (P(member buys in category in challenge week)), suggested_item_id
+    (the product to suggest in it), expected_margin (score * unit margin of the suggested item), rank
+items.parquet         every item that appears in a candidate or popular list
+    item_id, name, category, department, price, margin_rate, excluded
+members.parquet       every member known at training time
+    member_id, tier, spend_52w, last_week
+member_categories.parquet   categories each member bought before the cutoff (stretch must avoid them)
+    member_id, category
+popular_items.parquet       cold start: items by share of active members buying them in a week
+    item_id, score, rank
+popular_categories.parquet  cold start: categories by weekly adoption share among non-buyers
+    category, score, suggested_item_id, rank
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from engine.errors import ArtifactError
+
+ARTIFACT_FORMAT_VERSION = 1
+
+TABLES: dict[str, tuple[str, ...]] = {
+    "habitual": ("member_id", "item_id", "score", "n_baskets", "last_week", "rank"),
+    "stretch": ("member_id", "category", "score", "suggested_item_id", "expected_margin", "rank"),
+    "items": ("item_id", "name", "category", "department", "price", "margin_rate", "excluded"),
+    "members": ("member_id", "tier", "spend_52w", "last_week"),
+    "member_categories": ("member_id", "category"),
+    "popular_items": ("item_id", "score", "rank"),
+    "popular_categories": ("category", "score", "suggested_item_id", "rank"),
+}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The artifact's identity and provenance."""
+
+    model_version: str
+    as_of_week: int
+    challenge_week: int
+    created_at: str
+    data_fingerprint: str
+    format_version: int = ARTIFACT_FORMAT_VERSION
+    metrics: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class CandidateArtifact:
+    """All tables of one model version, in memory."""
+
+    manifest: Manifest
+    habitual: pd.DataFrame
+    stretch: pd.DataFrame
+    items: pd.DataFrame
+    members: pd.DataFrame
+    member_categories: pd.DataFrame
+    popular_items: pd.DataFrame
+    popular_categories: pd.DataFrame
+
+    def table(self, name: str) -> pd.DataFrame:
+        """One table by its name in :data:`TABLES`."""
+        frame: pd.DataFrame = getattr(self, name)
+        return frame
+
+
+def write_artifact(artifact: CandidateArtifact, directory: Path) -> Path:
+    """Write ``artifact`` under ``directory`` (created); returns the directory."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, columns in TABLES.items():
+        frame = artifact.table(name)
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise ArtifactError(f"cannot write artifact table {name!r}: missing columns {missing}")
+        frame.loc[:, list(columns)].to_parquet(directory / f"{name}.parquet", index=False)
+    manifest: dict[str, Any] = dict(artifact.manifest.__dict__)
+    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    return directory
+
+
+def read_manifest(directory: Path) -> Manifest:
+    """Read and check only the manifest of an artifact directory."""
+    path = directory / "manifest.json"
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ArtifactError(f"{directory}: not a candidate artifact (no manifest.json)") from exc
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(f"{path}: not valid JSON: {exc}") from exc
+    version = raw.get("format_version")
+    if version != ARTIFACT_FORMAT_VERSION:
+        raise ArtifactError(
+            f"{path}: format_version {version!r} is not supported (expected {ARTIFACT_FORMAT_VERSION})"
+        )
+    try:
+        return Manifest(**raw)
+    except TypeError as exc:
+        raise ArtifactError(f"{path}: bad manifest: {exc}") from exc
+
+
+def read_artifact(directory: Path | str) -> CandidateArtifact:
+    """Load every table of an artifact directory, checking that each has its documented columns."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    tables: dict[str, pd.DataFrame] = {}
+    for name, columns in TABLES.items():
+        path = directory / f"{name}.parquet"
+        if not path.exists():
+            raise ArtifactError(f"{directory}: missing table {path.name}")
+        frame = pd.read_parquet(path)
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise ArtifactError(f"{path}: missing columns {missing}")
+        tables[name] = frame
+    return CandidateArtifact(manifest=manifest, **tables)
