@@ -161,9 +161,7 @@ class Catalog:
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> Catalog:
         """Build from a frame with the catalog columns (see :mod:`engine.data.schema`)."""
-        missing = [
-            c for c in (ITEM_ID, NAME, CATEGORY, DEPARTMENT, PRICE, MARGIN_RATE, EXCLUDED) if c not in frame
-        ]
+        missing = [c for c in CATALOG_COLUMNS if c not in frame]
         if missing:
             raise ArtifactError(f"items table: missing columns {missing}")
         columns = [
