@@ -1,0 +1,234 @@
+"""Turn raw tables with canonical column names into a validated :class:`Dataset`.
+
+Every loader renames its source's columns to the canonical ones and hands the raw frames here, so all
+sources are checked, cleaned and typed by the same code. Order matters: the catalog is checked first so
+that transactions on a removed catalog row are then reported as unknown items.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+from engine.data import schema as s
+from engine.data.config import DataConfig
+from engine.data.margins import MarginsConfig, apply_margins
+from engine.data.schema import Dataset, DropCount
+from engine.data.tiers import TiersConfig, build_members
+from engine.data.validation import (
+    RowCheck,
+    apply_row_checks,
+    coerce,
+    fail,
+    require_columns,
+    require_no_nulls,
+    require_rows,
+    require_unique,
+)
+
+#: Label for a category the source leaves empty: "<DEPARTMENT> (UNSPECIFIED)".
+UNSPECIFIED = "<DEPARTMENT> (UNSPECIFIED)"
+#: Label for a department the source leaves empty.
+UNKNOWN_DEPARTMENT = "UNSPECIFIED"
+
+
+@dataclass(frozen=True)
+class RawTables:
+    """Source frames already renamed to canonical columns, with the file each came from."""
+
+    transactions: pd.DataFrame
+    catalog: pd.DataFrame
+    members: pd.DataFrame | None
+    where: dict[str, str]
+    source: str
+
+
+def week_of(timestamps: pd.Series, week_start: date) -> pd.Series:
+    """Week numbers: 1 = the 7 days starting at ``week_start`` (earlier timestamps give weeks < 1)."""
+    days = (timestamps - pd.Timestamp(week_start)).dt.days
+    return (days // 7 + 1).astype("int64")
+
+
+def _align_ids(left: pd.Series, right: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Give two id columns the same dtype: int64 when both are integers, strings otherwise."""
+    if left.dtype == right.dtype:
+        return left, right
+    return left.astype("str"), right.astype("str")
+
+
+def _catalog(raw: pd.DataFrame, where: str, config: DataConfig) -> tuple[pd.DataFrame, list[DropCount]]:
+    require_rows(raw, where)
+    require_columns(raw, [s.ITEM_ID, s.DEPARTMENT], where)
+    cat = pd.DataFrame({s.ITEM_ID: coerce(raw, s.ITEM_ID, "id", where)})
+    require_no_nulls(cat, [s.ITEM_ID], where)
+    require_unique(cat, s.ITEM_ID, where)
+    notes: list[DropCount] = []
+
+    department = coerce(raw, s.DEPARTMENT, "str", where)
+    no_dept = department.isna() | (department.str.strip() == "")
+    if no_dept.any():
+        notes.append(_filled("catalog", s.DEPARTMENT, UNKNOWN_DEPARTMENT, cat.loc[no_dept, s.ITEM_ID]))
+    cat[s.DEPARTMENT] = department.mask(no_dept, UNKNOWN_DEPARTMENT)
+
+    category = (
+        coerce(raw, s.CATEGORY, "str", where) if s.CATEGORY in raw else pd.Series(pd.NA, index=raw.index)
+    )
+    no_cat = category.isna() | (category.astype("str").str.strip() == "")
+    if no_cat.any():
+        notes.append(_filled("catalog", s.CATEGORY, UNSPECIFIED, cat.loc[no_cat, s.ITEM_ID]))
+    cat[s.CATEGORY] = category.mask(no_cat, cat[s.DEPARTMENT] + " (UNSPECIFIED)")
+
+    name = coerce(raw, s.NAME, "str", where) if s.NAME in raw else pd.Series(pd.NA, index=raw.index)
+    cat[s.NAME] = name.fillna(cat[s.CATEGORY])
+
+    cat[s.PRICE] = coerce(raw, s.PRICE, "float", where) if s.PRICE in raw else np.nan
+    if s.MARGIN_RATE in raw:
+        cat[s.MARGIN_RATE] = coerce(raw, s.MARGIN_RATE, "float", where)
+    if "unit_cost" in raw:
+        cost = coerce(raw, "unit_cost", "float", where)
+        from_cost = 1.0 - cost / cat[s.PRICE]
+        cat[s.MARGIN_RATE] = cat[s.MARGIN_RATE].fillna(from_cost) if s.MARGIN_RATE in cat else from_cost
+    if s.EXCLUDED in raw:
+        cat[s.EXCLUDED] = coerce(raw, s.EXCLUDED, "bool", where)
+
+    checks = [RowCheck("catalog", s.PRICE, "price <= 0", cat[s.PRICE] <= 0)]  # NaN compares False
+    if s.MARGIN_RATE in cat:
+        rate = cat[s.MARGIN_RATE]
+        checks.append(
+            RowCheck("catalog", s.MARGIN_RATE, "margin_rate outside [0, 1)", (rate < 0) | (rate >= 1))
+        )
+    cat, drops = apply_row_checks(cat, checks, where, config.invalid_rows)
+    return cat, [*notes, *drops]
+
+
+def _filled(table: str, column: str, label: str, ids: pd.Series) -> DropCount:
+    # Recorded with the drops so the report shows it, but the rows are kept.
+    sample = tuple(str(v) for v in ids.head(5))
+    return DropCount(
+        table, f"{column}: empty, filled with '{label}' (rows kept, not removed)", len(ids), sample
+    )
+
+
+def _transactions(raw: pd.DataFrame, where: str, config: DataConfig) -> pd.DataFrame:
+    require_rows(raw, where)
+    required = [s.MEMBER_ID, s.ITEM_ID, s.BASKET_ID, s.QUANTITY, s.SALES_VALUE]
+    require_columns(raw, required, where)
+    if s.WEEK not in raw and s.TIMESTAMP not in raw:
+        require_columns(raw, [s.WEEK, s.TIMESTAMP], where)  # names both in the message
+    tx = pd.DataFrame({c: coerce(raw, c, "id", where) for c in (s.MEMBER_ID, s.ITEM_ID, s.BASKET_ID)})
+    if s.TIMESTAMP in raw:
+        tx[s.TIMESTAMP] = coerce(raw, s.TIMESTAMP, "datetime", where)
+    if s.WEEK in raw:
+        tx[s.WEEK] = coerce(raw, s.WEEK, "int", where)
+    else:
+        require_no_nulls(tx, [s.TIMESTAMP], where)
+        tx[s.WEEK] = week_of(tx[s.TIMESTAMP], config.week_start)
+    if s.TIMESTAMP not in tx:
+        tx[s.TIMESTAMP] = pd.Series(pd.NaT, index=tx.index, dtype="datetime64[ns]")
+    tx[s.QUANTITY] = coerce(raw, s.QUANTITY, "float", where)
+    tx[s.SALES_VALUE] = coerce(raw, s.SALES_VALUE, "float", where)
+    require_no_nulls(tx, [s.MEMBER_ID, s.ITEM_ID, s.BASKET_ID, s.QUANTITY, s.SALES_VALUE], where)
+    return tx[list(s.TRANSACTION_COLUMNS)]
+
+
+def _transaction_checks(
+    tx: pd.DataFrame, known_items: pd.Series, known_members: pd.Series | None, config: DataConfig
+) -> list[RowCheck]:
+    t = "transactions"
+    checks = [RowCheck(t, s.ITEM_ID, "item not in the catalog", ~tx[s.ITEM_ID].isin(known_items))]
+    if known_members is not None:
+        checks.append(
+            RowCheck(t, s.MEMBER_ID, "member not in the members file", ~tx[s.MEMBER_ID].isin(known_members))
+        )
+    checks += [
+        RowCheck(t, s.QUANTITY, "quantity <= 0 (returns or empty lines)", tx[s.QUANTITY] <= 0),
+        RowCheck(t, s.SALES_VALUE, "sales_value < 0", tx[s.SALES_VALUE] < 0),
+    ]
+    if config.drop_zero_sales:
+        checks.append(
+            RowCheck(
+                t, s.SALES_VALUE, "sales_value == 0 (free or fully couponed line)", tx[s.SALES_VALUE] == 0
+            )
+        )
+    low, high = config.timestamp_range.min, config.timestamp_range.max
+    if low is not None:
+        checks.append(RowCheck(t, s.TIMESTAMP, f"timestamp before {low}", tx[s.TIMESTAMP] < _ts(low)))
+    if high is not None:
+        checks.append(RowCheck(t, s.TIMESTAMP, f"timestamp after {high}", tx[s.TIMESTAMP] > _ts(high)))
+    checks.append(RowCheck(t, s.WEEK, f"week < 1 (before week_start {config.week_start})", tx[s.WEEK] < 1))
+    if high is not None:
+        last = int(week_of(pd.Series([_ts(high)]), config.week_start).iloc[0])
+        checks.append(RowCheck(t, s.WEEK, f"week > {last} (after timestamp_range.max)", tx[s.WEEK] > last))
+    return checks
+
+
+def _ts(value: datetime) -> pd.Timestamp:
+    return pd.Timestamp(value).tz_localize(None)
+
+
+def _members(raw: pd.DataFrame, where: str) -> pd.DataFrame:
+    require_rows(raw, where)
+    require_columns(raw, [s.MEMBER_ID], where)
+    members = pd.DataFrame({s.MEMBER_ID: coerce(raw, s.MEMBER_ID, "id", where)})
+    require_no_nulls(members, [s.MEMBER_ID], where)
+    require_unique(members, s.MEMBER_ID, where)
+    if s.TIER in raw:
+        members[s.TIER] = raw[s.TIER].to_numpy()
+    return members
+
+
+def median_unit_price(transactions: pd.DataFrame) -> pd.Series:
+    """Median of ``sales_value / quantity`` per item over the (already valid) transaction lines."""
+    unit = transactions[s.SALES_VALUE] / transactions[s.QUANTITY]
+    return unit.groupby(transactions[s.ITEM_ID], sort=False).median()
+
+
+def assemble(
+    raw: RawTables,
+    config: DataConfig,
+    margins: MarginsConfig,
+    tiers: TiersConfig,
+    as_of_week: int | None = None,
+) -> Dataset:
+    """Validate, clean and type raw tables into a :class:`Dataset` (see the module docstring).
+
+    ``as_of_week`` is the week before which spend counts for tiers; by default the week after the last
+    one in the data (all of it counts).
+    """
+    catalog, drops = _catalog(raw.catalog, raw.where["catalog"], config)
+    tx = _transactions(raw.transactions, raw.where["transactions"], config)
+    members = None if raw.members is None else _members(raw.members, raw.where["members"])
+
+    tx[s.ITEM_ID], catalog[s.ITEM_ID] = _align_ids(tx[s.ITEM_ID], catalog[s.ITEM_ID])
+    known_members = None
+    if members is not None:
+        tx[s.MEMBER_ID], members[s.MEMBER_ID] = _align_ids(tx[s.MEMBER_ID], members[s.MEMBER_ID])
+        known_members = members[s.MEMBER_ID]
+    checks = _transaction_checks(tx, catalog[s.ITEM_ID], known_members, config)
+    tx, tx_drops = apply_row_checks(tx, checks, raw.where["transactions"], config.invalid_rows)
+    drops += tx_drops
+    if tx.empty:
+        raise fail(raw.where["transactions"], None, 0, "left after removing invalid rows (empty data)")
+
+    derived = catalog[s.ITEM_ID].map(median_unit_price(tx))
+    catalog[s.PRICE] = catalog[s.PRICE].fillna(derived)
+    no_price = catalog[s.PRICE].isna()
+    reason = "no price given and never sold (cannot price an offer)"
+    check = RowCheck("catalog", s.PRICE, reason, no_price, show=s.ITEM_ID)
+    catalog, price_drops = apply_row_checks(catalog, [check], raw.where["catalog"], config.invalid_rows)
+    drops += price_drops
+
+    catalog = apply_margins(catalog, margins)[list(s.CATALOG_COLUMNS)]
+    catalog = catalog.astype({s.NAME: "str", s.CATEGORY: "str", s.DEPARTMENT: "str", s.PRICE: "float64"})
+    cutoff = int(tx[s.WEEK].max()) + 1 if as_of_week is None else as_of_week
+    member_table = build_members(tx, cutoff, tiers, given=members, where=raw.where.get("members", "members"))
+    return Dataset(
+        transactions=tx.reset_index(drop=True),
+        catalog=catalog.sort_values(s.ITEM_ID).reset_index(drop=True),
+        members=member_table[list(s.MEMBER_COLUMNS)],
+        source=raw.source,
+        dropped=tuple(drops),
+    )
