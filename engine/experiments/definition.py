@@ -1,0 +1,197 @@
+"""Experiment definitions: one TOML file per experiment in ``experiments/``, validated before anything runs.
+
+A definition names the arms and their traffic weights, the salt that seeds assignment, the weeks the
+experiment runs, the population it draws from, the primary metric and the guardrails::
+
+    name = "star_challenge_v1"
+    salt = "star_challenge_v1"
+    population = "all_members"
+    start_week = 90
+    end_week = 101
+    primary_metric = "net_profit_per_member"
+
+    [[arms]]
+    name = "recommender"
+    policy = "recommender"
+    weight = 0.4
+
+    [[guardrails]]
+    metric = "opt_out_rate"
+    max_harm = 0.02
+
+Two experiments that draw from the same population in overlapping weeks would each take members the
+other one counts, so :func:`load_definitions` refuses such a pair.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from engine.config import StrictModel, parse_config, read_toml
+from engine.errors import ConfigError, ExperimentError
+
+#: Where the shipped definitions live: ``<repo>/experiments``.
+EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent.parent / "experiments"
+
+Policy = Literal["recommender", "baseline", "holdout"]
+MetricName = Literal[
+    "net_profit_per_member",
+    "gross_margin_per_member",
+    "spend_per_member",
+    "completion_rate",
+    "opt_out_rate",
+]
+
+#: Weights are fractions of traffic: they must add up to one, within float rounding.
+_WEIGHT_SUM_TOLERANCE = 1e-9
+
+
+class Arm(StrictModel):
+    """One arm: its name, the policy that makes its challenges and its share of members."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")
+    policy: Policy
+    weight: float = Field(gt=0, le=1)
+
+
+class Guardrail(StrictModel):
+    """A metric that must not get worse than ``max_harm`` (absolute, in the metric's unit) vs control."""
+
+    metric: MetricName
+    max_harm: float = Field(ge=0)
+
+
+class ExperimentDefinition(StrictModel):
+    """A validated experiment definition (see the module docstring for the file layout)."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")
+    description: str = ""
+    salt: str = Field(min_length=1)
+    hash_version: Literal[1, 2] = 2
+    population: str = Field(min_length=1)
+    start_week: int = Field(ge=1)
+    end_week: int = Field(ge=1)
+    primary_metric: MetricName
+    arms: tuple[Arm, ...] = Field(min_length=2)
+    guardrails: tuple[Guardrail, ...] = ()
+
+    @field_validator("arms")
+    @classmethod
+    def _arms_consistent(cls, arms: tuple[Arm, ...]) -> tuple[Arm, ...]:
+        names = [a.name for a in arms]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"arm names must be unique; repeated: {duplicates}")
+        total = math.fsum(a.weight for a in arms)
+        if abs(total - 1.0) > _WEIGHT_SUM_TOLERANCE:
+            raise ValueError(f"arm weights must sum to 1; they sum to {total:.6g} ({names})")
+        holdouts = [a.name for a in arms if a.policy == "holdout"]
+        if len(holdouts) > 1:
+            raise ValueError(f"at most one holdout arm is allowed; got {holdouts}")
+        return arms
+
+    @model_validator(mode="after")
+    def _weeks_ordered(self) -> ExperimentDefinition:
+        if self.start_week > self.end_week:
+            raise ValueError(f"start_week {self.start_week} is after end_week {self.end_week}")
+        return self
+
+    @property
+    def arm_names(self) -> tuple[str, ...]:
+        """Arm names in file order (the order buckets are laid out in)."""
+        return tuple(a.name for a in self.arms)
+
+    @property
+    def weights(self) -> tuple[float, ...]:
+        """Arm weights in file order."""
+        return tuple(a.weight for a in self.arms)
+
+    def arm(self, name: str) -> Arm:
+        """The arm called ``name``; an unknown name raises :class:`ExperimentError`."""
+        for arm in self.arms:
+            if arm.name == name:
+                return arm
+        raise ExperimentError(f"experiment {self.name!r} has no arm {name!r} (arms: {list(self.arm_names)})")
+
+    @property
+    def control(self) -> Arm:
+        """The arm others are compared with: the holdout, else the baseline policy arm."""
+        for policy in ("holdout", "baseline"):
+            for arm in self.arms:
+                if arm.policy == policy:
+                    return arm
+        raise ExperimentError(
+            f"experiment {self.name!r} has neither a holdout nor a baseline arm to compare with"
+        )
+
+    def covers_week(self, week: int) -> bool:
+        """Whether ``week`` lies in ``[start_week, end_week]``."""
+        return self.start_week <= week <= self.end_week
+
+    def assignment_fingerprint(self) -> str:
+        """Hash of everything that decides who lands in which arm (salt, hash version, arms, weights).
+
+        Stored at first exposure; a later definition with the same salt but another fingerprint
+        would move members between arms mid-experiment and is refused.
+        """
+        payload = {
+            "salt": self.salt,
+            "hash_version": self.hash_version,
+            "arms": [[a.name, a.policy, repr(a.weight)] for a in self.arms],
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_definition(path: Path | str) -> ExperimentDefinition:
+    """Read and validate one experiment file; errors name the file and each bad key."""
+    path = Path(path)
+    try:
+        raw = read_toml(path)
+        definition = parse_config(raw, ExperimentDefinition, str(path))
+    except ConfigError as exc:
+        raise ExperimentError(exc.message, detail=exc.detail) from exc
+    if definition.name != path.stem:
+        raise ExperimentError(f"{path}: name {definition.name!r} must equal the file name {path.stem!r}")
+    return definition
+
+
+def check_overlaps(definitions: list[ExperimentDefinition]) -> None:
+    """Refuse two experiments on the same population whose weeks overlap, or two with the same salt."""
+    problems: list[str] = []
+    for i, a in enumerate(definitions):
+        for b in definitions[i + 1 :]:
+            if a.name == b.name:
+                problems.append(f"experiment name {a.name!r} is defined twice")
+            elif a.population == b.population and a.start_week <= b.end_week and b.start_week <= a.end_week:
+                problems.append(
+                    f"{a.name!r} (weeks {a.start_week}-{a.end_week}) and {b.name!r} "
+                    f"(weeks {b.start_week}-{b.end_week}) overlap on population {a.population!r}"
+                )
+            elif a.salt == b.salt:
+                # Same salt means correlated assignments across experiments.
+                problems.append(f"{a.name!r} and {b.name!r} share the salt {a.salt!r}")
+    if problems:
+        raise ExperimentError("conflicting experiments:\n  - " + "\n  - ".join(problems))
+
+
+def load_definitions(directory: Path | str = EXPERIMENTS_DIR) -> dict[str, ExperimentDefinition]:
+    """Load every ``*.toml`` in ``directory`` and check them against each other."""
+    directory = Path(directory)
+    paths = sorted(directory.glob("*.toml"))
+    definitions = [load_definition(p) for p in paths]
+    check_overlaps(definitions)
+    return {d.name: d for d in definitions}
+
+
+def find_definition(name: str, directory: Path | str = EXPERIMENTS_DIR) -> ExperimentDefinition:
+    """The experiment called ``name`` from ``directory`` (all files there are validated together)."""
+    definitions = load_definitions(directory)
+    if name not in definitions:
+        raise ExperimentError(f"no experiment {name!r} in {directory} (known: {sorted(definitions)})")
+    return definitions[name]

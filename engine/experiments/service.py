@@ -1,0 +1,132 @@
+"""The plain functions the serving layer calls; FastAPI knows nothing of them and they know no HTTP.
+
+::
+
+    arm = assign_arm(definition, member_id)                 # sticky, deterministic
+    progress = record_exposure(store, definition, arm, member_id, week, challenge)   # on every serve
+    progress = ingest_purchase(store, event)                # POST /events
+    progress = progress_for(store, member_id, week)         # shown in the challenge response
+
+``challenge`` is the served challenge (anything with ``picks``/``item_ids`` and a reward cost, or a
+:class:`~engine.experiments.events.ChallengeSnapshot`), or None for the holdout's explicit no-offer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+from uuid import uuid4
+
+from engine.errors import BadRequest, ExperimentError
+from engine.experiments.assignment import assign_arm
+from engine.experiments.definition import ExperimentDefinition
+from engine.experiments.events import ChallengeSnapshot, ExposureEvent, Progress, PurchaseEvent, parse_event
+from engine.experiments.store import SqliteEventStore
+
+__all__ = [
+    "assign_arm",
+    "ingest_purchase",
+    "ingest_purchases",
+    "progress_for",
+    "record_exposure",
+    "to_snapshot",
+]
+
+
+def to_snapshot(challenge: object) -> ChallengeSnapshot | None:
+    """Read the pick item ids and reward cost off a served challenge; None for an explicit no-offer.
+
+    Accepts a :class:`ChallengeSnapshot`; the rules layer's ``engine.challenge.Challenge`` (``habitual``
+    picks + ``stretch`` pick, ``reward.cash_cost``, ``status`` ``"no_offer"`` meaning no offer); or any
+    mapping/object with ``item_ids`` or ``picks`` (each with ``item_id``) and ``reward_cost``.
+    """
+    if isinstance(challenge, ChallengeSnapshot):
+        return challenge
+
+    def get(obj: object, name: str) -> Any:
+        return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+
+    if get(challenge, "status") == "no_offer":
+        return None
+    items = get(challenge, "item_ids")
+    if items is None and get(challenge, "picks") is not None:
+        items = [get(p, "item_id") for p in get(challenge, "picks")]
+    if items is None and get(challenge, "habitual") is not None:
+        stretch = get(challenge, "stretch")
+        items = [get(p, "item_id") for p in get(challenge, "habitual")]
+        items += [] if stretch is None else [get(stretch, "item_id")]
+    if items is None:
+        raise BadRequest(f"challenge {challenge!r} has no item_ids, picks or habitual/stretch picks")
+    cost = get(challenge, "reward_cost")
+    reward = get(challenge, "reward")
+    if cost is None and reward is not None:
+        cost = get(reward, "cash_cost")
+        cost = get(reward, "cost") if cost is None else cost
+    if cost is None:
+        raise BadRequest(f"challenge {challenge!r} has no reward cost")
+    return ChallengeSnapshot(item_ids=tuple(str(i) for i in items), reward_cost=float(cost))
+
+
+def record_exposure(
+    store: SqliteEventStore,
+    definition: ExperimentDefinition,
+    arm: str,
+    member_id: int | str,
+    week: int,
+    challenge: object | None,
+    *,
+    event_id: str | None = None,
+    timestamp: datetime | None = None,
+) -> Progress:
+    """Record that ``member_id`` was served ``arm``'s answer for ``week``; returns the week's progress.
+
+    Raises
+    ------
+    ExperimentError
+        ``arm`` is not the member's assigned arm, ``week`` is outside the experiment, a holdout exposure
+        carries a challenge, or the definition's arms/weights changed under the same salt.
+    """
+    if not definition.covers_week(week):
+        raise ExperimentError(
+            f"experiment {definition.name!r} runs weeks {definition.start_week}-{definition.end_week}; "
+            f"cannot expose member {member_id} in week {week}"
+        )
+    expected = assign_arm(definition, member_id)
+    if arm != expected:
+        raise ExperimentError(
+            f"experiment {definition.name!r}: member {member_id} is assigned to {expected!r}, not {arm!r}"
+        )
+    offer = None if challenge is None else to_snapshot(challenge)
+    if definition.arm(arm).policy == "holdout" and offer is not None:
+        raise ExperimentError(f"experiment {definition.name!r}: holdout member {member_id} must get no offer")
+    store.ensure_assignment_lock(definition)
+    event = ExposureEvent(
+        event_id=event_id or f"exp-{uuid4().hex}",
+        experiment=definition.name,
+        salt=definition.salt,
+        arm=arm,
+        member_id=member_id,
+        week=week,
+        challenge=offer,
+        timestamp=timestamp,
+    )
+    return store.add_exposure(event)
+
+
+def ingest_purchase(store: SqliteEventStore, event: PurchaseEvent | Mapping[str, Any]) -> Progress:
+    """Store one purchase (a model or a raw mapping, validated) and return the member's week progress."""
+    parsed: PurchaseEvent = (
+        event if isinstance(event, PurchaseEvent) else parse_event(PurchaseEvent, event, "purchase event")
+    )
+    return store.add_purchases([parsed])[0]
+
+
+def ingest_purchases(store: SqliteEventStore, events: Iterable[PurchaseEvent]) -> list[Progress]:
+    """Store many purchases in one transaction; returns the progress of each member-week touched."""
+    return store.add_purchases(events)
+
+
+def progress_for(store: SqliteEventStore, member_id: int | str, week: int) -> Progress:
+    """The member's challenge progress for ``week``."""
+    return store.progress(member_id, week)

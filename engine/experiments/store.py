@@ -1,0 +1,307 @@
+"""The durable event store: exposures, purchases, opt-outs, rewards and assignment locks in SQLite.
+
+One file, WAL journal, every write in a transaction: a restart loses nothing that was acknowledged.
+Event ids are primary keys, so a resent event is a no-op; the same id with different content is a
+:class:`~engine.errors.Conflict`. A reward row is keyed by ``(member_id, week)`` and inserted with
+``INSERT OR IGNORE`` in the same transaction that saw the challenge complete, which is what makes the
+reward exactly-once whatever the order or repetition of events.
+
+Ids are stored as text (``str(member_id)``), the form assignment hashes too.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+import pandas as pd
+
+from engine.errors import Conflict, ExperimentError, StoreUnavailable
+from engine.experiments.definition import ExperimentDefinition
+from engine.experiments.events import (
+    ChallengeSnapshot,
+    ExposureEvent,
+    OptOutEvent,
+    PickProgress,
+    Progress,
+    PurchaseEvent,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS assignment_locks (
+    experiment TEXT NOT NULL, salt TEXT NOT NULL, fingerprint TEXT NOT NULL, arms TEXT NOT NULL,
+    created_at TEXT NOT NULL, PRIMARY KEY (experiment, salt));
+CREATE TABLE IF NOT EXISTS exposures (
+    event_id TEXT PRIMARY KEY, experiment TEXT NOT NULL, salt TEXT NOT NULL, arm TEXT NOT NULL,
+    member_id TEXT NOT NULL, week INTEGER NOT NULL, ts TEXT);
+CREATE INDEX IF NOT EXISTS exposures_experiment ON exposures (experiment, salt);
+CREATE TABLE IF NOT EXISTS challenges (
+    member_id TEXT NOT NULL, week INTEGER NOT NULL, experiment TEXT NOT NULL, salt TEXT NOT NULL,
+    arm TEXT NOT NULL, item_ids TEXT, reward_cost REAL NOT NULL, PRIMARY KEY (member_id, week));
+CREATE TABLE IF NOT EXISTS purchases (
+    event_id TEXT PRIMARY KEY, member_id TEXT NOT NULL, week INTEGER NOT NULL, item_id TEXT NOT NULL,
+    quantity REAL NOT NULL, sales_value REAL NOT NULL, ts TEXT);
+CREATE INDEX IF NOT EXISTS purchases_member_week ON purchases (member_id, week);
+CREATE TABLE IF NOT EXISTS rewards (
+    member_id TEXT NOT NULL, week INTEGER NOT NULL, experiment TEXT NOT NULL, arm TEXT NOT NULL,
+    reward_cost REAL NOT NULL, issued_at TEXT NOT NULL, PRIMARY KEY (member_id, week));
+CREATE TABLE IF NOT EXISTS opt_outs (
+    event_id TEXT PRIMARY KEY, member_id TEXT NOT NULL, week INTEGER NOT NULL, ts TEXT);
+"""
+
+_CHALLENGE_SQL = (
+    "SELECT experiment, arm, item_ids, reward_cost FROM challenges WHERE member_id = ? AND week = ?"
+)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _ts(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+class SqliteEventStore:
+    """Experiment events in one SQLite file; safe to share between threads of one process.
+
+    Parameters
+    ----------
+    path
+        The database file (created with its folder); ``":memory:"`` for a throw-away store.
+    synchronous
+        SQLite's ``synchronous`` pragma: ``FULL`` survives power loss, ``NORMAL`` only process crashes.
+    busy_timeout_s
+        How long to wait for another process's write lock.
+    """
+
+    def __init__(self, path: Path | str, synchronous: str = "FULL", busy_timeout_s: float = 10.0) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(
+                self.path, timeout=busy_timeout_s, check_same_thread=False, isolation_level=None
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'FULL' else 'NORMAL'}")
+            self._conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open the experiment event store {self.path}: {exc}") from exc
+        self._lock = threading.RLock()
+        self._locked: set[tuple[str, str, str]] = set()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection (the WAL is checkpointed into the main file)."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> SqliteEventStore:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"experiment event store {self.path}: {exc}") from exc
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            else:
+                self._conn.execute("COMMIT")
+
+    # -- assignment lock ---------------------------------------------------------------------------
+    def ensure_assignment_lock(self, definition: ExperimentDefinition) -> None:
+        """Record the definition's assignment fingerprint, or refuse one that changed under the same salt.
+
+        Raises
+        ------
+        ExperimentError
+            Arms or weights differ from those recorded at the first exposure with this salt.
+        """
+        fingerprint = definition.assignment_fingerprint()
+        key = (definition.name, definition.salt, fingerprint)
+        if key in self._locked:
+            return
+        arms = json.dumps([[a.name, a.policy, a.weight] for a in definition.arms])
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT fingerprint, arms FROM assignment_locks WHERE experiment = ? AND salt = ?",
+                (definition.name, definition.salt),
+            ).fetchone()
+            if row is None:
+                conn.execute(
+                    "INSERT INTO assignment_locks VALUES (?, ?, ?, ?, ?)",
+                    (definition.name, definition.salt, fingerprint, arms, _now()),
+                )
+            elif row[0] != fingerprint:
+                raise ExperimentError(
+                    f"experiment {definition.name!r}: arms or weights changed after exposures began "
+                    f"(recorded {row[1]}, now {arms}); members would move between arms. "
+                    "Give the experiment a new salt to start a new assignment."
+                )
+        self._locked.add(key)
+
+    # -- writes ------------------------------------------------------------------------------------
+    def add_exposure(self, event: ExposureEvent) -> Progress:
+        """Store an exposure (idempotent by event id) and the week's challenge; returns the progress."""
+        member = str(event.member_id)
+        snapshot = event.challenge
+        items = None if snapshot is None else json.dumps(list(snapshot.item_ids))
+        cost = 0.0 if snapshot is None else snapshot.reward_cost
+        with self._transaction() as conn:
+            inserted = conn.execute(
+                "INSERT OR IGNORE INTO exposures VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    event.event_id,
+                    event.experiment,
+                    event.salt,
+                    event.arm,
+                    member,
+                    event.week,
+                    _ts(event.timestamp),
+                ),
+            ).rowcount
+            if not inserted:
+                row = conn.execute(
+                    "SELECT experiment, salt, arm, member_id, week FROM exposures WHERE event_id = ?",
+                    (event.event_id,),
+                ).fetchone()
+                if tuple(row) != (event.experiment, event.salt, event.arm, member, event.week):
+                    raise Conflict(
+                        f"exposure {event.event_id!r} was already recorded with other content: {row}"
+                    )
+            current = conn.execute(
+                _CHALLENGE_SQL,
+                (member, event.week),
+            ).fetchone()
+            if current is None:
+                conn.execute(
+                    "INSERT INTO challenges VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (member, event.week, event.experiment, event.salt, event.arm, items, cost),
+                )
+            elif tuple(current) != (event.experiment, event.arm, items, cost):
+                raise Conflict(
+                    f"member {member} week {event.week}: already served {tuple(current)}, "
+                    f"now {(event.experiment, event.arm, items, cost)}; a week's challenge must not change"
+                )
+            return self._progress(conn, member, event.week)
+
+    def add_purchases(self, events: Iterable[PurchaseEvent]) -> list[Progress]:
+        """Store purchases (idempotent by event id); returns the progress of every challenge they touch."""
+        touched: dict[tuple[str, int], None] = {}
+        with self._transaction() as conn:
+            for event in events:
+                member, item = str(event.member_id), str(event.item_id)
+                values = (member, event.week, item, event.quantity, event.sales_value)
+                inserted = conn.execute(
+                    "INSERT OR IGNORE INTO purchases VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (event.event_id, *values, _ts(event.timestamp)),
+                ).rowcount
+                if not inserted:
+                    row = conn.execute(
+                        "SELECT member_id, week, item_id, quantity, sales_value FROM purchases "
+                        "WHERE event_id = ?",
+                        (event.event_id,),
+                    ).fetchone()
+                    if tuple(row) != values:
+                        raise Conflict(
+                            f"purchase {event.event_id!r} was already recorded as {tuple(row)}, now {values}"
+                        )
+                touched[(member, event.week)] = None
+            return [self._progress(conn, m, w) for m, w in touched]
+
+    def add_opt_out(self, event: OptOutEvent) -> bool:
+        """Store an opt-out; returns whether it was new."""
+        with self._transaction() as conn:
+            return bool(
+                conn.execute(
+                    "INSERT OR IGNORE INTO opt_outs VALUES (?, ?, ?, ?)",
+                    (event.event_id, str(event.member_id), event.week, _ts(event.timestamp)),
+                ).rowcount
+            )
+
+    # -- reads -------------------------------------------------------------------------------------
+    def progress(self, member_id: int | str, week: int) -> Progress:
+        """The member's challenge progress for ``week`` (an empty one if nothing was served)."""
+        with self._lock:
+            return self._progress(self._conn, str(member_id), week, issue=False)
+
+    def _progress(self, conn: sqlite3.Connection, member: str, week: int, issue: bool = True) -> Progress:
+        row = conn.execute(
+            _CHALLENGE_SQL,
+            (member, week),
+        ).fetchone()
+        if row is None:
+            return Progress(member_id=member, week=week)
+        experiment, arm, items_json, cost = row
+        if items_json is None:
+            return Progress(member_id=member, week=week, experiment=experiment, arm=arm)
+        items: list[str] = json.loads(items_json)
+        marks = ",".join("?" * len(items))
+        bought = {
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT item_id FROM purchases WHERE member_id = ? AND week = ? "
+                f"AND item_id IN ({marks})",
+                (member, week, *items),
+            )
+        }
+        completed = bought.issuperset(items)
+        issued_now = False
+        if completed and issue:
+            issued_now = bool(
+                conn.execute(
+                    "INSERT OR IGNORE INTO rewards VALUES (?, ?, ?, ?, ?, ?)",
+                    (member, week, experiment, arm, cost, _now()),
+                ).rowcount
+            )
+        issued = conn.execute(
+            "SELECT 1 FROM rewards WHERE member_id = ? AND week = ?", (member, week)
+        ).fetchone()
+        return Progress(
+            member_id=member,
+            week=week,
+            experiment=experiment,
+            arm=arm,
+            offered=True,
+            picks=tuple(PickProgress(item_id=i, bought=i in bought) for i in items),
+            completed=completed,
+            reward_issued=issued is not None,
+            reward_cost=cost,
+            reward_issued_now=issued_now,
+        )
+
+    def frame(self, sql: str, params: tuple[object, ...] = ()) -> pd.DataFrame:
+        """Run a read query into a DataFrame (analysis reads whole tables this way)."""
+        with self._lock:
+            cursor = self._conn.execute(sql, params)
+            columns = [c[0] for c in cursor.description]
+            return pd.DataFrame(cursor.fetchall(), columns=columns)
+
+    def counts(self) -> dict[str, int]:
+        """Row count of every table (for reports and restart checks)."""
+        tables = ("assignment_locks", "exposures", "challenges", "purchases", "rewards", "opt_outs")
+        with self._lock:
+            return {t: int(self._conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) for t in tables}
+
+
+def snapshot(item_ids: Iterable[object], reward_cost: float) -> ChallengeSnapshot:
+    """A :class:`ChallengeSnapshot` from any iterable of item ids."""
+    return ChallengeSnapshot(item_ids=tuple(str(i) for i in item_ids), reward_cost=reward_cost)

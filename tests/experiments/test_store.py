@@ -1,0 +1,196 @@
+"""Events: validation, exactly-once rewards under duplicates and reordering, nothing lost on restart."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from pathlib import Path
+
+import pytest
+
+from engine.errors import BadRequest, Conflict
+from engine.experiments.assignment import assign_arm
+from engine.experiments.definition import ExperimentDefinition
+from engine.experiments.events import ChallengeSnapshot, ExposureEvent, OptOutEvent, PurchaseEvent
+from engine.experiments.service import ingest_purchase, progress_for, record_exposure, to_snapshot
+from engine.experiments.store import SqliteEventStore
+
+OFFER = ChallengeSnapshot(item_ids=("11", "12", "13"), reward_cost=2.5)
+
+
+def _treated_member(definition: ExperimentDefinition) -> int:
+    return next(m for m in range(1000) if assign_arm(definition, m) == "recommender")
+
+
+def _purchase(event_id: str, member: int, item: str, week: int = 10) -> PurchaseEvent:
+    return PurchaseEvent(
+        event_id=event_id, member_id=member, item_id=item, week=week, quantity=1, sales_value=3.0
+    )
+
+
+def _events(member: int) -> list[PurchaseEvent]:
+    return [
+        _purchase("p1", member, "11"),
+        _purchase("p2", member, "12"),
+        _purchase("p3", member, "99"),  # not a pick
+        _purchase("p4", member, "13"),
+        _purchase("p5", member, "11"),  # a second purchase of a pick
+    ]
+
+
+def test_progress_and_reward_once(definition: ExperimentDefinition, store: SqliteEventStore) -> None:
+    m = _treated_member(definition)
+    p = record_exposure(store, definition, "recommender", m, 10, OFFER)
+    assert p.offered
+    assert p.bought == 0
+    assert not p.completed
+    issued = []
+    for event in _events(m):
+        p = ingest_purchase(store, event)
+        issued.append(p.reward_issued_now)
+    assert p.completed
+    assert p.reward_issued
+    assert p.bought == 3
+    assert issued == [False, False, False, True, False]
+    assert store.counts()["rewards"] == 1
+    assert progress_for(store, m, 10) == p.model_copy(update={"reward_issued_now": False})
+
+
+def test_exactly_once_under_duplicates_and_any_order(
+    definition: ExperimentDefinition, tmp_path: Path
+) -> None:
+    m = _treated_member(definition)
+    exposure = ExposureEvent(
+        event_id="x1",
+        experiment=definition.name,
+        salt=definition.salt,
+        arm="recommender",
+        member_id=m,
+        week=10,
+        challenge=OFFER,
+    )
+    base: list[object] = [exposure, *_events(m)]
+    rng = random.Random(3)
+    orders = [list(o) for o in itertools.islice(itertools.permutations(base), 0, 720, 37)]
+    for k, order in enumerate(orders):
+        stream = order + rng.sample(order, 3)  # and some events twice
+        rng.shuffle(stream)
+        with SqliteEventStore(tmp_path / f"s{k}.sqlite3") as store:
+            issued_now = 0
+            for event in stream:
+                if isinstance(event, ExposureEvent):
+                    p = store.add_exposure(event)
+                else:
+                    assert isinstance(event, PurchaseEvent)
+                    p = store.add_purchases([event])[0]
+                issued_now += p.reward_issued_now
+            assert issued_now == 1
+            assert store.counts()["rewards"] == 1
+            assert store.counts()["purchases"] == 5
+            assert store.progress(m, 10).completed
+
+
+def test_restart_loses_nothing(definition: ExperimentDefinition, store_path: Path) -> None:
+    m = _treated_member(definition)
+    with SqliteEventStore(store_path) as store:
+        record_exposure(store, definition, "recommender", m, 10, OFFER)
+        for event in _events(m)[:2]:
+            ingest_purchase(store, event)
+        store.add_opt_out(OptOutEvent(event_id="o1", member_id=m, week=10))
+        before = store.counts()
+    with SqliteEventStore(store_path) as store:
+        assert store.counts() == before
+        assert store.progress(m, 10).bought == 2
+        for event in _events(m):  # the first two again, then the rest
+            ingest_purchase(store, event)
+        assert store.progress(m, 10).reward_issued
+    with SqliteEventStore(store_path) as store:
+        assert store.counts()["rewards"] == 1
+        assert store.counts()["purchases"] == 5
+        assert store.counts()["opt_outs"] == 1
+
+
+def test_holdout_exposure_counts_without_offer(
+    definition: ExperimentDefinition, store: SqliteEventStore
+) -> None:
+    m = next(m for m in range(1000) if assign_arm(definition, m) == "holdout")
+    p = record_exposure(store, definition, "holdout", m, 10, None)
+    assert p.arm == "holdout"
+    assert not p.offered
+    assert p.picks == ()
+    assert store.counts()["exposures"] == 1
+
+
+def test_same_event_id_with_other_content_is_a_conflict(store: SqliteEventStore) -> None:
+    ingest_purchase(store, _purchase("p1", 1, "11"))
+    ingest_purchase(store, _purchase("p1", 1, "11"))
+    with pytest.raises(Conflict, match="p1"):
+        ingest_purchase(store, _purchase("p1", 1, "12"))
+
+
+def test_changed_challenge_in_a_week_is_a_conflict(
+    definition: ExperimentDefinition, store: SqliteEventStore
+) -> None:
+    m = _treated_member(definition)
+    record_exposure(store, definition, "recommender", m, 10, OFFER)
+    record_exposure(store, definition, "recommender", m, 10, OFFER)
+    with pytest.raises(Conflict, match="must not change"):
+        record_exposure(
+            store,
+            definition,
+            "recommender",
+            m,
+            10,
+            ChallengeSnapshot(item_ids=("1", "2", "3"), reward_cost=1),
+        )
+    assert store.counts()["exposures"] == 2
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            {"member_id": 1, "item_id": 2, "week": 3, "quantity": 1, "sales_value": 1},
+            "event_id: Field required",
+        ),
+        ({"event_id": "e", "member_id": 1, "item_id": 2, "week": 0, "quantity": 1, "sales_value": 1}, "week"),
+        (
+            {"event_id": "e", "member_id": 1, "item_id": 2, "week": 3, "quantity": -1, "sales_value": 1},
+            "quantity",
+        ),
+        (
+            {"event_id": "e", "member_id": " ", "item_id": 2, "week": 3, "quantity": 1, "sales_value": 1},
+            "blank",
+        ),
+        (
+            {
+                "event_id": "e",
+                "member_id": 1,
+                "item_id": 2,
+                "week": 3,
+                "quantity": 1,
+                "sales_value": 1,
+                "x": 1,
+            },
+            "x",
+        ),
+    ],
+)
+def test_bad_purchase_events_are_refused(
+    store: SqliteEventStore, raw: dict[str, object], message: str
+) -> None:
+    with pytest.raises(BadRequest, match=message):
+        ingest_purchase(store, raw)
+
+
+def test_snapshot_from_rules_challenge_shapes() -> None:
+    rules_like = {
+        "status": "issued",
+        "habitual": [{"item_id": 1}, {"item_id": 2}],
+        "stretch": {"item_id": 3},
+        "reward": {"cash_cost": 1.5},
+    }
+    assert to_snapshot(rules_like) == ChallengeSnapshot(item_ids=("1", "2", "3"), reward_cost=1.5)
+    assert to_snapshot({"status": "no_offer", "habitual": []}) is None
+    with pytest.raises(BadRequest, match="reward cost"):
+        to_snapshot({"item_ids": [1, 2, 3]})
