@@ -51,8 +51,9 @@ def test_grouping_keeps_rank_order_and_every_member(items: list, members: list[M
 def test_member_only_in_candidates_gets_entry_tier(items: list, members: list[MemberCandidates]) -> None:
     artifact = artifact_from(items, members)
     extra = pd.DataFrame(
-        {"member_id": [99], "item_id": [12], "score": [0.4], "n_baskets": [1], "last_week": [3.0], "rank": [1]}
+        {"member_id": [99], "item_id": [12], "score": [0.4], "n_baskets": [1], "last_week": [3.0]}
     )
+    extra["rank"] = 1
     artifact = artifact.__class__(
         **{**artifact.__dict__, "habitual": pd.concat([artifact.habitual, extra], ignore_index=True)}
     )
