@@ -43,6 +43,9 @@ def examples(values: pd.Series | pd.Index | Sequence[object]) -> tuple[str, ...]
 def row_examples(values: pd.Series) -> tuple[str, ...]:
     """Up to :data:`MAX_EXAMPLES` distinct offending values, each with the first row it occurs in."""
     first = values[~values.duplicated()].head(MAX_EXAMPLES)
+    if len(first) < MAX_EXAMPLES:
+        # Few distinct values (e.g. quantity 0): show further rows so the examples still locate rows.
+        first = values.head(MAX_EXAMPLES)
     return tuple(f"{value} (row {row})" for row, value in first.items())
 
 
@@ -102,6 +105,11 @@ def coerce(frame: pd.DataFrame, column: str, kind: ColumnKind, where: str) -> pd
         return text.map(mapping).fillna(False).astype(bool)
     if kind == "datetime":
         converted = pd.to_datetime(col, errors="coerce")
+        retry = col.notna() & converted.isna()
+        if retry.any():
+            # The fast path infers one format from the first value; files mixing formats
+            # ("2017-01-16" beside "2017-01-09 12:00") get a per-value parse for the rest only.
+            converted = converted.where(~retry, pd.to_datetime(col[retry], errors="coerce", format="mixed"))
         converted = converted.astype("datetime64[ns]")
     else:
         converted = pd.to_numeric(col, errors="coerce")

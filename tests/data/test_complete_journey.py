@@ -1,0 +1,74 @@
+"""The Complete Journey loader on the real data: sizes after drops, columns, dtypes and the drop report."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from engine.data import schema as s
+from engine.data.schema import Dataset
+
+pytestmark = pytest.mark.slow
+
+#: Lines in the raw file, and what the default config removes (documented in configs/data.toml).
+RAW_LINES = 1_469_307
+
+
+def test_row_counts_after_drops(cj_dataset: Dataset) -> None:
+    tx_drops = sum(d.rows for d in cj_dataset.dropped if d.table == "transactions")
+    assert len(cj_dataset.transactions) + tx_drops == RAW_LINES
+    assert len(cj_dataset.transactions) == 1_458_000
+    assert cj_dataset.transactions[s.MEMBER_ID].nunique() == 2_469
+    assert len(cj_dataset.members) == 2_469
+    assert cj_dataset.n_weeks == 53
+
+
+def test_drop_report_names_every_reason(cj_dataset: Dataset) -> None:
+    by_reason = {d.reason.split(":")[1].strip(): d.rows for d in cj_dataset.dropped}
+    assert by_reason["item not in the catalog"] == 4_836  # 17 product ids missing from products
+    assert by_reason["quantity <= 0 (returns or empty lines)"] == 4_065
+    assert by_reason["sales_value == 0 (free or fully couponed line)"] == 2_406
+    assert by_reason["empty, filled with '<DEPARTMENT> (UNSPECIFIED)' (rows kept, not removed)"] == 540
+    assert all(d.examples for d in cj_dataset.dropped)
+
+
+def test_columns_and_dtypes(cj_dataset: Dataset) -> None:
+    tx, cat, members = cj_dataset.transactions, cj_dataset.catalog, cj_dataset.members
+    assert tuple(tx.columns) == s.TRANSACTION_COLUMNS
+    assert tuple(cat.columns) == s.CATALOG_COLUMNS
+    assert tuple(members.columns) == s.MEMBER_COLUMNS
+    assert {c: str(tx[c].dtype) for c in tx.columns} == {
+        s.MEMBER_ID: "int64",
+        s.ITEM_ID: "int64",
+        s.BASKET_ID: "int64",
+        s.WEEK: "int64",
+        s.TIMESTAMP: "datetime64[ns]",
+        s.QUANTITY: "float64",
+        s.SALES_VALUE: "float64",
+    }
+    assert cat[s.ITEM_ID].is_unique
+    assert cat[s.ITEM_ID].dtype == "int64"
+    for column in (s.NAME, s.CATEGORY, s.DEPARTMENT, s.TIER):
+        frame = members if column == s.TIER else cat
+        assert pd.api.types.is_string_dtype(frame[column].dtype)
+        assert frame[column].notna().all()
+    assert cat[s.EXCLUDED].dtype == bool
+    assert ((cat[s.MARGIN_RATE] >= 0) & (cat[s.MARGIN_RATE] < 1)).all()
+    assert (cat[s.PRICE] > 0).all()
+    assert (tx[s.QUANTITY] > 0).all()
+    assert (tx[s.SALES_VALUE] > 0).all()
+    assert tx[s.ITEM_ID].isin(cat[s.ITEM_ID]).all()
+
+
+def test_exclusions_and_tiers_on_real_categories(cj_dataset: Dataset) -> None:
+    cat = cj_dataset.catalog
+    excluded = cat.loc[cat[s.EXCLUDED]]
+    for category in ("CIGARETTES", "COUPON/MISC ITEMS", "FUEL", "BOTTLE DEPOSITS"):
+        assert (cat.loc[cat[s.CATEGORY] == category, s.EXCLUDED]).all(), category
+        assert category in set(excluded[s.CATEGORY])
+    assert not cat.loc[cat[s.CATEGORY] == "FLUID MILK PRODUCTS", s.EXCLUDED].any()
+    shares = cj_dataset.members[s.TIER].value_counts(normalize=True)
+    assert shares["bronze"] == pytest.approx(0.50, abs=0.05)
+    assert shares["silver"] == pytest.approx(0.30, abs=0.05)
+    assert shares["gold"] == pytest.approx(0.15, abs=0.05)
+    assert shares["diamond"] == pytest.approx(0.05, abs=0.03)

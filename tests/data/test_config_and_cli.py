@@ -1,0 +1,68 @@
+"""The data config (discriminated source, unknown keys refused) and the ``offers data`` commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from engine.cli import app
+from engine.config import CONFIG_DIR
+from engine.data.config import CompleteJourneySource, FilesSource, load_data_config
+from engine.errors import ConfigError
+
+
+def test_shipped_config_reads_complete_journey() -> None:
+    config = load_data_config(CONFIG_DIR / "data.toml")
+    assert isinstance(config.source, CompleteJourneySource)
+    assert config.invalid_rows == "report"
+    assert config.margins == CONFIG_DIR / "margins.toml"
+
+
+def test_files_source_with_column_map(tmp_path: Path) -> None:
+    path = tmp_path / "data.toml"
+    path.write_text(
+        '[source]\ntype = "files"\nformat = "csv"\ntransactions = "t.csv"\ncatalog = "c.csv"\n'
+        '[source.columns.transactions]\nhousehold_key = "member_id"\n'
+    )
+    source = load_data_config(path).source
+    assert isinstance(source, FilesSource)
+    assert source.columns.transactions == {"household_key": "member_id"}
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('invalid_rows = "ignore"', "invalid_rows"),
+        ('[source]\ntype = "s3"', "source"),
+        ("surprise = 1", "surprise"),
+        (
+            '[source]\ntype = "files"\ntransactions = "t"\ncatalog = "c"\n'
+            '[source.columns.transactions]\nx = "colour"',
+            "colour",
+        ),
+    ],
+)
+def test_bad_config_refused(tmp_path: Path, text: str, where: str) -> None:
+    path = tmp_path / "data.toml"
+    path.write_text(text + "\n")
+    with pytest.raises(ConfigError, match=where):
+        load_data_config(path)
+
+
+def test_synth_then_check(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["data", "synth", "--members", "30", "--items", "40", "--weeks", "4", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    config = tmp_path / "data.toml"
+    config.write_text(
+        f'[source]\ntype = "files"\ntransactions = "{tmp_path / "transactions.parquet"}"\n'
+        f'catalog = "{tmp_path / "catalog.parquet"}"\nmembers = "{tmp_path / "members.parquet"}"\n'
+    )
+    result = runner.invoke(app, ["data", "check", "--config", str(config)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "transaction lines" in result.output
+    assert "No rows removed." in result.output
