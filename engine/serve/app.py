@@ -1,0 +1,170 @@
+"""The FastAPI app factory: ``create_app(settings, store=None)``.
+
+Everything the app needs is built here from its arguments (no globals), so tests can run several apps
+with different stores side by side. One exception handler turns every engine error into
+``{"error": ..., "detail": ...}`` with the error's HTTP status; malformed requests get a 422 naming each
+bad field; anything unexpected is logged and answered with a plain 500 body.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+import orjson
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from engine.errors import NotFound, OfferEngineError, StoreUnavailable
+from engine.serve.calendar import WeekCalendar
+from engine.serve.embedded import EmbeddedStore
+from engine.serve.issuance import ArmAssigner, ExposureHook, Issuer, no_arm, no_exposure
+from engine.serve.metrics import LatencyMiddleware, Metrics
+from engine.serve.publish import champion_version, load_for_publish, publish
+from engine.serve.redis_store import RedisStore
+from engine.serve.routes import router
+from engine.serve.rules_watch import RulesWatcher
+from engine.serve.settings import Settings
+from engine.serve.state import ServeState
+from engine.serve.store import Store
+
+log = logging.getLogger(__name__)
+
+DAY_S = 86_400
+_STATUS_NAMES = {401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed", 413: "TooLarge"}
+
+
+def build_store(settings: Settings) -> Store:
+    """The store ``settings.store`` describes."""
+    if settings.store.type == "redis":
+        return RedisStore(settings.store)
+    return EmbeddedStore(settings.store)
+
+
+def _error(status: int, error: str, detail: object) -> Response:
+    return Response(
+        orjson.dumps({"error": error, "detail": detail}), status_code=status, media_type="application/json"
+    )
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ())) or "request"
+        got = f" (got {err['input']!r})" if "input" in err and err.get("type") != "missing" else ""
+        problems.append(f"{where}: {err.get('msg', 'invalid')}{got}")
+    return "; ".join(problems)
+
+
+def _install_handlers(app: FastAPI, metrics: Metrics) -> None:
+    async def engine_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, OfferEngineError)
+        if isinstance(exc, StoreUnavailable):
+            metrics.store_unavailable.inc()
+            log.warning("store unavailable: %s", exc.message, extra={"path": request.url.path})
+        elif exc.http_status >= 500:
+            log.error("%s: %s", type(exc).__name__, exc.message, extra={"path": request.url.path})
+        body: dict[str, Any] = exc.to_dict()
+        return _error(exc.http_status, body["error"], body["detail"])
+
+    async def bad_request(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return _error(422, "BadRequest", _validation_message(exc))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        name = _STATUS_NAMES.get(exc.status_code, "HTTPError")
+        return _error(exc.status_code, name, exc.detail)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return _error(500, "InternalError", "internal error; the service log has the details")
+
+    app.add_exception_handler(OfferEngineError, engine_error)
+    app.add_exception_handler(RequestValidationError, bad_request)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)
+
+
+async def _publish_on_start(state: ServeState) -> None:
+    mode = state.settings.publish_on_start
+    if mode == "never":
+        return
+    try:
+        if mode == "if_empty" and await state.store.current_version() is not None:
+            return
+        version = champion_version(state.settings.artifact_root)
+        publication = await anyio.to_thread.run_sync(load_for_publish, state.settings.artifact_root, version)
+        await publish(state.store, publication)
+    except NotFound as exc:
+        log.warning("no model published at start-up: %s", exc.message)
+    except OfferEngineError as exc:
+        # Start anyway: /readyz says not ready until an admin publishes a model.
+        log.error("publishing the champion at start-up failed: %s", exc.message)
+
+
+def create_app(
+    settings: Settings,
+    store: Store | None = None,
+    *,
+    assign_arm: ArmAssigner = no_arm,
+    on_exposure: ExposureHook = no_exposure,
+) -> FastAPI:
+    """Build the service.
+
+    Parameters
+    ----------
+    settings
+        From :func:`engine.serve.settings.load_settings`.
+    store
+        Use this store instead of the one ``settings`` describes (the caller then closes it).
+    assign_arm, on_exposure
+        Experiment hooks: the arm of a (member, week) and what to do on each new issuance.
+
+    Raises
+    ------
+    RulesError
+        The rules file is invalid at start-up (there are no last good rules to fall back to).
+    """
+    owns_store = store is None
+    store = build_store(settings) if store is None else store
+    rules = RulesWatcher(settings.rules_path, settings.rules_check_interval_s)
+    calendar = WeekCalendar(settings.calendar)
+    metrics = Metrics(settings.metrics.latency_buckets_s)
+    issuer = Issuer(
+        store=store,
+        rules=rules,
+        calendar=calendar,
+        retention_s=settings.issuance.retention_days * DAY_S,
+        history_retention_s=settings.issuance.history_retention_days * DAY_S,
+        assign_arm=assign_arm,
+        on_exposure=on_exposure,
+    )
+    state = ServeState(settings, store, rules, calendar, metrics, issuer, owns_store)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await _publish_on_start(state)
+        log.info(
+            "service ready",
+            extra={"store": settings.store.type, "rules_version": rules.live.version},
+        )
+        yield
+        if state.owns_store:
+            await state.store.close()
+
+    app = FastAPI(
+        title="Offer engine",
+        summary="Personalized weekly star challenges for loyalty members",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.serve = state
+    app.include_router(router)
+    _install_handlers(app, metrics)
+    app.add_middleware(LatencyMiddleware, metrics=metrics)
+    return app

@@ -1,0 +1,282 @@
+"""Issuing a member's challenge for a week: the request logic, free of HTTP.
+
+:func:`challenge_for` is what ``GET /v1/members/{id}/challenge`` runs:
+
+1. one store round trip: the challenge already issued this week, else the current model version and the
+   member's record *in that version* (so a request never mixes versions);
+2. already issued: return it unchanged (stable for the week, whatever changed since);
+3. otherwise apply the rules in force to the record (or, for a member the model does not know, to the
+   version's cold-start record of popular items, under the same guards), and store the result with
+   issue-once semantics: of concurrent first requests exactly one writes, and all return what was
+   written. The week's budget, the counters and the member's history change in the same atomic step.
+4. the exposure hook (experiments) hears about each new issuance; by default it does nothing.
+
+Responses are stored as the exact JSON bytes the API returns, so a repeat read is one GET.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import orjson
+
+from engine.candidates import Catalog, Id, MemberCandidates
+from engine.challenge import Challenge, Explanation, MemberHistory, RuleOutcome, assemble_challenge
+from engine.errors import ArtifactError, OfferEngineError, StoreUnavailable
+from engine.serve.calendar import WeekCalendar
+from engine.serve.publish import catalog_from_blob
+from engine.serve.rules_watch import RulesWatcher
+from engine.serve.store import BudgetClaim, Store
+
+log = logging.getLogger(__name__)
+
+DAY_S = 86_400
+#: Versions whose catalog and cold-start record stay decoded in memory (current, previous, one spare).
+CACHED_VERSIONS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """A member was shown (issued) a challenge: what experiment analysis needs."""
+
+    member_id: str
+    week: int
+    arm: str | None
+    status: str
+    reason_code: str
+    model_version: str
+    rules_version: str
+    issued_at: str
+
+
+ArmAssigner = Callable[[str, int], str | None]
+ExposureHook = Callable[[Exposure], Awaitable[None]]
+
+
+def no_arm(member_id: str, week: int) -> str | None:
+    """No experiment configured: no arm."""
+    return None
+
+
+async def no_exposure(event: Exposure) -> None:
+    """No experiment configured: exposures are only counted, not recorded."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What :func:`challenge_for` answers: the stored JSON and how it came about."""
+
+    payload: bytes
+    new: bool
+    status: str = ""
+    reason_code: str = ""
+    cold_start: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _VersionData:
+    catalog: Catalog
+    cold_start: MemberCandidates | None
+    int_ids: bool
+
+
+class VersionCache:
+    """Each model version's catalog and cold-start record, fetched from the store once and decoded."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._data: dict[str, _VersionData] = {}
+
+    async def get(self, version: str) -> _VersionData:
+        """The decoded shared data of ``version``."""
+        data = self._data.get(version)
+        if data is None:
+            data = await self._load(version)
+            if len(self._data) >= CACHED_VERSIONS:
+                del self._data[next(iter(self._data))]
+            self._data[version] = data
+        return data
+
+    async def _load(self, version: str) -> _VersionData:
+        catalog = await self._store.get_shared(version, "catalog")
+        if catalog is None:
+            # Only possible if two publishes removed this version between our lookup and now.
+            raise StoreUnavailable(f"model version {version!r} disappeared from the store; retry")
+        cold = await self._store.get_shared(version, "cold_start")
+        kind = await self._store.get_shared(version, "id_kind")
+        return _VersionData(
+            catalog_from_blob(catalog),
+            None if cold is None else MemberCandidates.from_json(cold),
+            kind == b"int",
+        )
+
+
+@dataclass
+class Issuer:
+    """The dependencies of :func:`challenge_for`, built once per process."""
+
+    store: Store
+    rules: RulesWatcher
+    calendar: WeekCalendar
+    retention_s: int
+    history_retention_s: int
+    assign_arm: ArmAssigner = no_arm
+    on_exposure: ExposureHook = no_exposure
+    versions: VersionCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.versions = VersionCache(self.store)
+
+
+def _history(blob: bytes | None) -> MemberHistory:
+    if not blob:
+        return MemberHistory()
+    raw = orjson.loads(blob)
+    return MemberHistory(stretch_weeks=raw.get("s", {}), last_offer_week=raw.get("l"))
+
+
+def _next_history(before: MemberHistory, challenge: Challenge) -> bytes | None:
+    if challenge.status != "issued":
+        return None
+    stretch = dict(before.stretch_weeks)
+    if challenge.stretch is not None:
+        stretch[challenge.stretch.category] = challenge.week
+    return orjson.dumps({"s": stretch, "l": challenge.week})
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What every challenge of one request shares: who, when, which versions, what the API adds."""
+
+    member_id: Id
+    week: int
+    model_version: str
+    rules_version: str
+    arm: str | None
+    cold_start: bool
+    issued_at: str
+    expires_at: str
+
+    def no_offer(self, tier: str, code: str, reason: str) -> Challenge:
+        """An explicit refusal, explained by the one rule that refused."""
+        refusal = RuleOutcome(rule=code, passed=False, detail=reason)
+        return Challenge(
+            member_id=self.member_id,
+            week=self.week,
+            tier=tier,
+            status="no_offer",
+            reason_code=code,
+            reason=reason,
+            habitual=[],
+            stretch=None,
+            reward=None,
+            expected_cost=0.0,
+            expected_profit=0.0,
+            p_complete=0.0,
+            explanation=Explanation(picks=[], arithmetic="", rules=[refusal]),
+            model_version=self.model_version,
+            rules_version=self.rules_version,
+        )
+
+    def payload(self, challenge: Challenge) -> bytes:
+        """The API's JSON body for ``challenge``."""
+        body = challenge.model_dump(mode="json")
+        body.update(
+            arm=self.arm, cold_start=self.cold_start, issued_at=self.issued_at, expires_at=self.expires_at
+        )
+        return orjson.dumps(body)
+
+    def counters(self, challenge: Challenge) -> list[str]:
+        """Counter names one stored decision bumps."""
+        names = ["decisions", f"decisions:w{self.week}", f"status:{challenge.status}"]
+        if challenge.status == "no_offer":
+            names.append(f"no_offer:{challenge.reason_code}")
+        if self.cold_start:
+            names.append("cold_start")
+        if self.arm is not None:
+            names.append(f"arm:{self.arm}")
+        return names
+
+
+def _typed_id(member_id: str, int_ids: bool) -> Id:
+    return int(member_id) if int_ids and member_id.isdigit() else member_id
+
+
+def _member(record: bytes | None, data: _VersionData, ctx: _Context) -> MemberCandidates:
+    if record is not None:
+        return MemberCandidates.from_json(record)
+    if data.cold_start is None:
+        raise ArtifactError(f"model version {ctx.model_version!r} has no cold-start record")
+    return dataclasses.replace(data.cold_start, member_id=ctx.member_id)
+
+
+async def challenge_for(issuer: Issuer, member_id: str, week: int) -> Decision:
+    """The member's challenge for ``week``: the stored one, or a new one issued exactly once.
+
+    Raises
+    ------
+    StoreUnavailable
+        The store cannot be reached, or no model version has been published yet.
+    """
+    found = await issuer.store.lookup(week, member_id)
+    if found.issued is not None:
+        return Decision(found.issued, new=False)
+    if found.version is None:
+        raise StoreUnavailable("no model version is published yet; publish one with `offers publish`")
+    data = await issuer.versions.get(found.version)
+    live = issuer.rules.current()
+    ctx = _Context(
+        member_id=_typed_id(member_id, data.int_ids),
+        week=week,
+        model_version=found.version,
+        rules_version=live.version,
+        arm=issuer.assign_arm(member_id, week),
+        cold_start=found.record is None,
+        issued_at=dt.datetime.now(dt.UTC).isoformat(),
+        expires_at=issuer.calendar.expires(week).isoformat(),
+    )
+    history = _history(found.history)
+    tier = "unknown"
+    try:
+        member = _member(found.record, data, ctx)
+        tier = member.tier
+        challenge = assemble_challenge(
+            member,
+            data.catalog,
+            live.rules,
+            week,
+            history=history,
+            model_version=ctx.model_version,
+            rules_version=ctx.rules_version,
+        )
+    except OfferEngineError as exc:
+        # A guard that cannot be evaluated refuses the offer; stored so the week stays consistent.
+        log.warning("challenge refused: %s", exc.message, extra={"member_id": member_id, "week": week})
+        challenge = ctx.no_offer(tier, "unevaluable", exc.message)
+    budget = None
+    limit = live.rules.budget.weekly_expected_cost
+    if limit is not None and challenge.status == "issued":
+        over = ctx.no_offer(challenge.tier, "budget", f"weekly expected reward budget {limit} spent")
+        budget = BudgetClaim(week, challenge.expected_cost, limit, ctx.payload(over), ctx.counters(over))
+    result = await issuer.store.issue_once(
+        week,
+        member_id,
+        ctx.payload(challenge),
+        issuer.retention_s,
+        ctx.counters(challenge),
+        history=_next_history(history, challenge),
+        history_ttl_s=issuer.history_retention_s,
+        budget=budget,
+    )
+    if not result.won:
+        return Decision(result.payload, new=False)
+    status, code = ("no_offer", "budget") if result.over_budget else (challenge.status, challenge.reason_code)
+    exposure = Exposure(
+        member_id, week, ctx.arm, status, code, ctx.model_version, ctx.rules_version, ctx.issued_at
+    )
+    await issuer.on_exposure(exposure)
+    return Decision(result.payload, new=True, status=status, reason_code=code, cold_start=ctx.cold_start)

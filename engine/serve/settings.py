@@ -1,0 +1,131 @@
+"""Serving settings: the only module in the engine that reads environment variables.
+
+Values come, highest priority first, from keyword arguments, ``OFFERS_*`` environment variables (nested
+keys joined with ``__``, e.g. ``OFFERS_STORE__TYPE=redis``) and ``configs/serve.toml``. The store is picked
+by a discriminated union on ``type``, so a typo in a store setting is refused instead of ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from engine.config import CONFIG_DIR, StrictModel, format_validation_error
+from engine.errors import ConfigError
+from engine.serve.embedded import EmbeddedStoreConfig
+from engine.serve.redis_store import RedisStoreConfig
+
+#: The shipped serving config; ``OFFERS_CONFIG_FILE`` is not read on purpose (pass ``config_file``).
+SERVE_CONFIG = CONFIG_DIR / "serve.toml"
+
+StoreConfig = Annotated[EmbeddedStoreConfig | RedisStoreConfig, Field(discriminator="type")]
+
+
+class CalendarConfig(StrictModel):
+    """How calendar dates map to challenge weeks."""
+
+    week1_start: dt.date
+    min_week: int = Field(ge=1)
+    max_week: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CalendarConfig:
+        if self.max_week < self.min_week:
+            raise ValueError(f"max_week {self.max_week} is below min_week {self.min_week}")
+        return self
+
+
+class IssuanceConfig(StrictModel):
+    """How long issued challenges are kept."""
+
+    retention_days: int = Field(ge=1)
+    history_retention_days: int = Field(ge=1)
+
+
+class MetricsConfig(StrictModel):
+    """Prometheus metric shapes."""
+
+    latency_buckets_s: tuple[float, ...] = Field(min_length=1)
+
+
+class Settings(BaseSettings):
+    """Everything the service needs to start; see ``configs/serve.toml`` for each key's meaning."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OFFERS_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        toml_file=SERVE_CONFIG,
+    )
+
+    host: str
+    port: int = Field(ge=0, le=65535)
+    artifact_root: Path
+    rules_path: Path
+    admin_api_key: str
+    admin_header: str
+    rules_check_interval_s: float = Field(ge=0)
+    max_batch: int = Field(ge=1)
+    batch_concurrency: int = Field(ge=1)
+    publish_on_start: Literal["never", "if_empty", "always"]
+    log_level: Literal["debug", "info", "warning", "error"]
+    calendar: CalendarConfig
+    issuance: IssuanceConfig
+    store: StoreConfig
+    metrics: MetricsConfig
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments, then environment, then the TOML file (no .env, no secrets dir)."""
+        toml_file = settings_cls.model_config.get("toml_file", SERVE_CONFIG)
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: object) -> Settings:
+    """Build :class:`Settings` from ``config_file`` (default ``configs/serve.toml``), env and ``overrides``.
+
+    Parameters
+    ----------
+    config_file
+        A TOML file with the same keys as ``configs/serve.toml``.
+    **overrides
+        Keys that win over both the file and the environment (tests and the CLI use them).
+
+    Raises
+    ------
+    ConfigError
+        The file is missing or a value is invalid; the message names the file and each bad key.
+    """
+    path = Path(config_file) if config_file is not None else SERVE_CONFIG
+    if not path.is_file():
+        raise ConfigError(f"{path}: serving config file not found")
+
+    class _FromFile(Settings):
+        model_config = SettingsConfigDict(toml_file=path)
+
+    try:
+        return _FromFile(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(
+            format_validation_error(f"{path} (+ OFFERS_* environment)", exc),
+            detail=exc.errors(include_url=False),
+        ) from exc
+    except ValueError as exc:  # a malformed TOML file or a non-JSON nested env value
+        raise ConfigError(f"{path} (+ OFFERS_* environment): {exc}") from exc

@@ -1,0 +1,39 @@
+"""The per-app state routes work with: settings, store, rules, calendar, metrics and the issuer."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from engine.errors import Unauthorized
+from engine.serve.calendar import WeekCalendar
+from engine.serve.issuance import Issuer
+from engine.serve.metrics import Metrics
+from engine.serve.rules_watch import RulesWatcher
+from engine.serve.settings import Settings
+from engine.serve.store import Store
+
+
+@dataclass
+class ServeState:
+    """Everything a request needs, built once by :func:`engine.serve.app.create_app`."""
+
+    settings: Settings
+    store: Store
+    rules: RulesWatcher
+    calendar: WeekCalendar
+    metrics: Metrics
+    issuer: Issuer
+    owns_store: bool
+
+    def week(self, week: int | None) -> int:
+        """The requested week checked against the served range, or the current week."""
+        return self.calendar.current_week() if week is None else self.calendar.check(week)
+
+    def check_admin(self, presented: str | None) -> None:
+        """Raise :class:`Unauthorized` unless ``presented`` is the configured admin API key."""
+        expected = self.settings.admin_api_key
+        if not expected:
+            raise Unauthorized("admin endpoints are disabled: set OFFERS_ADMIN_API_KEY on the server")
+        if presented is None or not hmac.compare_digest(presented.encode(), expected.encode()):
+            raise Unauthorized(f"missing or wrong admin API key in header {self.settings.admin_header!r}")
