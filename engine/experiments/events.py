@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.errors import BadRequest
 
@@ -66,13 +66,25 @@ class ChallengeSnapshot(BaseModel):
 
 
 class ExposureEvent(_Event):
-    """One serving of an experiment's answer; ``challenge`` is None for the holdout's no-offer."""
+    """One serving of an experiment's answer; ``challenge`` is None for a no-offer (the holdout's).
+
+    ``shadow`` is what the member would have been offered but was not (the holdout's counterfactual
+    challenge): it is never shown and earns no reward, but it lets the analysis measure how much an
+    offer raises each pick's purchase probability. Pick order is habitual, habitual, stretch.
+    """
 
     experiment: str = Field(min_length=1)
     salt: str = Field(min_length=1)
     arm: str = Field(min_length=1)
     challenge: ChallengeSnapshot | None = None
+    shadow: ChallengeSnapshot | None = None
     timestamp: datetime | None = None
+
+    @model_validator(mode="after")
+    def _one_of_challenge_or_shadow(self) -> ExposureEvent:
+        if self.challenge is not None and self.shadow is not None:
+            raise ValueError("an exposure carries either a shown challenge or a shadow one, not both")
+        return self
 
 
 class PurchaseEvent(_Event):

@@ -76,10 +76,14 @@ def record_exposure(
     week: int,
     challenge: object | None,
     *,
+    shadow: object | None = None,
     event_id: str | None = None,
     timestamp: datetime | None = None,
 ) -> Progress:
     """Record that ``member_id`` was served ``arm``'s answer for ``week``; returns the week's progress.
+
+    ``shadow`` (holdout only, optional) is the challenge the member would have had: stored, never
+    shown, no reward; it lets the analysis measure the lift an offer puts on each pick.
 
     Raises
     ------
@@ -109,6 +113,7 @@ def record_exposure(
         member_id=member_id,
         week=week,
         challenge=offer,
+        shadow=None if shadow is None else to_snapshot(shadow),
         timestamp=timestamp,
     )
     return store.add_exposure(event)

@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS exposures (
 CREATE INDEX IF NOT EXISTS exposures_experiment ON exposures (experiment, salt);
 CREATE TABLE IF NOT EXISTS challenges (
     member_id TEXT NOT NULL, week INTEGER NOT NULL, experiment TEXT NOT NULL, salt TEXT NOT NULL,
-    arm TEXT NOT NULL, item_ids TEXT, reward_cost REAL NOT NULL, PRIMARY KEY (member_id, week));
+    arm TEXT NOT NULL, item_ids TEXT, shown INTEGER NOT NULL, reward_cost REAL NOT NULL,
+    PRIMARY KEY (member_id, week));
 CREATE TABLE IF NOT EXISTS purchases (
     event_id TEXT PRIMARY KEY, member_id TEXT NOT NULL, week INTEGER NOT NULL, item_id TEXT NOT NULL,
     quantity REAL NOT NULL, sales_value REAL NOT NULL, ts TEXT);
@@ -56,7 +57,7 @@ CREATE TABLE IF NOT EXISTS opt_outs (
 """
 
 _CHALLENGE_SQL = (
-    "SELECT experiment, arm, item_ids, reward_cost FROM challenges WHERE member_id = ? AND week = ?"
+    "SELECT experiment, arm, item_ids, shown, reward_cost FROM challenges WHERE member_id = ? AND week = ?"
 )
 
 
@@ -162,8 +163,9 @@ class SqliteEventStore:
     def add_exposure(self, event: ExposureEvent) -> Progress:
         """Store an exposure (idempotent by event id) and the week's challenge; returns the progress."""
         member = str(event.member_id)
-        snapshot = event.challenge
+        snapshot = event.challenge if event.challenge is not None else event.shadow
         items = None if snapshot is None else json.dumps(list(snapshot.item_ids))
+        shown = int(event.challenge is not None)
         cost = 0.0 if snapshot is None else snapshot.reward_cost
         with self._transaction() as conn:
             inserted = conn.execute(
@@ -193,13 +195,14 @@ class SqliteEventStore:
             ).fetchone()
             if current is None:
                 conn.execute(
-                    "INSERT INTO challenges VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (member, event.week, event.experiment, event.salt, event.arm, items, cost),
+                    "INSERT INTO challenges VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (member, event.week, event.experiment, event.salt, event.arm, items, shown, cost),
                 )
-            elif tuple(current) != (event.experiment, event.arm, items, cost):
+            elif tuple(current) != (event.experiment, event.arm, items, shown, cost):
                 raise Conflict(
                     f"member {member} week {event.week}: already served {tuple(current)}, "
-                    f"now {(event.experiment, event.arm, items, cost)}; a week's challenge must not change"
+                    f"now {(event.experiment, event.arm, items, shown, cost)}; "
+                    "a week's challenge must not change"
                 )
             return self._progress(conn, member, event.week)
 
@@ -250,8 +253,8 @@ class SqliteEventStore:
         ).fetchone()
         if row is None:
             return Progress(member_id=member, week=week)
-        experiment, arm, items_json, cost = row
-        if items_json is None:
+        experiment, arm, items_json, shown, cost = row
+        if items_json is None or not shown:
             return Progress(member_id=member, week=week, experiment=experiment, arm=arm)
         items: list[str] = json.loads(items_json)
         marks = ",".join("?" * len(items))

@@ -1,0 +1,279 @@
+"""From the per-member outcome table to per-arm numbers, differences vs control, guardrails and a verdict.
+
+Every treatment arm is compared with the control arm (the holdout, else the baseline): money metrics
+per member with Welch intervals and, when a pre-period covariate is there, CUPED; completion rate and
+pick purchase rates as ratio metrics with the delta method; arm sizes with a sample-ratio-mismatch
+test. The verdict is one plain sentence per arm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from engine.errors import ExperimentError
+from engine.experiments.config import AnalysisConfig
+from engine.experiments.definition import ExperimentDefinition, MetricName
+from engine.experiments.stats import (
+    Estimate,
+    SrmResult,
+    cuped_diff,
+    ratio_diff,
+    ratio_mean_var,
+    srm_test,
+    welch_diff,
+)
+
+#: Per-member money metrics: definition metric name -> member frame column.
+MONEY_METRICS: dict[str, str] = {
+    "net_profit_per_member": "net_profit",
+    "gross_margin_per_member": "gross_margin",
+    "spend_per_member": "spend",
+}
+#: Metrics where a higher value is harm (all others: lower is harm).
+HIGHER_IS_HARM: frozenset[str] = frozenset({"opt_out_rate"})
+
+
+@dataclass(frozen=True)
+class ArmSummary:
+    """Totals and per-member means of one arm."""
+
+    arm: str
+    policy: str
+    members: int
+    exposures: int
+    challenges: int
+    completions: int
+    completion_rate: float
+    spend: float
+    gross_margin: float
+    reward_cost: float
+    net_profit: float
+    opt_out_rate: float
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One metric of one arm against control; ``method`` is welch, cuped or delta."""
+
+    metric: str
+    arm: str
+    control: str
+    method: str
+    estimate: Estimate
+    variance_reduction: float | None = None
+
+
+@dataclass(frozen=True)
+class GuardrailResult:
+    """A guardrail's harm (positive = worse) vs control: ok, warning (point estimate) or breached (CI)."""
+
+    metric: str
+    arm: str
+    max_harm: float
+    harm: float
+    harm_ci_low: float
+    harm_ci_high: float
+    status: str
+
+
+@dataclass(frozen=True)
+class LiftEstimate:
+    """Measured effect of an offer on a pick kind's purchase rate (treatment picks vs holdout shadows)."""
+
+    arm: str
+    kind: str
+    rate_offer: float
+    rate_base: float
+    absolute: Estimate
+    relative: float
+    relative_ci_low: float
+    relative_ci_high: float
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """Everything the report shows."""
+
+    experiment: str
+    primary_metric: str
+    control: str
+    alpha: float
+    arms: tuple[ArmSummary, ...]
+    comparisons: tuple[Comparison, ...]
+    srm: SrmResult
+    guardrails: tuple[GuardrailResult, ...]
+    lifts: tuple[LiftEstimate, ...]
+    verdicts: tuple[str, ...]
+
+    def comparison(self, metric: str, arm: str, method: str | None = None) -> Comparison:
+        """The comparison of ``metric`` for ``arm`` (CUPED preferred when ``method`` is None)."""
+        found = [c for c in self.comparisons if c.metric == metric and c.arm == arm]
+        if method is not None:
+            found = [c for c in found if c.method == method]
+        if not found:
+            raise ExperimentError(f"no comparison of {metric!r} for arm {arm!r} (method {method})")
+        return next((c for c in found if c.method == "cuped"), found[0])
+
+
+def summarize_arm(frame: pd.DataFrame, arm: str, policy: str) -> ArmSummary:
+    """Totals and per-member means of ``arm``'s rows of the member frame."""
+    rows = frame[frame["arm"] == arm]
+    n = len(rows)
+    challenges = int(rows["challenges"].sum())
+    completions = int(rows["completions"].sum())
+
+    def mean(col: str) -> float:
+        return float(rows[col].mean()) if n else float("nan")
+
+    return ArmSummary(
+        arm=arm,
+        policy=policy,
+        members=n,
+        exposures=int(rows["exposures"].sum()),
+        challenges=challenges,
+        completions=completions,
+        completion_rate=completions / challenges if challenges else float("nan"),
+        spend=mean("spend"),
+        gross_margin=mean("gross_margin"),
+        reward_cost=mean("reward_cost"),
+        net_profit=mean("net_profit"),
+        opt_out_rate=mean("opted_out"),
+    )
+
+
+def _compare_arm(t: pd.DataFrame, c: pd.DataFrame, arm: str, control: str, alpha: float) -> list[Comparison]:
+    out: list[Comparison] = []
+    has_covariate = bool((t["pre_spend"].abs().sum() + c["pre_spend"].abs().sum()) > 0)
+    for metric, col in MONEY_METRICS.items():
+        out.append(Comparison(metric, arm, control, "welch", welch_diff(t[col], c[col], alpha)))
+        if has_covariate:
+            cu = cuped_diff(t[col], t["pre_spend"], c[col], c["pre_spend"], alpha)
+            out.append(Comparison(metric, arm, control, "cuped", cu.estimate, cu.variance_reduction))
+    reward = welch_diff(t["reward_cost"], c["reward_cost"], alpha)
+    out.append(Comparison("reward_cost_per_member", arm, control, "welch", reward))
+    out.append(
+        Comparison("opt_out_rate", arm, control, "welch", welch_diff(t["opted_out"], c["opted_out"], alpha))
+    )
+    if t["challenges"].sum() > 0 and c["challenges"].sum() > 0:
+        est = ratio_diff(t["completions"], t["challenges"], c["completions"], c["challenges"], alpha)
+        out.append(Comparison("completion_rate", arm, control, "delta", est))
+    return out
+
+
+def _lifts(t: pd.DataFrame, c: pd.DataFrame, arm: str, alpha: float) -> list[LiftEstimate]:
+    out: list[LiftEstimate] = []
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    for kind in ("habitual", "stretch"):
+        offered, bought = f"{kind}_offered", f"{kind}_bought"
+        if t[offered].sum() == 0 or c[offered].sum() == 0:
+            continue
+        est = ratio_diff(t[bought], t[offered], c[bought], c[offered], alpha)
+        rt, rc = est.treatment_mean, est.control_mean
+        if rc <= 0:
+            continue
+        # Delta method on rt / rc: var ~ (rt/rc)^2 (var_t/rt^2 + var_c/rc^2).
+        _, var_t = ratio_mean_var(t[bought].to_numpy(dtype="float64"), t[offered].to_numpy(dtype="float64"))
+        _, var_c = ratio_mean_var(c[bought].to_numpy(dtype="float64"), c[offered].to_numpy(dtype="float64"))
+        rel = rt / rc - 1
+        se_rel = (rt / rc) * float(np.sqrt(var_t / rt**2 + var_c / rc**2)) if rt > 0 else float("nan")
+        out.append(LiftEstimate(arm, kind, rt, rc, est, rel, rel - z * se_rel, rel + z * se_rel))
+    return out
+
+
+def _guardrail(
+    comparisons: list[Comparison], metric: str, arm: str, max_harm: float
+) -> GuardrailResult | None:
+    found = [c for c in comparisons if c.metric == metric and c.arm == arm]
+    if not found:
+        return None
+    est = next((c for c in found if c.method == "cuped"), found[0]).estimate
+    sign = 1.0 if metric in HIGHER_IS_HARM else -1.0
+    harm = sign * est.diff
+    lo, hi = sorted((sign * est.ci_low, sign * est.ci_high))
+    # Breached only when the whole interval lies beyond the allowed harm: a noisy estimate warns.
+    status = "breached" if lo > max_harm else "warning" if harm > max_harm else "ok"
+    return GuardrailResult(metric, arm, max_harm, harm, lo, hi, status)
+
+
+def _verdict(
+    arm: str, control: str, metric: str, comparison: Comparison, srm: SrmResult, guards: list[GuardrailResult]
+) -> str:
+    est = comparison.estimate
+    interval = (
+        f"{est.diff:+.2f} per member (95% CI {est.ci_low:+.2f} to {est.ci_high:+.2f}, {comparison.method})"
+    )
+    if srm.mismatch:
+        return (
+            f"{arm}: do not trust this result: arm sizes do not match the weights "
+            f"(sample ratio mismatch, p = {srm.p_value:.2g}); find the assignment or logging bug first."
+        )
+    breached = [g.metric for g in guards if g.arm == arm and g.status == "breached"]
+    if breached:
+        return (
+            f"{arm}: stop: guardrail(s) {', '.join(breached)} breached vs {control}, whatever the {metric}."
+        )
+    if est.ci_low > 0:
+        return f"{arm} beats {control} on {metric}: {interval}. It makes money; roll it out."
+    if est.ci_high < 0:
+        return f"{arm} loses to {control} on {metric}: {interval}. It costs money; stop it."
+    return f"{arm} vs {control} on {metric}: no detectable difference, {interval}. Keep testing or stop."
+
+
+def analyze(frame: pd.DataFrame, definition: ExperimentDefinition, config: AnalysisConfig) -> AnalysisResult:
+    """Analyse an experiment's per-member outcome table (see :mod:`engine.experiments.frame`).
+
+    Raises
+    ------
+    ExperimentError
+        An arm has fewer than two members, or the definition has no control arm.
+    """
+    control = definition.control
+    c = frame[frame["arm"] == control.name]
+    arms = tuple(summarize_arm(frame, a.name, a.policy) for a in definition.arms)
+    srm = srm_test([a.members for a in arms], definition.weights, config.srm_alpha)
+    comparisons: list[Comparison] = []
+    lifts: list[LiftEstimate] = []
+    for arm in definition.arms:
+        if arm.name == control.name:
+            continue
+        t = frame[frame["arm"] == arm.name]
+        comparisons += _compare_arm(t, c, arm.name, control.name, config.alpha)
+        lifts += _lifts(t, c, arm.name, config.alpha)
+    guards = [
+        g
+        for arm in definition.arms
+        if arm.name != control.name
+        for rule in definition.guardrails
+        if (g := _guardrail(comparisons, _metric_key(rule.metric), arm.name, rule.max_harm)) is not None
+    ]
+    primary = _metric_key(definition.primary_metric)
+    verdicts = []
+    for arm in definition.arms:
+        if arm.name == control.name:
+            continue
+        found = [x for x in comparisons if x.metric == primary and x.arm == arm.name]
+        if not found:
+            verdicts.append(f"{arm.name}: {primary} cannot be compared with {control.name}.")
+            continue
+        best = next((x for x in found if x.method == "cuped"), found[0])
+        verdicts.append(_verdict(arm.name, control.name, primary, best, srm, guards))
+    return AnalysisResult(
+        experiment=definition.name,
+        primary_metric=primary,
+        control=control.name,
+        alpha=config.alpha,
+        arms=arms,
+        comparisons=tuple(comparisons),
+        srm=srm,
+        guardrails=tuple(guards),
+        lifts=tuple(lifts),
+        verdicts=tuple(verdicts),
+    )
+
+
+def _metric_key(metric: MetricName) -> str:
+    return str(metric)

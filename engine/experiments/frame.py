@@ -1,0 +1,159 @@
+"""One row per exposed member: the outcomes the analysis compares between arms, read from the store.
+
+Columns: ``member_id, arm, exposures, challenges, completions, spend, gross_margin, reward_cost,
+net_profit, opted_out, pre_spend, habitual_offered, habitual_bought, stretch_offered, stretch_bought``.
+
+Outcomes count every purchase of the member in the experiment's weeks (intention to treat: all the
+member's spend, not just the picks). Gross margin is ``quantity x price x margin_rate`` from the
+catalog; net profit subtracts the rewards issued. Pick counts use the shown challenge, or for the
+holdout the shadow challenge it would have had; pick order is habitual, habitual, stretch.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from engine.data.schema import ITEM_ID, MARGIN_RATE, PRICE
+from engine.errors import ExperimentError
+from engine.experiments.definition import ExperimentDefinition
+from engine.experiments.store import SqliteEventStore
+
+#: Positions of the picks in a challenge's item list: two habitual, then the stretch.
+_HABITUAL_POSITIONS = (0, 1)
+
+FRAME_COLUMNS: tuple[str, ...] = (
+    "member_id",
+    "arm",
+    "exposures",
+    "challenges",
+    "completions",
+    "spend",
+    "gross_margin",
+    "reward_cost",
+    "net_profit",
+    "opted_out",
+    "pre_spend",
+    "habitual_offered",
+    "habitual_bought",
+    "stretch_offered",
+    "stretch_bought",
+)
+
+
+def _unit_margins(catalog: pd.DataFrame) -> pd.Series:
+    missing = [c for c in (ITEM_ID, PRICE, MARGIN_RATE) if c not in catalog.columns]
+    if missing:
+        raise ExperimentError(f"catalog: missing columns {missing} needed for gross margin")
+    margins = catalog[PRICE].astype("float64") * catalog[MARGIN_RATE].astype("float64")
+    return pd.Series(margins.to_numpy(), index=catalog[ITEM_ID].astype(str).to_numpy(), name="unit_margin")
+
+
+def _exposed(store: SqliteEventStore, definition: ExperimentDefinition) -> pd.DataFrame:
+    exposed = store.frame(
+        "SELECT member_id, arm, COUNT(*) AS exposures FROM exposures WHERE experiment = ? AND salt = ? "
+        "AND week BETWEEN ? AND ? GROUP BY member_id, arm",
+        (definition.name, definition.salt, definition.start_week, definition.end_week),
+    )
+    twice = exposed["member_id"][exposed["member_id"].duplicated()]
+    if len(twice):
+        raise ExperimentError(
+            f"experiment {definition.name!r}: {len(twice)} member(s) exposed in more than one arm "
+            f"(e.g. {list(twice[:5])}); the event data is inconsistent with sticky assignment"
+        )
+    unknown = sorted(set(exposed["arm"]) - set(definition.arm_names))
+    if unknown:
+        raise ExperimentError(f"experiment {definition.name!r}: exposures in unknown arm(s) {unknown}")
+    return exposed
+
+
+def _pick_counts(challenges: pd.DataFrame, bought: pd.DataFrame) -> pd.DataFrame:
+    """Per member: habitual/stretch picks offered (or shadowed) and bought in their week."""
+    rows = []
+    for member, week, items_json in challenges[["member_id", "week", "item_ids"]].itertuples(index=False):
+        if items_json is None:
+            continue
+        for pos, item in enumerate(json.loads(items_json)):
+            rows.append((member, week, str(item), "habitual" if pos in _HABITUAL_POSITIONS else "stretch"))
+    picks = pd.DataFrame(rows, columns=["member_id", "week", "item_id", "kind"])
+    if picks.empty:
+        columns = [f"{k}_{c}" for k in ("habitual", "stretch") for c in ("offered", "bought")]
+        return pd.DataFrame(columns=["member_id", *columns])
+    picks = picks.merge(bought.assign(bought=1), on=["member_id", "week", "item_id"], how="left")
+    picks["bought"] = picks["bought"].fillna(0)
+    counts = picks.pivot_table(index="member_id", columns="kind", values="bought", aggfunc=["count", "sum"])
+    out = pd.DataFrame(index=counts.index)
+    for kind in ("habitual", "stretch"):
+        out[f"{kind}_offered"] = counts.get(("count", kind), 0)
+        out[f"{kind}_bought"] = counts.get(("sum", kind), 0)
+    return out.reset_index()
+
+
+def member_frame(
+    store: SqliteEventStore,
+    definition: ExperimentDefinition,
+    catalog: pd.DataFrame,
+    pre_period_weeks: int,
+    pre_spend: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Build the per-member outcome table of ``definition`` from the events in ``store``.
+
+    Parameters
+    ----------
+    catalog
+        Items with ``price`` and ``margin_rate`` (the Dataset's catalog).
+    pre_period_weeks
+        Weeks before ``start_week`` whose purchases in the store give the CUPED covariate.
+    pre_spend
+        Pre-period spend by member id (as text); replaces the store's pre-period purchases when given.
+    """
+    exposed = _exposed(store, definition)
+    if exposed.empty:
+        raise ExperimentError(f"experiment {definition.name!r}: no exposures recorded yet")
+    members = set(exposed["member_id"])
+    d = definition
+    purchases = store.frame(
+        "SELECT member_id, week, item_id, quantity, sales_value FROM purchases WHERE week BETWEEN ? AND ?",
+        (d.start_week - pre_period_weeks, d.end_week),
+    )
+    purchases = purchases[purchases["member_id"].isin(members)]
+    during = purchases[purchases["week"] >= d.start_week]
+    unit_margin = _unit_margins(catalog)
+    unknown = sorted(set(during["item_id"]) - set(unit_margin.index))
+    if unknown:
+        raise ExperimentError(
+            f"experiment {d.name!r}: {len(unknown)} purchased item(s) not in the catalog, e.g. {unknown[:5]}"
+        )
+    during = during.assign(margin=during["quantity"] * during["item_id"].map(unit_margin))
+    money = during.groupby("member_id").agg(spend=("sales_value", "sum"), gross_margin=("margin", "sum"))
+
+    challenges = store.frame(
+        "SELECT member_id, week, item_ids, shown FROM challenges WHERE experiment = ? AND salt = ? "
+        "AND week BETWEEN ? AND ?",
+        (d.name, d.salt, d.start_week, d.end_week),
+    )
+    shown = challenges[challenges["shown"] == 1].groupby("member_id").size().rename("challenges")
+    rewards = store.frame(
+        "SELECT r.member_id, COUNT(*) AS completions, SUM(r.reward_cost) AS reward_cost FROM rewards r "
+        "JOIN challenges c ON c.member_id = r.member_id AND c.week = r.week "
+        "WHERE c.experiment = ? AND c.salt = ? AND r.week BETWEEN ? AND ? GROUP BY r.member_id",
+        (d.name, d.salt, d.start_week, d.end_week),
+    ).set_index("member_id")
+    opted = store.frame(
+        "SELECT DISTINCT member_id FROM opt_outs WHERE week BETWEEN ? AND ?", (d.start_week, d.end_week)
+    )
+    bought = during[["member_id", "week", "item_id"]].drop_duplicates()
+    picks = _pick_counts(challenges, bought).set_index("member_id")
+
+    frame = exposed.set_index("member_id")
+    frame = frame.join(shown).join(rewards).join(money).join(picks)
+    if pre_spend is None:
+        before = purchases[purchases["week"] < d.start_week]
+        pre_spend = before.groupby("member_id")["sales_value"].sum()
+    pre = pd.Series(pre_spend.to_numpy(), index=pre_spend.index.astype(str), dtype="float64")
+    frame["pre_spend"] = pre.reindex(frame.index)
+    frame = frame.fillna(0.0)
+    frame["opted_out"] = frame.index.isin(set(opted["member_id"])).astype("float64")
+    frame["net_profit"] = frame["gross_margin"] - frame["reward_cost"]
+    return frame.reset_index().loc[:, list(FRAME_COLUMNS)]
