@@ -61,7 +61,9 @@ def _align_ids(left: pd.Series, right: pd.Series) -> tuple[pd.Series, pd.Series]
 
 def _catalog(raw: pd.DataFrame, where: str, config: DataConfig) -> tuple[pd.DataFrame, list[DropCount]]:
     require_rows(raw, where)
-    require_columns(raw, [s.ITEM_ID, s.DEPARTMENT], where)
+    # Category is the level stretch picks are made at: a catalog without it is unusable. Empty values
+    # in it are filled and counted instead.
+    require_columns(raw, [s.ITEM_ID, s.CATEGORY, s.DEPARTMENT], where)
     cat = pd.DataFrame({s.ITEM_ID: coerce(raw, s.ITEM_ID, "id", where)})
     require_no_nulls(cat, [s.ITEM_ID], where)
     require_unique(cat, s.ITEM_ID, where)
@@ -73,10 +75,8 @@ def _catalog(raw: pd.DataFrame, where: str, config: DataConfig) -> tuple[pd.Data
         notes.append(_filled("catalog", s.DEPARTMENT, UNKNOWN_DEPARTMENT, cat.loc[no_dept, s.ITEM_ID]))
     cat[s.DEPARTMENT] = department.mask(no_dept, UNKNOWN_DEPARTMENT)
 
-    category = (
-        coerce(raw, s.CATEGORY, "str", where) if s.CATEGORY in raw else pd.Series(pd.NA, index=raw.index)
-    )
-    no_cat = category.isna() | (category.astype("str").str.strip() == "")
+    category = coerce(raw, s.CATEGORY, "str", where)
+    no_cat = category.isna() | (category.str.strip() == "")
     if no_cat.any():
         notes.append(_filled("catalog", s.CATEGORY, UNSPECIFIED, cat.loc[no_cat, s.ITEM_ID]))
     cat[s.CATEGORY] = category.mask(no_cat, cat[s.DEPARTMENT] + " (UNSPECIFIED)")

@@ -126,7 +126,9 @@ def _chunk(
     k = min(cfg.max_categories, n_cat)
     z = rng.standard_normal(n)
     taste = rng.standard_normal((n, cfg.taste_dims)) / np.sqrt(cfg.taste_dims)
-    keys = cfg.taste_sharpness * (taste @ world.embedding.T) + rng.gumbel(size=(n, n_cat))
+    # Gumbel noise as -log(-log(U)) in float32: half the memory and time of rng.gumbel's float64.
+    gumbel = -np.log(-np.log(rng.random((n, n_cat), dtype="float32") + np.finfo(np.float32).tiny))
+    keys = (cfg.taste_sharpness * (taste @ world.embedding.T)).astype("float32") + gumbel
     top = np.argpartition(-keys, k - 1, axis=1)[:, :k] if k < n_cat else np.tile(np.arange(n_cat), (n, 1))
     order = np.argsort(-np.take_along_axis(keys, top, axis=1), axis=1)
     cats = np.take_along_axis(top, order, axis=1)  # members x k, most liked first
@@ -162,14 +164,18 @@ def _chunk(
     v_m, v_w = np.nonzero(visits)
     n_explore = rng.poisson(cfg.explore_per_visit * scale[v_m])
     e_m, e_w = np.repeat(v_m, n_explore), np.repeat(v_w + 1, n_explore)
-    adopted = (start[e_m] <= e_w[:, None]).sum(axis=1)  # ranks are adopted in order
+    # Categories adopted by each member-week (ranks are adopted in order), looked up per line.
+    adopted_by_week = (start[:, :, None] <= weeks[None, None, :]).sum(axis=1)
+    adopted = adopted_by_week[e_m, e_w - 1]
     e_cat = cats[e_m, np.floor(rng.random(len(e_m)) * adopted).astype("int64")]
     e_item = world.first_item[e_cat] + np.floor(rng.random(len(e_m)) * world.n_items[e_cat]).astype("int64")
     lines_m = np.concatenate([lines_m, e_m])
     lines_item = np.concatenate([lines_item, e_item])
     lines_w = np.concatenate([lines_w, e_w])
 
-    order_lines = np.lexsort((lines_item, lines_w, lines_m))
+    # One int64 key (member, week, item) sorts several times faster than np.lexsort on three arrays.
+    n_all = len(world.price)
+    order_lines = np.argsort((lines_m.astype("int64") * (n_weeks + 1) + lines_w) * n_all + lines_item)
     lines_m, lines_item, lines_w = lines_m[order_lines], lines_item[order_lines], lines_w[order_lines]
     member_id = first_member + lines_m.astype("int64")
     qty = 1.0 + rng.poisson(cfg.extra_quantity_mean, len(lines_m))
@@ -192,7 +198,8 @@ def _chunk(
             s.TIMESTAMP: stamp,
             s.QUANTITY: qty,
             s.SALES_VALUE: sales,
-        }
+        },
+        copy=False,  # the arrays are fresh: no need to copy them into pandas blocks
     )
     cuts = np.array([NormalDist().inv_cdf(q) for q in np.cumsum(cfg.tier_shares)[:-1]])
     members = pd.DataFrame(

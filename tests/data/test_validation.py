@@ -210,3 +210,18 @@ def test_column_mapping_and_week_from_timestamp(tmp_path: Path) -> None:
     ds = load_dataset(config.model_copy(update={"source": source}))
     assert ds.transactions["week"].tolist() == [1, 1, 2, 3]
     assert ds.transactions["sales_value"].sum() == pytest.approx(12.0)
+
+
+def test_catalog_without_category_column(tmp_path: Path) -> None:
+    msg = _error(_config(tmp_path, _tx(), _catalog().drop(columns="category")))
+    assert "catalog.csv" in msg
+    assert "missing column(s) ['category']" in msg
+
+
+def test_bad_price_and_margin_in_catalog(tmp_path: Path) -> None:
+    catalog = _catalog().assign(price=[2.0, -1.0, 3.0], margin_rate=[0.2, 0.3, 1.2])
+    msg = _error(_config(tmp_path, _tx(), catalog, invalid_rows="error"))
+    assert "column 'price': 1 row(s) price <= 0" in msg
+    ds = load_dataset(_config(tmp_path, _tx(), catalog))
+    assert ds.catalog["item_id"].tolist() == [10]
+    assert {d.reason for d in ds.dropped if d.table == "transactions"} == {"item_id: item not in the catalog"}
