@@ -1,9 +1,169 @@
-"""Placeholder: this stage's commands are registered here."""
+"""``offers experiment``: validate definitions, import events, analyse, simulate."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from engine.config import CONFIG_DIR
+
+if TYPE_CHECKING:
+    from engine.experiments.config import ExperimentsConfig
+    from engine.experiments.pipeline import RunOutput
+    from engine.experiments.store import SqliteEventStore
+
+_CONFIG = typer.Option(CONFIG_DIR / "experiments.toml", "--config", help="Experiments config (TOML).")
+_DIR = typer.Option(None, "--dir", help="Folder of experiment definitions (default: ./experiments).")
+_STORE = typer.Option(None, "--store", help="Event store file (default: [store].path in the config).")
+
+
+def _open_store(config: ExperimentsConfig, store: Path | None) -> SqliteEventStore:
+    from engine.experiments.store import SqliteEventStore
+
+    s = config.store
+    return SqliteEventStore(store or s.path, synchronous=s.synchronous, busy_timeout_s=s.busy_timeout_s)
+
+
+def _print_run(out: RunOutput) -> None:
+    console = Console()
+    for verdict in out.analysis.verdicts:
+        console.print(verdict)
+    for path in out.files:
+        console.print(f"wrote {path}")
+    if out.mlflow_run_id:
+        console.print(f"MLflow run {out.mlflow_run_id}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add the ``experiment`` command group to ``app``."""
+    exp = typer.Typer(help="A/B experiments on challenges: validate, import events, analyze, simulate.")
+
+    @exp.command("validate")
+    def validate(directory: Path | None = _DIR, config: Path = _CONFIG, store: Path | None = _STORE) -> None:
+        """Validate every definition, their overlaps, and (if the store exists) their assignment locks."""
+        from engine.experiments.config import load_experiments_config
+        from engine.experiments.definition import EXPERIMENTS_DIR, load_definitions
+
+        cfg = load_experiments_config(config)
+        definitions = load_definitions(directory or EXPERIMENTS_DIR)
+        table = Table(title="Experiments")
+        for column in ("name", "population", "weeks", "arms", "primary metric", "lock"):
+            table.add_column(column)
+        store_path = store or cfg.store.path
+        for d in definitions.values():
+            lock = "no store"
+            if Path(store_path).exists():
+                with _open_store(cfg, store) as s:
+                    lock = s.lock_status(d)
+            arms = ", ".join(f"{a.name}={a.weight:g}" for a in d.arms)
+            table.add_row(d.name, d.population, f"{d.start_week}-{d.end_week}", arms, d.primary_metric, lock)
+        Console().print(table)
+
+    @exp.command("import-events")
+    def import_events(file: Path, config: Path = _CONFIG, store: Path | None = _STORE) -> None:
+        """Import purchase events from a Parquet or CSV file (all rows or none)."""
+        from engine.experiments.config import load_experiments_config
+        from engine.experiments.importer import import_purchases
+
+        cfg = load_experiments_config(config)
+        with _open_store(cfg, store) as s:
+            touched = import_purchases(s, file)
+            completed = sum(p.reward_issued_now for p in touched)
+            Console().print(
+                f"imported {file}: {len(touched):,} member-weeks touched, {completed:,} rewards issued now; "
+                f"store holds {s.counts()}"
+            )
+
+    @exp.command("analyze")
+    def analyze(
+        name: str,
+        config: Path = _CONFIG,
+        store: Path | None = _STORE,
+        directory: Path | None = _DIR,
+        out: Path | None = typer.Option(None, "--out", help="Report folder (default: reports_dir/NAME)."),
+        mlflow: bool = typer.Option(True, "--mlflow/--no-mlflow", help="Log the results to MLflow."),
+    ) -> None:
+        """Analyse an experiment from the stored events; write the report and log to MLflow."""
+        from engine.data.loaders import load_dataset
+        from engine.experiments.config import load_experiments_config
+        from engine.experiments.definition import EXPERIMENTS_DIR, find_definition
+        from engine.experiments.pipeline import analyze_experiment
+
+        cfg = load_experiments_config(config)
+        definition = find_definition(name, directory or EXPERIMENTS_DIR)
+        dataset = load_dataset()
+        with _open_store(cfg, store) as s:
+            _print_run(analyze_experiment(definition, s, dataset, cfg, out_dir=out, log_mlflow=mlflow))
+
+    @exp.command("simulate")
+    def simulate(
+        name: str,
+        weeks: int | None = typer.Option(
+            None, "--weeks", min=1, help="Held-out weeks to replay (default: config)."
+        ),
+        policy: str = typer.Option("recommender", "--policy", help="recommender (train + rules) or simple."),
+        synthetic: int | None = typer.Option(
+            None, "--synthetic", min=10, help="Use N synthetic members instead."
+        ),
+        lift: float | None = typer.Option(None, "--lift", min=0, max=1, help="Injected pick lift."),
+        config: Path = _CONFIG,
+        directory: Path | None = _DIR,
+        out: Path | None = typer.Option(None, "--out", help="Report folder (default: reports_dir/NAME)."),
+        mlflow: bool = typer.Option(True, "--mlflow/--no-mlflow", help="Log the results to MLflow."),
+    ) -> None:
+        """Replay held-out weeks with a behavioural response, analyse, and write the report."""
+        from engine.errors import ConfigError
+        from engine.experiments.config import load_experiments_config
+        from engine.experiments.definition import EXPERIMENTS_DIR, find_definition
+        from engine.experiments.pipeline import simulate_experiment
+        from engine.experiments.policies import habit_policy, habit_stretch_policy
+        from engine.experiments.simulator import held_out_weeks
+
+        cfg = load_experiments_config(config)
+        sim_cfg = cfg.simulation.model_copy(
+            update={k: v for k, v in (("weeks", weeks), ("lift", lift)) if v is not None}
+        )
+        cfg = cfg.model_copy(update={"simulation": sim_cfg})
+        definition = find_definition(name, directory or EXPERIMENTS_DIR)
+        if synthetic is not None:
+            from engine.data.synthetic import generate_synthetic
+
+            dataset = generate_synthetic(
+                synthetic, sim_cfg.synthetic_items, sim_cfg.synthetic_weeks, sim_cfg.seed
+            )
+        else:
+            from engine.data.loaders import load_dataset
+
+            dataset = load_dataset()
+        cost = sim_cfg.reward_cost
+        if policy == "recommender":
+            from engine.experiments.policies import recommender_policy
+            from engine.rules.config import load_rules
+            from engine.train.config import load_train_config
+
+            recommender = recommender_policy(load_rules(), load_train_config())
+        elif policy == "simple":
+            recommender = habit_stretch_policy(cost)
+        else:
+            raise ConfigError(f"--policy: expected recommender or simple, got {policy!r}")
+        policies = {"recommender": recommender, "baseline": habit_policy(sim_cfg.baseline_picks, cost)}
+        used = {a.policy for a in definition.arms}
+        policies = {k: v for k, v in policies.items() if k in used}
+        store_path = cfg.store.path.with_name(f"simulation_{name}.sqlite3")
+        run = simulate_experiment(
+            definition,
+            dataset,
+            policies,
+            held_out_weeks(dataset, sim_cfg.weeks),
+            cfg,
+            store_path,
+            out_dir=out,
+            log_mlflow=mlflow,
+        )
+        _print_run(run)
+
+    app.add_typer(exp, name="experiment")

@@ -16,7 +16,7 @@ from scipy import stats
 
 from engine.errors import ExperimentError
 from engine.experiments.config import AnalysisConfig
-from engine.experiments.definition import ExperimentDefinition, MetricName
+from engine.experiments.definition import ExperimentDefinition
 from engine.experiments.stats import (
     Estimate,
     SrmResult,
@@ -173,13 +173,15 @@ def _lifts(t: pd.DataFrame, c: pd.DataFrame, arm: str, alpha: float) -> list[Lif
             continue
         est = ratio_diff(t[bought], t[offered], c[bought], c[offered], alpha)
         rt, rc = est.treatment_mean, est.control_mean
-        if rc <= 0:
+        nan = float("nan")
+        if rc <= 0 or rt <= 0:  # no base rate: only the absolute lift is defined
+            out.append(LiftEstimate(arm, kind, rt, rc, est, nan, nan, nan))
             continue
         # Delta method on rt / rc: var ~ (rt/rc)^2 (var_t/rt^2 + var_c/rc^2).
         _, var_t = ratio_mean_var(t[bought].to_numpy(dtype="float64"), t[offered].to_numpy(dtype="float64"))
         _, var_c = ratio_mean_var(c[bought].to_numpy(dtype="float64"), c[offered].to_numpy(dtype="float64"))
         rel = rt / rc - 1
-        se_rel = (rt / rc) * float(np.sqrt(var_t / rt**2 + var_c / rc**2)) if rt > 0 else float("nan")
+        se_rel = (rt / rc) * float(np.sqrt(var_t / rt**2 + var_c / rc**2))
         out.append(LiftEstimate(arm, kind, rt, rc, est, rel, rel - z * se_rel, rel + z * se_rel))
     return out
 
@@ -242,15 +244,17 @@ def analyze(frame: pd.DataFrame, definition: ExperimentDefinition, config: Analy
             continue
         t = frame[frame["arm"] == arm.name]
         comparisons += _compare_arm(t, c, arm.name, control.name, config.alpha)
-        lifts += _lifts(t, c, arm.name, config.alpha)
+        if arm.policy == "recommender" and control.policy == "holdout":
+            # The holdout's shadow picks are the recommender's: only that arm has a like-for-like base.
+            lifts += _lifts(t, c, arm.name, config.alpha)
     guards = [
         g
         for arm in definition.arms
         if arm.name != control.name
         for rule in definition.guardrails
-        if (g := _guardrail(comparisons, _metric_key(rule.metric), arm.name, rule.max_harm)) is not None
+        if (g := _guardrail(comparisons, rule.metric, arm.name, rule.max_harm)) is not None
     ]
-    primary = _metric_key(definition.primary_metric)
+    primary: str = definition.primary_metric
     verdicts = []
     for arm in definition.arms:
         if arm.name == control.name:
@@ -273,7 +277,3 @@ def analyze(frame: pd.DataFrame, definition: ExperimentDefinition, config: Analy
         lifts=tuple(lifts),
         verdicts=tuple(verdicts),
     )
-
-
-def _metric_key(metric: MetricName) -> str:
-    return str(metric)

@@ -41,6 +41,8 @@ class SimulationConfig(StrictModel):
     weeks: int = Field(ge=1)
     seed: int
     baseline_picks: int = Field(ge=1)
+    synthetic_items: int = Field(ge=10)
+    synthetic_weeks: int = Field(ge=2)
 
 
 class ExperimentsConfig(StrictModel):

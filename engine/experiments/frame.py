@@ -72,7 +72,7 @@ def _pick_counts(challenges: pd.DataFrame, bought: pd.DataFrame) -> pd.DataFrame
     """Per member: habitual/stretch picks offered (or shadowed) and bought in their week."""
     rows = []
     for member, week, items_json in challenges[["member_id", "week", "item_ids"]].itertuples(index=False):
-        if items_json is None:
+        if not isinstance(items_json, str):  # a no-offer (NULL, read back as None or NaN)
             continue
         for pos, item in enumerate(json.loads(items_json)):
             rows.append((member, week, str(item), "habitual" if pos in _HABITUAL_POSITIONS else "stretch"))

@@ -159,6 +159,19 @@ class SqliteEventStore:
                 )
         self._locked.add(key)
 
+    def lock_status(self, definition: ExperimentDefinition) -> str:
+        """Read-only: ``"not started"``, ``"locked, unchanged"`` or ``"CHANGED: ..."`` for ``definition``."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT fingerprint FROM assignment_locks WHERE experiment = ? AND salt = ?",
+                (definition.name, definition.salt),
+            ).fetchone()
+        if row is None:
+            return "not started"
+        if row[0] == definition.assignment_fingerprint():
+            return "locked, unchanged"
+        return "CHANGED since first exposure: give a new salt"
+
     # -- writes ------------------------------------------------------------------------------------
     def add_exposure(self, event: ExposureEvent) -> Progress:
         """Store an exposure (idempotent by event id) and the week's challenge; returns the progress."""

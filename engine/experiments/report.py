@@ -1,0 +1,210 @@
+"""Writing an analysis out: a Markdown report with one plot, MLflow metrics, and a proposed lift config.
+
+Everything lands in ``<reports_dir>/<experiment>/``: ``report.md``, ``effects.png`` and, when lifts
+were measured, ``proposed_lifts.toml``, a snippet for a marketer to review and copy into
+``configs/rules.toml`` (never applied automatically: a measured lift is evidence, not a decision).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from engine.experiments.analysis import AnalysisResult, Comparison
+from engine.experiments.stats import Estimate
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    return (
+        "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.{digits}f}"
+    )
+
+
+def _ci(est: Estimate) -> str:
+    return f"{est.diff:+,.3f} [{est.ci_low:+,.3f}, {est.ci_high:+,.3f}]"
+
+
+def render_markdown(
+    result: AnalysisResult, extra: dict[str, str] | None = None, appendix: str | None = None
+) -> str:
+    """The report as Markdown: verdict first, then arms, effects, guardrails, SRM and lifts."""
+    level = f"{100 * (1 - result.alpha):.0f}%"
+    lines = [f"# Experiment `{result.experiment}`", "", "## Verdict", ""]
+    lines += [f"- {v}" for v in result.verdicts]
+    if extra:
+        lines += ["", "## Run", ""] + [f"- {k}: {v}" for k, v in extra.items()]
+    lines += [
+        "",
+        "## Arms (per member means)",
+        "",
+        "| arm | policy | members | exposures | challenges | completion rate | spend | gross margin "
+        "| reward cost | net profit | opt-out rate |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for a in result.arms:
+        lines.append(
+            f"| {a.arm} | {a.policy} | {a.members} | {a.exposures} | {a.challenges} "
+            f"| {_fmt(a.completion_rate, 3)} "
+            f"| {_fmt(a.spend)} | {_fmt(a.gross_margin)} | {_fmt(a.reward_cost)} | {_fmt(a.net_profit)} "
+            f"| {_fmt(a.opt_out_rate, 4)} |"
+        )
+    lines += [
+        "",
+        f"## Differences vs `{result.control}` ({level} CI)",
+        "",
+        "Money metrics: Welch t interval; CUPED rows adjust for pre-period spend. Rates: delta method.",
+        "",
+        "| metric | arm | method | difference [CI] | p-value | relative | variance removed |",
+        "|---|---|---|---|---:|---:|---:|",
+    ]
+    for c in result.comparisons:
+        vr = "" if c.variance_reduction is None else f"{100 * c.variance_reduction:.0f}%"
+        lines.append(
+            f"| {c.metric} | {c.arm} | {c.method} | {_ci(c.estimate)} | {c.estimate.p_value:.3g} "
+            f"| {_fmt(100 * c.estimate.relative, 1)}% | {vr} |"
+        )
+    lines += [
+        "",
+        "## Guardrails",
+        "",
+        "| metric | arm | harm [CI] | allowed | status |",
+        "|---|---|---|---:|---|",
+    ]
+    for g in result.guardrails:
+        lines.append(
+            f"| {g.metric} | {g.arm} | {g.harm:+.4f} [{g.harm_ci_low:+.4f}, {g.harm_ci_high:+.4f}] "
+            f"| {g.max_harm} | {g.status} |"
+        )
+    s = result.srm
+    lines += [
+        "",
+        "## Sample ratio",
+        "",
+        f"Observed members {list(s.observed)}, expected {[round(e, 1) for e in s.expected]}: "
+        f"chi2 = {s.chi2:.2f}, p = {s.p_value:.3g} ({'MISMATCH' if s.mismatch else 'ok'}).",
+    ]
+    if result.lifts:
+        lines += [
+            "",
+            "## Measured pick lifts (offered picks vs the holdout's shadow picks)",
+            "",
+            "| arm | pick | rate with offer | rate without | absolute lift [CI] | relative lift [CI] |",
+            "|---|---|---:|---:|---|---|",
+        ]
+        for lift in result.lifts:
+            lines.append(
+                f"| {lift.arm} | {lift.kind} | {lift.rate_offer:.4f} | {lift.rate_base:.4f} "
+                f"| {_ci(lift.absolute)} | {_fmt(lift.relative, 3)} [{_fmt(lift.relative_ci_low, 3)}, "
+                f"{_fmt(lift.relative_ci_high, 3)}] |"
+            )
+    if appendix:
+        lines += ["", appendix]
+    lines += ["", "![effects](effects.png)", ""]
+    return "\n".join(lines)
+
+
+def plot_effects(result: AnalysisResult, path: Path) -> Path:
+    """One PNG: the primary metric's difference vs control per arm with its interval (raw and CUPED)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows: list[Comparison] = [c for c in result.comparisons if c.metric == result.primary_metric]
+    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.5 * max(len(rows), 1)))
+    labels = [f"{c.arm} ({c.method})" for c in rows]
+    diffs = [c.estimate.diff for c in rows]
+    errors = [
+        [c.estimate.diff - c.estimate.ci_low for c in rows],
+        [c.estimate.ci_high - c.estimate.diff for c in rows],
+    ]
+    ax.errorbar(diffs, range(len(rows)), xerr=errors, fmt="o", capsize=4)
+    ax.axvline(0.0, color="grey", linestyle="--", linewidth=1)
+    ax.set_yticks(range(len(rows)), labels)
+    ax.set_xlabel(
+        f"{result.primary_metric}: difference vs {result.control} ({100 * (1 - result.alpha):.0f}% CI)"
+    )
+    ax.set_title(result.experiment)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def proposed_lifts_toml(result: AnalysisResult, arm: str) -> str | None:
+    """A ``[economic_guard.*_lift]`` snippet from ``arm``'s measured lifts, or None if none were measured.
+
+    Habitual lift is written as absolute (``p_offer = p_base + value``), stretch as relative
+    (``p_offer = p_base * (1 + value)``), the modes ``configs/rules.toml`` uses.
+    """
+    lifts = {lift.kind: lift for lift in result.lifts if lift.arm == arm}
+    if not lifts:
+        return None
+    out = [
+        f"# PROPOSED from experiment {result.experiment!r}, arm {arm!r}: review before copying into",
+        "# configs/rules.toml. Intervals are the analysis's confidence intervals.",
+    ]
+    if "habitual" in lifts:
+        h = lifts["habitual"]
+        out += [
+            "[economic_guard.habitual_lift]",
+            'mode = "absolute"',
+            f"value = {max(h.absolute.diff, 0.0):.4f}  "
+            f"# CI [{h.absolute.ci_low:.4f}, {h.absolute.ci_high:.4f}]",
+            "",
+        ]
+    if "stretch" in lifts and not math.isnan(lifts["stretch"].relative):
+        s = lifts["stretch"]
+        out += [
+            "[economic_guard.stretch_lift]",
+            'mode = "relative"',
+            f"value = {max(s.relative, 0.0):.4f}  # CI [{s.relative_ci_low:.4f}, {s.relative_ci_high:.4f}]",
+            "",
+        ]
+    return "\n".join(out)
+
+
+def log_to_mlflow(
+    result: AnalysisResult, tracking_uri: str, experiment_name: str, files: list[Path], params: dict[str, str]
+) -> str:
+    """Log the arms' numbers, the differences and the report files to MLflow; returns the run id."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_experiment(experiment_name)
+    with mlflow.start_run(run_name=result.experiment) as run:
+        mlflow.set_tags({"offer_experiment": result.experiment, "control": result.control})
+        mlflow.log_params({"primary_metric": result.primary_metric, "alpha": result.alpha, **params})
+        metrics: dict[str, float] = {"srm_p_value": result.srm.p_value}
+        for a in result.arms:
+            for key in ("members", "completion_rate", "spend", "gross_margin", "reward_cost", "net_profit"):
+                value = float(getattr(a, key))
+                if not math.isnan(value):
+                    metrics[f"{a.arm}.{key}"] = value
+        for c in result.comparisons:
+            prefix = f"{c.arm}.{c.metric}.{c.method}"
+            metrics |= {f"{prefix}.diff": c.estimate.diff, f"{prefix}.ci_low": c.estimate.ci_low}
+            metrics[f"{prefix}.ci_high"] = c.estimate.ci_high
+        mlflow.log_metrics(metrics)
+        for path in files:
+            mlflow.log_artifact(str(path))
+        return str(run.info.run_id)
+
+
+def write_report(
+    result: AnalysisResult, directory: Path, extra: dict[str, str] | None = None, appendix: str | None = None
+) -> list[Path]:
+    """Write ``report.md``, ``effects.png`` and, when lifts were measured, ``proposed_lifts.toml``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    plot = plot_effects(result, directory / "effects.png")
+    report = directory / "report.md"
+    report.write_text(render_markdown(result, extra, appendix))
+    written = [report, plot]
+    treatment = [a.arm for a in result.arms if a.arm != result.control and a.policy == "recommender"]
+    snippet = proposed_lifts_toml(result, treatment[0]) if treatment else None
+    if snippet is not None:
+        path = directory / "proposed_lifts.toml"
+        path.write_text(snippet)
+        written.append(path)
+    return written
