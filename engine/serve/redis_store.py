@@ -108,8 +108,8 @@ class RedisStoreConfig(StrictModel):
     url: str = Field(default="redis://127.0.0.1:6379/0", description="redis:// or unix:// URL")
     key_prefix: str = Field(default="offers", min_length=1, description="namespace of every key")
     socket_timeout_s: float = Field(default=0.25, gt=0, description="per-command wait before a 503")
-    socket_connect_timeout_s: float = Field(default=0.25, gt=0, description="connect wait before a 503")
-    max_connections: int = Field(default=64, ge=1, description="connection pool size")
+    socket_connect_timeout_s: float = Field(default=1.0, gt=0, description="connect wait before a 503")
+    max_connections: int = Field(default=16, ge=1, description="connection pool size")
     publish_batch: int = Field(default=1000, ge=1, description="records per pipelined HSET round trip")
 
 

@@ -111,14 +111,20 @@ def write_rules(path: Path, *, stars: int = 25, text: str | None = None) -> None
     path.write_text(text)
 
 
-@pytest.fixture
-def artifact_root(tmp_path: Path) -> Path:
-    """Two published-ready versions: v1 (champion) and v2."""
-    root = tmp_path / "artifacts"
+@pytest.fixture(scope="session")
+def artifact_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Written once: v1 (champion) and v2 (different habitual picks)."""
+    root = tmp_path_factory.mktemp("artifact-template")
     write_artifact(make_artifact("v1"), root / "v1")
     write_artifact(make_artifact("v2", habitual_offset=7), root / "v2")
     (root / "CHAMPION").write_text("v1\n")
     return root
+
+
+@pytest.fixture
+def artifact_root(artifact_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the template (tests may add versions)."""
+    return Path(shutil.copytree(artifact_template, tmp_path / "artifacts"))
 
 
 @pytest.fixture
@@ -216,6 +222,25 @@ def server_settings(store_kind: str, artifact_root: Path, rules_path: Path) -> I
         artifact_root, rules_path, store={"type": "redis", "url": REDIS_URL, "key_prefix": prefix}
     )
     delete_prefix(REDIS_URL, prefix)
+
+
+@pytest.fixture(scope="module", params=["embedded", pytest.param("redis", marks=pytest.mark.redis)])
+def shared_live(
+    request: pytest.FixtureRequest, artifact_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """One server per module and store, for tests that do not depend on each other's state."""
+    if request.param == "redis" and not redis_available():
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    tmp = tmp_path_factory.mktemp("shared-live")
+    root = Path(shutil.copytree(artifact_template, tmp / "artifacts"))
+    write_rules(tmp / "rules.toml")
+    prefix = f"test-serve-{uuid.uuid4().hex[:12]}"
+    store = {"type": "redis", "url": REDIS_URL, "key_prefix": prefix} if request.param == "redis" else {}
+    settings = make_settings(root, tmp / "rules.toml", **({"store": store} if store else {}))
+    with LiveServer(create_app(settings)) as server:
+        yield server
+    if store:
+        delete_prefix(REDIS_URL, prefix)
 
 
 @pytest.fixture

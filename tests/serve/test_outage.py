@@ -1,0 +1,55 @@
+"""Redis goes away and comes back: fast 503s with a clear body, then recovery without a restart.
+
+Uses a private throwaway ``redis-server`` (never the shared one on 6379).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.serve.app import create_app
+from tests.serve.conftest import WEEK, LiveServer, ThrowawayRedis, make_settings
+
+pytestmark = pytest.mark.redis
+
+#: Generous on a loaded 2-core machine; an unbounded wait (client retries, long timeouts) takes seconds.
+FAST_S = 1.0
+
+
+def test_outage_gives_fast_503_and_recovers(
+    throwaway_redis: ThrowawayRedis, artifact_root: Path, rules_path: Path
+) -> None:
+    settings = make_settings(
+        artifact_root,
+        rules_path,
+        store={"type": "redis", "url": throwaway_redis.url, "key_prefix": "outage"},
+    )
+    with LiveServer(create_app(settings)) as live, live.client() as client:
+        path = "/v1/members/{}/challenge"
+        assert client.get(path.format(1), params={"week": WEEK}).status_code == 200
+
+        throwaway_redis.kill()
+        for member in (1, 2, 3):
+            start = time.monotonic()
+            r = client.get(path.format(member), params={"week": WEEK})
+            assert time.monotonic() - start < FAST_S
+            assert r.status_code == 503
+            body = r.json()
+            assert body["error"] == "StoreUnavailable"
+            assert "Redis" in body["detail"]
+        assert client.get("/readyz").status_code == 503
+        assert client.get("/healthz").status_code == 200
+        assert "offers_store_unavailable_total 4.0" in client.get("/metrics").text
+
+        # Back on the same port, empty (no persistence): the very next request reaches it again.
+        throwaway_redis.start()
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert "no model version is published" in ready.json()["detail"]
+        assert client.post("/v1/admin/models/v1:publish").status_code == 200
+        r = client.get(path.format(2), params={"week": WEEK})
+        assert r.status_code == 200
+        assert r.json()["model_version"] == "v1"

@@ -1,0 +1,150 @@
+"""One contract, two stores: the embedded store and real Redis must behave the same."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from engine.errors import Conflict
+from engine.serve.embedded import EmbeddedStore
+from engine.serve.redis_store import RedisStore, RedisStoreConfig
+from engine.serve.store import BudgetClaim, Store
+from tests.serve.conftest import REDIS_URL, delete_prefix, redis_available
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """asyncio only (the service runs on asyncio/uvloop)."""
+    return "asyncio"
+
+
+def records(version: str, n: int = 5) -> list[tuple[str, bytes]]:
+    """``n`` member records tagged with ``version``."""
+    return [(str(m), f"{version}:{m}".encode()) for m in range(1, n + 1)]
+
+
+def shared(version: str) -> dict[str, bytes]:
+    """Shared blobs tagged with ``version``."""
+    return {"catalog": f"catalog-{version}".encode(), "manifest": b"{}"}
+
+
+class StoreContract:
+    """What every :class:`Store` must do; subclasses provide the ``store`` fixture."""
+
+    async def test_nothing_published(self, store: Store) -> None:
+        assert await store.current_version() is None
+        found = await store.lookup(1, "1")
+        assert (found.issued, found.version, found.record) == (None, None, None)
+
+    async def test_publish_switches_and_keeps_previous(self, store: Store) -> None:
+        assert await store.publish("a", records("a"), shared("a")) is None
+        assert await store.publish("b", records("b"), shared("b")) == "a"
+        assert await store.current_version() == "b"
+        assert await store.previous_version() == "a"
+        assert await store.get_member("b", "2") == b"b:2"
+        assert await store.get_member("a", "2") == b"a:2"
+        assert await store.get_shared("b", "catalog") == b"catalog-b"
+        found = await store.lookup(3, "4")
+        assert (found.issued, found.version, found.record) == (None, "b", b"b:4")
+        assert (await store.lookup(3, "unknown")).record is None
+
+    async def test_third_publish_drops_the_oldest(self, store: Store) -> None:
+        for v in ("a", "b", "c"):
+            await store.publish(v, records(v), shared(v))
+        assert await store.get_shared("a", "catalog") is None
+        assert await store.get_member("a", "1") is None
+        assert await store.get_member("b", "1") == b"b:1"
+
+    async def test_republishing_current_reloads_it(self, store: Store) -> None:
+        await store.publish("a", records("a"), shared("a"))
+        await store.publish("b", records("b"), shared("b"))
+        await store.publish("b", [("1", b"new")], shared("b"))
+        assert await store.current_version() == "b"
+        assert await store.previous_version() == "a"
+        assert await store.get_member("b", "1") == b"new"
+        assert await store.get_member("b", "2") is None
+
+    async def test_rollback_swaps(self, store: Store) -> None:
+        await store.publish("a", records("a"), shared("a"))
+        with pytest.raises(Conflict):
+            await store.rollback()
+        await store.publish("b", records("b"), shared("b"))
+        assert await store.rollback() == "a"
+        assert (await store.lookup(1, "1")).record == b"a:1"
+        assert await store.previous_version() == "b"
+        assert await store.rollback() == "b"
+
+    async def test_issue_once_first_writer_wins(self, store: Store) -> None:
+        first = await store.issue_once(5, "7", b"one", 60, ["decisions", "status:issued"])
+        second = await store.issue_once(5, "7", b"two", 60, ["decisions", "status:issued"])
+        assert (first.payload, first.won) == (b"one", True)
+        assert (second.payload, second.won) == (b"one", False)
+        assert await store.get_issued(5, "7") == b"one"
+        assert (await store.lookup(5, "7")).issued == b"one"
+        assert await store.get_issued(6, "7") is None
+        counters = await store.counters()
+        assert counters["decisions"] == 1
+        assert counters["status:issued"] == 1
+
+    async def test_concurrent_issue_once_stores_exactly_one(self, store: Store) -> None:
+        results = await asyncio.gather(
+            *(store.issue_once(9, "42", f"candidate-{k}".encode(), 60, ["decisions"]) for k in range(50))
+        )
+        winners = [r for r in results if r.won]
+        assert len(winners) == 1
+        assert {r.payload for r in results} == {winners[0].payload}
+        assert (await store.counters())["decisions"] == 1
+
+    async def test_history_written_only_by_the_winner(self, store: Store) -> None:
+        await store.publish("a", records("a"), shared("a"))
+        await store.issue_once(1, "1", b"x", 60, history=b"h1", history_ttl_s=60)
+        await store.issue_once(1, "1", b"y", 60, history=b"h2", history_ttl_s=60)
+        assert await store.get_history("1") == b"h1"
+        assert (await store.lookup(2, "1")).history == b"h1"
+
+    async def test_budget_refuses_past_the_limit(self, store: Store) -> None:
+        def claim(cost: float) -> BudgetClaim:
+            return BudgetClaim(3, cost, 1.0, b"over", ["no_offer:budget"])
+
+        ok = await store.issue_once(3, "1", b"a", 60, ["issued"], budget=claim(0.6))
+        over = await store.issue_once(3, "2", b"b", 60, ["issued"], budget=claim(0.6), history=b"h")
+        fits = await store.issue_once(3, "3", b"c", 60, ["issued"], budget=claim(0.4))
+        assert (ok.payload, ok.over_budget) == (b"a", False)
+        assert (over.payload, over.won, over.over_budget) == (b"over", True, True)
+        assert await store.get_history("2") is None
+        assert fits.payload == b"c"
+        assert await store.budget_spent(3) == pytest.approx(1.0)
+        counters = await store.counters()
+        assert (counters["issued"], counters["no_offer:budget"]) == (2, 1)
+
+    async def test_incr_and_ping(self, store: Store) -> None:
+        await store.ping()
+        await store.incr("exposure:control", 3)
+        assert (await store.counters())["exposure:control"] == 3
+        await store.bench_get()
+
+
+class TestEmbeddedStore(StoreContract):
+    @pytest.fixture
+    async def store(self) -> AsyncIterator[Store]:
+        store = EmbeddedStore()
+        yield store
+        await store.close()
+
+
+@pytest.mark.redis
+class TestRedisStore(StoreContract):
+    @pytest.fixture
+    async def store(self) -> AsyncIterator[Store]:
+        if not redis_available():
+            pytest.skip("no Redis on 127.0.0.1:6379")
+        prefix = f"test-contract-{uuid.uuid4().hex[:12]}"
+        store = RedisStore(RedisStoreConfig(url=REDIS_URL, key_prefix=prefix))
+        yield store
+        await store.close()
+        delete_prefix(REDIS_URL, prefix)
