@@ -20,6 +20,10 @@ def _fmt(value: float, digits: int = 2) -> str:
     )
 
 
+def _pct(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{100 * value:.1f}%"
+
+
 def _ci(est: Estimate) -> str:
     return f"{est.diff:+,.3f} [{est.ci_low:+,.3f}, {est.ci_high:+,.3f}]"
 
@@ -61,7 +65,7 @@ def render_markdown(
         vr = "" if c.variance_reduction is None else f"{100 * c.variance_reduction:.0f}%"
         lines.append(
             f"| {c.metric} | {c.arm} | {c.method} | {_ci(c.estimate)} | {c.estimate.p_value:.3g} "
-            f"| {_fmt(100 * c.estimate.relative, 1)}% | {vr} |"
+            f"| {_pct(c.estimate.relative)} | {vr} |"
         )
     lines += [
         "",

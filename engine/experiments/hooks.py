@@ -1,0 +1,67 @@
+"""Adapters from the experiment loop to the serving layer's two hooks, without importing ``engine.serve``.
+
+The issuer takes ``arm_assigner(member_id, week) -> arm | None`` and an async
+``exposure_hook(exposure)``; build them with::
+
+    store = SqliteEventStore(config.store.path)
+    definition = find_definition("star_challenge_v1")
+    issuer = Issuer(..., arm_assigner=make_arm_assigner(definition),
+                    exposure_hook=make_exposure_hook(store, definition))
+
+The exposure only needs ``member_id``, ``week``, ``arm`` and, when a challenge was shown, the challenge
+itself (attribute ``challenge``) or its ``item_ids`` and ``reward_cost``: see
+:func:`engine.experiments.service.to_snapshot` for the shapes accepted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from engine.errors import ExperimentError
+from engine.experiments.assignment import assign_arm
+from engine.experiments.definition import ExperimentDefinition
+from engine.experiments.service import record_exposure
+from engine.experiments.store import SqliteEventStore
+
+
+def make_arm_assigner(definition: ExperimentDefinition) -> Callable[[str, int], str | None]:
+    """``(member_id, week) -> arm`` inside the experiment's weeks, None outside them."""
+
+    def arm_for(member_id: str, week: int) -> str | None:
+        return assign_arm(definition, member_id) if definition.covers_week(week) else None
+
+    return arm_for
+
+
+def _shown(exposure: object) -> object | None:
+    challenge = getattr(exposure, "challenge", None)
+    if challenge is not None:
+        return challenge
+    if getattr(exposure, "item_ids", None) is not None:
+        return exposure
+    return None
+
+
+def make_exposure_hook(
+    store: SqliteEventStore, definition: ExperimentDefinition
+) -> Callable[[object], Awaitable[None]]:
+    """An async hook that records each exposure in ``store`` (in a worker thread: SQLite blocks)."""
+
+    async def hook(exposure: object) -> None:
+        arm = getattr(exposure, "arm", None)
+        week = int(getattr(exposure, "week"))  # noqa: B009 - duck-typed on purpose
+        if arm is None or not definition.covers_week(week):
+            return
+        member_id = str(getattr(exposure, "member_id"))  # noqa: B009
+        status = getattr(exposure, "status", None)
+        shown = _shown(exposure)
+        if status == "issued" and shown is None:
+            raise ExperimentError(
+                f"exposure of member {member_id} week {week} was issued but carries no picks: the hook needs "
+                "the challenge (or item_ids and reward_cost) to track progress and rewards"
+            )
+        challenge = shown if status in (None, "issued") else None
+        await asyncio.to_thread(record_exposure, store, definition, arm, member_id, week, challenge)
+
+    return hook
