@@ -63,3 +63,14 @@ def test_without_lift_nothing_is_found(data: Dataset, tmp_path: Path) -> None:
     assert all(t.injected_purchases == 0 for t in sim.truth)
     for lift in sim.lifts:
         assert lift.ci_low <= 0.0 <= lift.ci_high, lift
+
+
+@pytest.mark.slow
+def test_complete_journey_replay_recovers_the_lift(cj_dataset: Dataset, tmp_path: Path) -> None:
+    """The full loop on the real data's last three weeks (light recommender stand-in; ~25 s)."""
+    out, _ = _run(cj_dataset, tmp_path, lift=0.3)
+    sim = out.simulation
+    assert sim is not None
+    assert sim.lifts
+    assert all(lift.covered for lift in sim.lifts), sim.lifts
+    assert not out.analysis.srm.mismatch
