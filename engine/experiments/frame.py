@@ -18,7 +18,7 @@ import pandas as pd
 from engine.data.schema import ITEM_ID, MARGIN_RATE, PRICE
 from engine.errors import ExperimentError
 from engine.experiments.definition import ExperimentDefinition
-from engine.experiments.store import SqliteEventStore
+from engine.experiments.protocol import EventStore
 
 #: Positions of the picks in a challenge's item list: two habitual, then the stretch.
 _HABITUAL_POSITIONS = (0, 1)
@@ -50,12 +50,19 @@ def _unit_margins(catalog: pd.DataFrame) -> pd.Series:
     return pd.Series(margins.to_numpy(), index=catalog[ITEM_ID].astype(str).to_numpy(), name="unit_margin")
 
 
-def _exposed(store: SqliteEventStore, definition: ExperimentDefinition) -> pd.DataFrame:
-    exposed = store.frame(
-        "SELECT member_id, arm, COUNT(*) AS exposures FROM exposures WHERE experiment = ? AND salt = ? "
-        "AND week BETWEEN ? AND ? GROUP BY member_id, arm",
-        (definition.name, definition.salt, definition.start_week, definition.end_week),
-    )
+def _in_weeks(frame: pd.DataFrame, first: int, last: int) -> pd.DataFrame:
+    return frame[(frame["week"] >= first) & (frame["week"] <= last)]
+
+
+def _ours(frame: pd.DataFrame, definition: ExperimentDefinition) -> pd.DataFrame:
+    d = definition
+    mine = (frame["experiment"] == d.name) & (frame["salt"] == d.salt)
+    return _in_weeks(frame[mine], d.start_week, d.end_week)
+
+
+def _exposed(store: EventStore, definition: ExperimentDefinition) -> pd.DataFrame:
+    events = _ours(store.table("exposures"), definition)
+    exposed = events.groupby(["member_id", "arm"]).size().rename("exposures").reset_index()
     twice = exposed["member_id"][exposed["member_id"].duplicated()]
     if len(twice):
         raise ExperimentError(
@@ -91,7 +98,7 @@ def _pick_counts(challenges: pd.DataFrame, bought: pd.DataFrame) -> pd.DataFrame
 
 
 def member_frame(
-    store: SqliteEventStore,
+    store: EventStore,
     definition: ExperimentDefinition,
     catalog: pd.DataFrame,
     pre_period_weeks: int,
@@ -113,10 +120,7 @@ def member_frame(
         raise ExperimentError(f"experiment {definition.name!r}: no exposures recorded yet")
     members = set(exposed["member_id"])
     d = definition
-    purchases = store.frame(
-        "SELECT member_id, week, item_id, quantity, sales_value FROM purchases WHERE week BETWEEN ? AND ?",
-        (d.start_week - pre_period_weeks, d.end_week),
-    )
+    purchases = _in_weeks(store.table("purchases"), d.start_week - pre_period_weeks, d.end_week)
     purchases = purchases[purchases["member_id"].isin(members)]
     during = purchases[purchases["week"] >= d.start_week]
     unit_margin = _unit_margins(catalog)
@@ -128,21 +132,14 @@ def member_frame(
     during = during.assign(margin=during["quantity"] * during["item_id"].map(unit_margin))
     money = during.groupby("member_id").agg(spend=("sales_value", "sum"), gross_margin=("margin", "sum"))
 
-    challenges = store.frame(
-        "SELECT member_id, week, item_ids, shown FROM challenges WHERE experiment = ? AND salt = ? "
-        "AND week BETWEEN ? AND ?",
-        (d.name, d.salt, d.start_week, d.end_week),
-    )
+    challenges = _ours(store.table("challenges"), d)
     shown = challenges[challenges["shown"] == 1].groupby("member_id").size().rename("challenges")
-    rewards = store.frame(
-        "SELECT r.member_id, COUNT(*) AS completions, SUM(r.reward_cost) AS reward_cost FROM rewards r "
-        "JOIN challenges c ON c.member_id = r.member_id AND c.week = r.week "
-        "WHERE c.experiment = ? AND c.salt = ? AND r.week BETWEEN ? AND ? GROUP BY r.member_id",
-        (d.name, d.salt, d.start_week, d.end_week),
-    ).set_index("member_id")
-    opted = store.frame(
-        "SELECT DISTINCT member_id FROM opt_outs WHERE week BETWEEN ? AND ?", (d.start_week, d.end_week)
+    # A reward belongs to this experiment through the challenge it completed.
+    rewards = store.table("rewards").merge(challenges[["member_id", "week"]], on=["member_id", "week"])
+    rewards = rewards.groupby("member_id").agg(
+        completions=("reward_cost", "size"), reward_cost=("reward_cost", "sum")
     )
+    opted = _in_weeks(store.table("opt_outs"), d.start_week, d.end_week)
     bought = during[["member_id", "week", "item_id"]].drop_duplicates()
     picks = _pick_counts(challenges, bought).set_index("member_id")
 

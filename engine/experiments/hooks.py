@@ -21,8 +21,8 @@ from collections.abc import Awaitable, Callable
 from engine.errors import ExperimentError
 from engine.experiments.assignment import assign_arm
 from engine.experiments.definition import ExperimentDefinition
+from engine.experiments.protocol import EventStore
 from engine.experiments.service import record_exposure
-from engine.experiments.store import SqliteEventStore
 
 
 def make_arm_assigner(definition: ExperimentDefinition) -> Callable[[str, int], str | None]:
@@ -44,7 +44,7 @@ def _shown(exposure: object) -> object | None:
 
 
 def make_exposure_hook(
-    store: SqliteEventStore, definition: ExperimentDefinition
+    store: EventStore, definition: ExperimentDefinition
 ) -> Callable[[object], Awaitable[None]]:
     """An async hook that records each exposure in ``store`` (in a worker thread: SQLite blocks)."""
 

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from engine.errors import DataValidationError
 from engine.experiments.events import Progress, PurchaseEvent
-from engine.experiments.store import SqliteEventStore
+from engine.experiments.protocol import EventStore
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("event_id", "member_id", "item_id", "week", "quantity", "sales_value")
 OPTIONAL_COLUMNS: tuple[str, ...] = ("timestamp",)
@@ -76,7 +76,7 @@ def parse_purchases(frame: pd.DataFrame, where: str) -> list[PurchaseEvent]:
     return events
 
 
-def import_purchases(store: SqliteEventStore, path: Path | str) -> list[Progress]:
+def import_purchases(store: EventStore, path: Path | str) -> list[Progress]:
     """Import a purchase events file into ``store`` in one transaction; returns the progress touched."""
     frame = read_events_file(path)
     events = parse_purchases(frame, str(path))

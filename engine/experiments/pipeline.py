@@ -17,6 +17,7 @@ from engine.experiments.config import ExperimentsConfig, SimulationConfig
 from engine.experiments.definition import ExperimentDefinition
 from engine.experiments.frame import member_frame
 from engine.experiments.policies import Policy
+from engine.experiments.protocol import EventStore
 from engine.experiments.report import log_to_mlflow, write_report
 from engine.experiments.simulator import SimulationResult, simulate
 from engine.experiments.store import SqliteEventStore
@@ -51,7 +52,7 @@ def _finish(
 
 def analyze_experiment(
     definition: ExperimentDefinition,
-    store: SqliteEventStore,
+    store: EventStore,
     dataset: Dataset,
     config: ExperimentsConfig,
     *,

@@ -22,7 +22,7 @@ from engine.errors import BadRequest, ExperimentError
 from engine.experiments.assignment import assign_arm
 from engine.experiments.definition import ExperimentDefinition
 from engine.experiments.events import ChallengeSnapshot, ExposureEvent, Progress, PurchaseEvent, parse_event
-from engine.experiments.store import SqliteEventStore
+from engine.experiments.protocol import EventStore
 
 __all__ = [
     "assign_arm",
@@ -69,7 +69,7 @@ def to_snapshot(challenge: object) -> ChallengeSnapshot | None:
 
 
 def record_exposure(
-    store: SqliteEventStore,
+    store: EventStore,
     definition: ExperimentDefinition,
     arm: str,
     member_id: int | str,
@@ -119,7 +119,7 @@ def record_exposure(
     return store.add_exposure(event)
 
 
-def ingest_purchase(store: SqliteEventStore, event: PurchaseEvent | Mapping[str, Any]) -> Progress:
+def ingest_purchase(store: EventStore, event: PurchaseEvent | Mapping[str, Any]) -> Progress:
     """Store one purchase (a model or a raw mapping, validated) and return the member's week progress."""
     parsed: PurchaseEvent = (
         event if isinstance(event, PurchaseEvent) else parse_event(PurchaseEvent, event, "purchase event")
@@ -127,11 +127,11 @@ def ingest_purchase(store: SqliteEventStore, event: PurchaseEvent | Mapping[str,
     return store.add_purchases([parsed])[0]
 
 
-def ingest_purchases(store: SqliteEventStore, events: Iterable[PurchaseEvent]) -> list[Progress]:
+def ingest_purchases(store: EventStore, events: Iterable[PurchaseEvent]) -> list[Progress]:
     """Store many purchases in one transaction; returns the progress of each member-week touched."""
     return store.add_purchases(events)
 
 
-def progress_for(store: SqliteEventStore, member_id: int | str, week: int) -> Progress:
+def progress_for(store: EventStore, member_id: int | str, week: int) -> Progress:
     """The member's challenge progress for ``week``."""
     return store.progress(member_id, week)

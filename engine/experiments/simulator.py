@@ -26,8 +26,8 @@ from engine.experiments.definition import ExperimentDefinition
 from engine.experiments.events import PurchaseEvent
 from engine.experiments.frame import member_frame
 from engine.experiments.policies import Offers, Policy
+from engine.experiments.protocol import EventStore
 from engine.experiments.service import record_exposure
-from engine.experiments.store import SqliteEventStore
 
 #: The policy whose challenges the holdout carries as shadows (and whose pick lift is measured).
 SHADOW_POLICY = "recommender"
@@ -116,7 +116,7 @@ def simulate(
     policies: Mapping[str, Policy],
     weeks: Sequence[int],
     response: SimulationConfig,
-    store: SqliteEventStore,
+    store: EventStore,
     analysis: AnalysisConfig,
 ) -> SimulationResult:
     """Run the experiment over ``weeks`` of ``dataset`` and analyse it.

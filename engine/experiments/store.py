@@ -61,6 +61,16 @@ _CHALLENGE_SQL = (
 )
 
 
+#: The columns :meth:`SqliteEventStore.table` returns, per table (every store returns the same).
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "exposures": ("event_id", "experiment", "salt", "arm", "member_id", "week"),
+    "challenges": ("member_id", "week", "experiment", "salt", "arm", "item_ids", "shown", "reward_cost"),
+    "purchases": ("event_id", "member_id", "week", "item_id", "quantity", "sales_value"),
+    "rewards": ("member_id", "week", "experiment", "arm", "reward_cost"),
+    "opt_outs": ("event_id", "member_id", "week"),
+}
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -304,12 +314,14 @@ class SqliteEventStore:
             reward_issued_now=issued_now,
         )
 
-    def frame(self, sql: str, params: tuple[object, ...] = ()) -> pd.DataFrame:
-        """Run a read query into a DataFrame (analysis reads whole tables this way)."""
+    def table(self, name: str) -> pd.DataFrame:
+        """One whole table as a DataFrame, columns as in :data:`TABLE_COLUMNS` (analysis filters it)."""
+        if name not in TABLE_COLUMNS:
+            raise ExperimentError(f"unknown event table {name!r} (known: {sorted(TABLE_COLUMNS)})")
+        columns = TABLE_COLUMNS[name]
         with self._lock:
-            cursor = self._conn.execute(sql, params)
-            columns = [c[0] for c in cursor.description]
-            return pd.DataFrame(cursor.fetchall(), columns=columns)
+            rows = self._conn.execute(f"SELECT {', '.join(columns)} FROM {name}").fetchall()
+        return pd.DataFrame(rows, columns=list(columns))
 
     def counts(self) -> dict[str, int]:
         """Row count of every table (for reports and restart checks)."""

@@ -1,0 +1,61 @@
+"""What every experiment event store offers: the SQLite default and the Redis streams option.
+
+Both keep each event id once (a resend is a no-op, other content under the same id is a
+:class:`~engine.errors.Conflict`), derive progress from the set of events seen, and issue a reward
+exactly once per member and week. ``tests/experiments/test_store.py`` runs one contract against both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+import pandas as pd
+
+from engine.experiments.definition import ExperimentDefinition
+from engine.experiments.events import ExposureEvent, OptOutEvent, Progress, PurchaseEvent
+
+
+class EventStore(Protocol):
+    """Durable storage of exposures, purchases, opt-outs, rewards and assignment locks."""
+
+    @property
+    def path(self) -> str:
+        """Where the events live (a file path or a Redis URL and prefix), for reports."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
+        ...
+
+    def ensure_assignment_lock(self, definition: ExperimentDefinition) -> None:
+        """Record the assignment fingerprint, or raise ExperimentError if it changed under the same salt."""
+        ...
+
+    def lock_status(self, definition: ExperimentDefinition) -> str:
+        """Read-only view of the lock: not started, locked unchanged, or changed."""
+        ...
+
+    def add_exposure(self, event: ExposureEvent) -> Progress:
+        """Store an exposure and the week's challenge; returns the progress."""
+        ...
+
+    def add_purchases(self, events: Iterable[PurchaseEvent]) -> list[Progress]:
+        """Store purchases; returns the progress of each member-week touched."""
+        ...
+
+    def add_opt_out(self, event: OptOutEvent) -> bool:
+        """Store an opt-out; returns whether it was new."""
+        ...
+
+    def progress(self, member_id: int | str, week: int) -> Progress:
+        """The member's challenge progress for the week."""
+        ...
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A whole table with the columns of ``engine.experiments.store.TABLE_COLUMNS``."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table."""
+        ...
