@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from engine.backtest.analysis import BarResult, Paired, over_cutoffs
+from engine.backtest.config import HABITUAL_BASELINES, STRETCH_BASELINES
 from engine.backtest.runner import BacktestResult
 
 #: Columns of the per-policy tables, with their headings.
@@ -137,23 +138,41 @@ def _cutoff_plot(result: BacktestResult, window: int, path: Path) -> None:
     plt.close(fig)
 
 
+#: Panels of the paired plot: each metric against the baselines that compete on it.
+PAIRED_PANELS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("habitual picks", ("habitual_hit_rate", "habitual_both_rate"), HABITUAL_BASELINES),
+    ("stretch adoption", ("stretch_adoption",), STRETCH_BASELINES),
+    ("stretch margin per member", ("stretch_value",), STRETCH_BASELINES),
+)
+
+
 def _paired_plot(pairs: Sequence[Paired], window: int, path: Path) -> None:
-    shown = [p for p in pairs if p.window == window and not math.isnan(p.diff)]
-    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.3 * len(shown) + 1)))
-    labels = [f"{p.metric} vs {p.baseline}" for p in shown]
-    y = list(range(len(shown)))
-    ax.errorbar(
-        [p.diff for p in shown],
-        y,
-        xerr=[[p.diff - p.ci_low for p in shown], [p.ci_high - p.diff for p in shown]],
-        fmt="o",
-        color="tab:red",
-        capsize=3,
-    )
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_yticks(y, labels, fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlabel("model - baseline (per member, bootstrap CI)")
+    fig, axes = plt.subplots(1, len(PAIRED_PANELS), figsize=(13, 3.8))
+    for ax, (title, metrics, baselines) in zip(axes, PAIRED_PANELS, strict=True):
+        shown = [
+            p
+            for p in pairs
+            if p.window == window
+            and p.metric in metrics
+            and p.baseline in baselines
+            and not math.isnan(p.diff)
+        ]
+        y = list(range(len(shown)))
+        ax.errorbar(
+            [p.diff for p in shown],
+            y,
+            xerr=[[p.diff - p.ci_low for p in shown], [p.ci_high - p.diff for p in shown]],
+            fmt="o",
+            color="tab:red",
+            capsize=3,
+        )
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_yticks(y, [f"{p.metric}\nvs {p.baseline}" for p in shown], fontsize=7)
+        ax.set_ylim(-0.5, max(len(shown) - 0.5, 0.5))
+        ax.invert_yaxis()
+        ax.set_title(title)
+        ax.set_xlabel("model - baseline (bootstrap CI)")
+    fig.suptitle(f"Paired per-member differences, {window}-week window")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

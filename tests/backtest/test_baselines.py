@@ -136,3 +136,23 @@ def test_random_is_seeded(stats: CategoryStats, catalog: pd.DataFrame) -> None:
     a = random_stretch(stats, catalog, k=1, seed=7)
     b = random_stretch(stats, catalog, k=1, seed=7)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_cooc_follows_the_members_own_categories(catalog: pd.DataFrame) -> None:
+    rows = [(m, 1, m, 1, 2.0) for m in range(1, 11)]  # everyone buys dairy
+    rows += [(m, 3, 100 + m, 8, 4.0) for m in range(1, 6)]  # produce: popular with new buyers
+    rows += [(m, 5, 200 + m, 1, 10.0) for m in (6, 7, 8)]  # deli buyers ...
+    rows += [(m, 2, 300 + m, 8, 3.0) for m in (6, 7)]  # ... take up bakery
+    stats = category_stats(with_category(make_transactions(rows), catalog), CUTOFF, lookback_weeks=4)
+    member8 = {
+        kind: table[table["member_id"] == 8].sort_values("rank")["category"].tolist()
+        for kind, table in (
+            ("popular", popular_stretch(stats, catalog, k=5)),
+            ("cooc", cooc_stretch(stats, catalog, k=5)),
+        )
+    }
+    assert member8["popular"][0] == "PRODUCE"
+    assert member8["cooc"][0] == "BAKERY"
+    cooc = cooc_stretch(stats, catalog, k=5).set_index(["member_id", "category"])["score"]
+    # hazard 2/40 x mean lift over dairy (1) and deli ((2/3) / (2/10))
+    assert cooc[(8, "BAKERY")] == pytest.approx(2 / 40 * (1 + (2 / 3) / (2 / 10)) / 2)
