@@ -30,6 +30,7 @@ TABLE_METRICS: dict[str, str] = {
     "stretch_value": "stretch margin/member",
     "stretch_product_hit": "stretch product",
     "completion_rate": "completion",
+    "p_complete": "exp. P(complete), offer",
     "expected_cost": "exp. cost/offer",
     "realised_reward_cost": "realised cost/offer",
     "expected_profit": "exp. profit/offer",
