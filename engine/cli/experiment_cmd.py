@@ -14,18 +14,17 @@ from engine.config import CONFIG_DIR
 if TYPE_CHECKING:
     from engine.experiments.config import ExperimentsConfig
     from engine.experiments.pipeline import RunOutput
-    from engine.experiments.store import SqliteEventStore
+    from engine.experiments.protocol import EventStore
 
 _CONFIG = typer.Option(CONFIG_DIR / "experiments.toml", "--config", help="Experiments config (TOML).")
 _DIR = typer.Option(None, "--dir", help="Folder of experiment definitions (default: ./experiments).")
 _STORE = typer.Option(None, "--store", help="Event store file (default: [store].path in the config).")
 
 
-def _open_store(config: ExperimentsConfig, store: Path | None) -> SqliteEventStore:
-    from engine.experiments.store import SqliteEventStore
+def _open_store(config: ExperimentsConfig, store: Path | None) -> EventStore:
+    from engine.experiments.config import open_store
 
-    s = config.store
-    return SqliteEventStore(store or s.path, synchronous=s.synchronous, busy_timeout_s=s.busy_timeout_s)
+    return open_store(config.store, store)
 
 
 def _print_run(out: RunOutput) -> None:
@@ -53,12 +52,16 @@ def register(app: typer.Typer) -> None:
         table = Table(title="Experiments")
         for column in ("name", "population", "weeks", "arms", "primary metric", "lock"):
             table.add_column(column)
-        store_path = store or cfg.store.path
+        sqlite_file = store or getattr(cfg.store, "path", None)
+        exists = sqlite_file is None or Path(sqlite_file).exists()
         for d in definitions.values():
             lock = "no store"
-            if Path(store_path).exists():
-                with _open_store(cfg, store) as s:
+            if exists:
+                s = _open_store(cfg, store)
+                try:
                     lock = s.lock_status(d)
+                finally:
+                    s.close()
             arms = ", ".join(f"{a.name}={a.weight:g}" for a in d.arms)
             table.add_row(d.name, d.population, f"{d.start_week}-{d.end_week}", arms, d.primary_metric, lock)
         Console().print(table)
@@ -70,13 +73,16 @@ def register(app: typer.Typer) -> None:
         from engine.experiments.importer import import_purchases
 
         cfg = load_experiments_config(config)
-        with _open_store(cfg, store) as s:
+        s = _open_store(cfg, store)
+        try:
             touched = import_purchases(s, file)
             completed = sum(p.reward_issued_now for p in touched)
             Console().print(
                 f"imported {file}: {len(touched):,} member-weeks touched, {completed:,} rewards issued now; "
                 f"store holds {s.counts()}"
             )
+        finally:
+            s.close()
 
     @exp.command("analyze")
     def analyze(
@@ -96,8 +102,11 @@ def register(app: typer.Typer) -> None:
         cfg = load_experiments_config(config)
         definition = find_definition(name, directory or EXPERIMENTS_DIR)
         dataset = load_dataset()
-        with _open_store(cfg, store) as s:
+        s = _open_store(cfg, store)
+        try:
             _print_run(analyze_experiment(definition, s, dataset, cfg, out_dir=out, log_mlflow=mlflow))
+        finally:
+            s.close()
 
     @exp.command("simulate")
     def simulate(
@@ -153,7 +162,7 @@ def register(app: typer.Typer) -> None:
         policies = {"recommender": recommender, "baseline": habit_policy(sim_cfg.baseline_picks, cost)}
         used = {a.policy for a in definition.arms}
         policies = {k: v for k, v in policies.items() if k in used}
-        store_path = cfg.store.path.with_name(f"simulation_{name}.sqlite3")
+        store_path = sim_cfg.store_dir / f"simulation_{name}.sqlite3"
         run = simulate_experiment(
             definition,
             dataset,

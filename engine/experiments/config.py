@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
 from engine.config import CONFIG_DIR, StrictModel, load_config
 
+if TYPE_CHECKING:
+    from engine.experiments.protocol import EventStore
+
 DEFAULT_CONFIG_PATH = CONFIG_DIR / "experiments.toml"
 
 
-class StoreConfig(StrictModel):
-    """The embedded SQLite event store."""
+class SqliteStoreConfig(StrictModel):
+    """The embedded SQLite event store (the default)."""
 
-    type: Literal["sqlite"] = "sqlite"
+    type: Literal["sqlite"]
     path: Path
     synchronous: Literal["FULL", "NORMAL"]
     busy_timeout_s: float = Field(gt=0)
+
+
+class RedisStoreConfig(StrictModel):
+    """Events in Redis streams (durable when the server runs with AOF)."""
+
+    type: Literal["redis"]
+    url: str = Field(min_length=1)
+    prefix: str = Field(min_length=1)
+    busy_timeout_s: float = Field(gt=0)
+
+
+StoreConfig = Annotated[SqliteStoreConfig | RedisStoreConfig, Field(discriminator="type")]
 
 
 class AnalysisConfig(StrictModel):
@@ -41,6 +56,7 @@ class SimulationConfig(StrictModel):
     weeks: int = Field(ge=1)
     seed: int
     baseline_picks: int = Field(ge=1)
+    store_dir: Path
     synthetic_items: int = Field(ge=10)
     synthetic_weeks: int = Field(ge=2)
 
@@ -51,6 +67,19 @@ class ExperimentsConfig(StrictModel):
     store: StoreConfig
     analysis: AnalysisConfig
     simulation: SimulationConfig
+
+
+def open_store(config: SqliteStoreConfig | RedisStoreConfig, path: Path | None = None) -> EventStore:
+    """Open the configured event store; ``path`` forces a SQLite file (the CLI's ``--store``)."""
+    from engine.experiments.store import SqliteEventStore
+
+    if path is not None:
+        return SqliteEventStore(path, busy_timeout_s=config.busy_timeout_s)
+    if isinstance(config, RedisStoreConfig):
+        from engine.experiments.redis_store import RedisEventStore
+
+        return RedisEventStore.from_url(config.url, config.prefix)
+    return SqliteEventStore(config.path, synchronous=config.synchronous, busy_timeout_s=config.busy_timeout_s)
 
 
 def load_experiments_config(path: Path | str = DEFAULT_CONFIG_PATH) -> ExperimentsConfig:

@@ -3,7 +3,7 @@
 The issuer takes ``arm_assigner(member_id, week) -> arm | None`` and an async
 ``exposure_hook(exposure)``; build them with::
 
-    store = SqliteEventStore(config.store.path)
+    store = open_store(load_experiments_config().store)      # SQLite or Redis, as configured
     definition = find_definition("star_challenge_v1")
     issuer = Issuer(..., arm_assigner=make_arm_assigner(definition),
                     exposure_hook=make_exposure_hook(store, definition))

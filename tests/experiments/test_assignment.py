@@ -14,9 +14,9 @@ from engine.errors import ExperimentError
 from engine.experiments.assignment import assign_arm, assign_many, bucket_ranges, choose_variation, gbhash
 from engine.experiments.definition import ExperimentDefinition
 from engine.experiments.events import ChallengeSnapshot
+from engine.experiments.protocol import EventStore
 from engine.experiments.service import record_exposure
-from engine.experiments.store import SqliteEventStore
-from tests.experiments.conftest import make_definition
+from tests.experiments.conftest import StoreFactory, make_definition
 
 OFFER = ChallengeSnapshot(item_ids=("a", "b", "c"), reward_cost=2.0)
 CASES = json.loads((Path(__file__).parent / "fixtures" / "growthbook_cases.json").read_text())
@@ -77,19 +77,20 @@ def test_every_member_gets_a_known_arm(member_id: int | str) -> None:
     assert assign_arm(make_definition(), member_id) in {"recommender", "baseline", "holdout"}
 
 
-def test_sticky_across_store_restart(definition: ExperimentDefinition, store_path: Path) -> None:
+def test_sticky_across_store_restart(definition: ExperimentDefinition, make_store: StoreFactory) -> None:
     offer = ChallengeSnapshot(item_ids=("1", "2", "3"), reward_cost=2.0)
     arms_before = {}
-    with SqliteEventStore(store_path) as store:
-        for m in range(50):
-            arm = assign_arm(definition, m)
-            arms_before[m] = arm
-            challenge = None if arm == "holdout" else offer
-            record_exposure(store, definition, arm, m, 10, challenge)
-    with SqliteEventStore(store_path) as store:
-        for m in range(50):
-            assert assign_arm(definition, m) == arms_before[m]
-            assert store.progress(m, 10).arm == arms_before[m]
+    store = make_store("sticky")
+    for m in range(50):
+        arm = assign_arm(definition, m)
+        arms_before[m] = arm
+        challenge = None if arm == "holdout" else offer
+        record_exposure(store, definition, arm, m, 10, challenge)
+    store.close()
+    store = make_store("sticky")
+    for m in range(50):
+        assert assign_arm(definition, m) == arms_before[m]
+        assert store.progress(m, 10).arm == arms_before[m]
 
 
 def _reweighted(salt: str = "salt-a") -> ExperimentDefinition:
@@ -103,9 +104,7 @@ def _reweighted(salt: str = "salt-a") -> ExperimentDefinition:
     )
 
 
-def test_weight_change_mid_experiment_is_refused(
-    definition: ExperimentDefinition, store: SqliteEventStore
-) -> None:
+def test_weight_change_mid_experiment_is_refused(definition: ExperimentDefinition, store: EventStore) -> None:
     arm = assign_arm(definition, 7)
     record_exposure(store, definition, arm, 7, 10, None if arm == "holdout" else OFFER)
     changed = _reweighted()
@@ -123,9 +122,7 @@ def test_weight_change_mid_experiment_is_refused(
     )
 
 
-def test_added_arm_mid_experiment_is_refused(
-    definition: ExperimentDefinition, store: SqliteEventStore
-) -> None:
+def test_added_arm_mid_experiment_is_refused(definition: ExperimentDefinition, store: EventStore) -> None:
     store.ensure_assignment_lock(definition)
     added = make_definition(
         arms=[
@@ -140,7 +137,7 @@ def test_added_arm_mid_experiment_is_refused(
 
 
 def test_exposure_with_wrong_arm_or_week_is_refused(
-    definition: ExperimentDefinition, store: SqliteEventStore
+    definition: ExperimentDefinition, store: EventStore
 ) -> None:
     arm = assign_arm(definition, 1)
     wrong = next(a for a in definition.arm_names if a != arm)

@@ -12,7 +12,7 @@ from engine.experiments.assignment import assign_arm
 from engine.experiments.definition import ExperimentDefinition
 from engine.experiments.events import ChallengeSnapshot
 from engine.experiments.hooks import make_arm_assigner, make_exposure_hook
-from engine.experiments.store import SqliteEventStore
+from engine.experiments.protocol import EventStore
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class FakeExposure:
     challenge: object | None = None
 
 
-def test_hooks_record_treated_and_holdout(definition: ExperimentDefinition, store: SqliteEventStore) -> None:
+def test_hooks_record_treated_and_holdout(definition: ExperimentDefinition, store: EventStore) -> None:
     arm_for = make_arm_assigner(definition)
     assert arm_for("5", 9) is None
     hook = make_exposure_hook(store, definition)

@@ -16,6 +16,7 @@ from engine.experiments.config import load_experiments_config
 from engine.experiments.definition import ExperimentDefinition
 from engine.experiments.events import ChallengeSnapshot
 from engine.experiments.importer import import_purchases
+from engine.experiments.protocol import EventStore
 from engine.experiments.report import log_to_mlflow, write_report
 from engine.experiments.service import record_exposure
 from engine.experiments.store import SqliteEventStore
@@ -37,7 +38,7 @@ def _events(member: int) -> pd.DataFrame:
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_import_completes_a_challenge_once(
-    definition: ExperimentDefinition, store: SqliteEventStore, tmp_path: Path, suffix: str
+    definition: ExperimentDefinition, store: EventStore, tmp_path: Path, suffix: str
 ) -> None:
     m = next(m for m in range(1000) if assign_arm(definition, m) == "recommender")
     record_exposure(
@@ -54,7 +55,7 @@ def test_import_completes_a_challenge_once(
     assert store.counts()["rewards"] == 1
 
 
-def test_bad_rows_import_nothing(store: SqliteEventStore, tmp_path: Path) -> None:
+def test_bad_rows_import_nothing(store: EventStore, tmp_path: Path) -> None:
     frame = _events(1)
     frame.loc[1, "quantity"] = -2
     frame.loc[2, "week"] = 0
@@ -70,7 +71,7 @@ def test_bad_rows_import_nothing(store: SqliteEventStore, tmp_path: Path) -> Non
         import_purchases(store, path)
 
 
-def test_conflicting_reimport_rolls_back(store: SqliteEventStore, tmp_path: Path) -> None:
+def test_conflicting_reimport_rolls_back(store: EventStore, tmp_path: Path) -> None:
     path = tmp_path / "events.csv"
     _events(1).to_csv(path, index=False)
     import_purchases(store, path)

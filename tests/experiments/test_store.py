@@ -5,15 +5,18 @@ from __future__ import annotations
 import itertools
 import random
 from pathlib import Path
+from uuid import uuid4
 
+import pandas as pd
 import pytest
 
 from engine.errors import BadRequest, Conflict
 from engine.experiments.assignment import assign_arm
 from engine.experiments.definition import ExperimentDefinition
 from engine.experiments.events import ChallengeSnapshot, ExposureEvent, OptOutEvent, PurchaseEvent
+from engine.experiments.protocol import EventStore
 from engine.experiments.service import ingest_purchase, progress_for, record_exposure, to_snapshot
-from engine.experiments.store import SqliteEventStore
+from tests.experiments.conftest import StoreFactory
 
 OFFER = ChallengeSnapshot(item_ids=("11", "12", "13"), reward_cost=2.5)
 
@@ -38,7 +41,7 @@ def _events(member: int) -> list[PurchaseEvent]:
     ]
 
 
-def test_progress_and_reward_once(definition: ExperimentDefinition, store: SqliteEventStore) -> None:
+def test_progress_and_reward_once(definition: ExperimentDefinition, store: EventStore) -> None:
     m = _treated_member(definition)
     p = record_exposure(store, definition, "recommender", m, 10, OFFER)
     assert p.offered
@@ -57,7 +60,7 @@ def test_progress_and_reward_once(definition: ExperimentDefinition, store: Sqlit
 
 
 def test_exactly_once_under_duplicates_and_any_order(
-    definition: ExperimentDefinition, tmp_path: Path
+    definition: ExperimentDefinition, make_store: StoreFactory
 ) -> None:
     m = _treated_member(definition)
     exposure = ExposureEvent(
@@ -75,44 +78,46 @@ def test_exactly_once_under_duplicates_and_any_order(
     for k, order in enumerate(orders):
         stream = order + rng.sample(order, 3)  # and some events twice
         rng.shuffle(stream)
-        with SqliteEventStore(tmp_path / f"s{k}.sqlite3") as store:
-            issued_now = 0
-            for event in stream:
-                if isinstance(event, ExposureEvent):
-                    p = store.add_exposure(event)
-                else:
-                    assert isinstance(event, PurchaseEvent)
-                    p = store.add_purchases([event])[0]
-                issued_now += p.reward_issued_now
-            assert issued_now == 1
-            assert store.counts()["rewards"] == 1
-            assert store.counts()["purchases"] == 5
-            assert store.progress(m, 10).completed
-
-
-def test_restart_loses_nothing(definition: ExperimentDefinition, store_path: Path) -> None:
-    m = _treated_member(definition)
-    with SqliteEventStore(store_path) as store:
-        record_exposure(store, definition, "recommender", m, 10, OFFER)
-        for event in _events(m)[:2]:
-            ingest_purchase(store, event)
-        store.add_opt_out(OptOutEvent(event_id="o1", member_id=m, week=10))
-        before = store.counts()
-    with SqliteEventStore(store_path) as store:
-        assert store.counts() == before
-        assert store.progress(m, 10).bought == 2
-        for event in _events(m):  # the first two again, then the rest
-            ingest_purchase(store, event)
-        assert store.progress(m, 10).reward_issued
-    with SqliteEventStore(store_path) as store:
+        store = make_store(f"s{k}")
+        issued_now = 0
+        for event in stream:
+            if isinstance(event, ExposureEvent):
+                p = store.add_exposure(event)
+            else:
+                assert isinstance(event, PurchaseEvent)
+                p = store.add_purchases([event])[0]
+            issued_now += p.reward_issued_now
+        assert issued_now == 1
         assert store.counts()["rewards"] == 1
         assert store.counts()["purchases"] == 5
-        assert store.counts()["opt_outs"] == 1
+        assert store.progress(m, 10).completed
 
 
-def test_holdout_exposure_counts_without_offer(
-    definition: ExperimentDefinition, store: SqliteEventStore
-) -> None:
+def test_restart_loses_nothing(definition: ExperimentDefinition, make_store: StoreFactory) -> None:
+    m = _treated_member(definition)
+    store = make_store("restart")
+    record_exposure(store, definition, "recommender", m, 10, OFFER)
+    for event in _events(m)[:2]:
+        ingest_purchase(store, event)
+    store.add_opt_out(OptOutEvent(event_id="o1", member_id=m, week=10))
+    before = store.counts()
+    store.close()
+    store = make_store("restart")
+    assert store.counts() == before
+    assert store.progress(m, 10).bought == 2
+    for event in _events(m):  # the first two again, then the rest
+        ingest_purchase(store, event)
+    assert store.progress(m, 10).reward_issued
+    store.close()
+    store = make_store("restart")
+    assert store.counts()["rewards"] == 1
+    assert store.counts()["purchases"] == 5
+    assert store.counts()["opt_outs"] == 1
+    exposures = store.table("exposures")
+    assert list(exposures["member_id"]) == [str(m)]
+
+
+def test_holdout_exposure_counts_without_offer(definition: ExperimentDefinition, store: EventStore) -> None:
     m = next(m for m in range(1000) if assign_arm(definition, m) == "holdout")
     p = record_exposure(store, definition, "holdout", m, 10, None)
     assert p.arm == "holdout"
@@ -121,7 +126,7 @@ def test_holdout_exposure_counts_without_offer(
     assert store.counts()["exposures"] == 1
 
 
-def test_same_event_id_with_other_content_is_a_conflict(store: SqliteEventStore) -> None:
+def test_same_event_id_with_other_content_is_a_conflict(store: EventStore) -> None:
     ingest_purchase(store, _purchase("p1", 1, "11"))
     ingest_purchase(store, _purchase("p1", 1, "11"))
     with pytest.raises(Conflict, match="p1"):
@@ -129,7 +134,7 @@ def test_same_event_id_with_other_content_is_a_conflict(store: SqliteEventStore)
 
 
 def test_changed_challenge_in_a_week_is_a_conflict(
-    definition: ExperimentDefinition, store: SqliteEventStore
+    definition: ExperimentDefinition, store: EventStore
 ) -> None:
     m = _treated_member(definition)
     record_exposure(store, definition, "recommender", m, 10, OFFER)
@@ -176,9 +181,7 @@ def test_changed_challenge_in_a_week_is_a_conflict(
         ),
     ],
 )
-def test_bad_purchase_events_are_refused(
-    store: SqliteEventStore, raw: dict[str, object], message: str
-) -> None:
+def test_bad_purchase_events_are_refused(store: EventStore, raw: dict[str, object], message: str) -> None:
     with pytest.raises(BadRequest, match=message):
         ingest_purchase(store, raw)
 
@@ -194,3 +197,61 @@ def test_snapshot_from_rules_challenge_shapes() -> None:
     assert to_snapshot({"status": "no_offer", "habitual": []}) is None
     with pytest.raises(BadRequest, match="reward cost"):
         to_snapshot({"item_ids": [1, 2, 3]})
+
+
+@pytest.mark.redis
+def test_sqlite_and_redis_give_the_same_analysis_tables(
+    definition: ExperimentDefinition, tmp_path: Path
+) -> None:
+    import redis
+
+    from engine.experiments.redis_store import RedisEventStore
+    from engine.experiments.store import SqliteEventStore
+    from tests.experiments.conftest import REDIS_URL
+
+    prefix = f"test-offers-exp:{uuid4().hex}"
+    client = redis.Redis.from_url(REDIS_URL)
+    stores: list[EventStore] = [SqliteEventStore(tmp_path / "same.sqlite3"), RedisEventStore(client, prefix)]
+    rng = random.Random(9)
+    try:
+        for store in stores:
+            for m in range(40):
+                arm = assign_arm(definition, m)
+                offer = None if arm == "holdout" else OFFER
+                record_exposure(
+                    store,
+                    definition,
+                    arm,
+                    m,
+                    10,
+                    offer,
+                    shadow=OFFER if offer is None else None,
+                    event_id=f"x{m}",
+                )
+        events = [
+            _purchase(f"p{i}", rng.randrange(40), rng.choice(["11", "12", "13", "14"])) for i in range(300)
+        ]
+        tables = []
+        for store in stores:
+            store.add_purchases(events)
+            tables.append(
+                {
+                    t: store.table(t).sort_values(list(store.table(t).columns[:2])).reset_index(drop=True)
+                    for t in ("exposures", "challenges", "purchases")
+                }
+            )
+            tables[-1]["rewards"] = (
+                store.table("rewards")[["member_id", "week", "reward_cost"]]
+                .sort_values("member_id")
+                .reset_index(drop=True)
+            )
+        for name in tables[0]:
+            pd.testing.assert_frame_equal(tables[0][name], tables[1][name], check_dtype=False, obj=name)
+        assert stores[0].counts() == stores[1].counts()
+    finally:
+        for store in stores:
+            store.close()
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()

@@ -1,0 +1,301 @@
+"""The Redis option of the event store: events appended to streams, state in hashes and sets.
+
+Layout under ``<prefix>:``
+
+    exposures / purchases / opt_outs   streams: the durable, ordered event log (``event`` = JSON)
+    ids:<table>                        hash event_id -> canonical JSON (exactly-once, conflict check)
+    challenges                         hash "<member>|<week>" -> challenge JSON
+    bought:<member>:<week>             set of items bought in the week
+    rewards                            hash "<member>|<week>" -> reward JSON (HSETNX: issued once)
+    locks                              hash "<experiment>|<salt>" -> assignment fingerprint
+
+Each write is one Lua script, so an event and its effects land together or not at all, and the
+reward check is atomic with its ``HSETNX``. Durability is the server's: run Redis with AOF
+(``appendonly yes``, ``appendfsync everysec`` or ``always``) for "nothing lost on restart".
+Scripts build keys from the prefix, so this targets a single Redis (not a cluster).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import redis
+
+from engine.errors import Conflict, ExperimentError, StoreUnavailable
+from engine.experiments.definition import ExperimentDefinition
+from engine.experiments.events import ExposureEvent, OptOutEvent, PickProgress, Progress, PurchaseEvent
+from engine.experiments.store import TABLE_COLUMNS
+
+_APPEND = """
+local seen = redis.call('HGET', KEYS[1], ARGV[1])
+if seen then
+  if seen == ARGV[2] then return 0 end
+  return redis.error_reply('CONFLICT event ' .. ARGV[1] .. ' already recorded as ' .. seen)
+end
+if ARGV[3] and ARGV[3] ~= '' then
+  local cur = redis.call('HGET', KEYS[3], ARGV[3])
+  if cur and cur ~= ARGV[4] then
+    return redis.error_reply("CONFLICT member|week " .. ARGV[3] .. ": already served " .. cur ..
+                             ", now " .. ARGV[4] .. "; a week's challenge must not change")
+  end
+  if not cur then redis.call('HSET', KEYS[3], ARGV[3], ARGV[4]) end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XADD', KEYS[2], '*', 'event', ARGV[2])
+if ARGV[5] and ARGV[5] ~= '' then redis.call('SADD', KEYS[4], ARGV[5]) end
+return 1
+"""
+
+_COMPLETE = """
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+local ch = cjson.decode(raw)
+if ch.shown == 0 then return 0 end
+for _, item in ipairs(ch.item_ids) do
+  if redis.call('SISMEMBER', KEYS[2], item) == 0 then return 0 end
+end
+local reward = cjson.encode({experiment = ch.experiment, arm = ch.arm, reward_cost = ch.reward_cost,
+                             issued_at = ARGV[2]})
+return redis.call('HSETNX', KEYS[3], ARGV[1], reward)
+"""
+
+_LOCK = """
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return ARGV[2] end
+return cur
+"""
+
+_STREAMS = ("exposures", "purchases", "opt_outs")
+_BATCH = 5000
+
+
+def _dump(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+class RedisEventStore:
+    """Experiment events in Redis streams and hashes (see the module docstring).
+
+    Parameters
+    ----------
+    client
+        A ``redis.Redis`` connected to the server (``decode_responses`` not required).
+    prefix
+        Namespace of every key; one per deployment (and per test).
+    """
+
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        # redis-py's return types are unions over its decode modes; this store always reads bytes.
+        self._r: Any = client
+        self.prefix = prefix
+        self._append = client.register_script(_APPEND)
+        self._complete = client.register_script(_COMPLETE)
+        self._lock_script = client.register_script(_LOCK)
+        self._locked: set[tuple[str, str, str]] = set()
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str) -> RedisEventStore:
+        """Connect to ``url`` (``redis://host:port/db``)."""
+        return cls(redis.Redis.from_url(url), prefix)
+
+    @property
+    def path(self) -> str:
+        """The connection and key prefix, for reports."""
+        kwargs = self._r.connection_pool.connection_kwargs
+        return f"redis://{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db')} prefix {self.prefix}"
+
+    def _k(self, *parts: object) -> str:
+        return ":".join([self.prefix, *map(str, parts)])
+
+    def _call(self, fn: Any, keys: list[str], args: list[object]) -> Any:
+        try:
+            return fn(keys=keys, args=args)
+        except redis.ResponseError as exc:
+            if str(exc).startswith("CONFLICT"):
+                raise Conflict(str(exc)[len("CONFLICT ") :]) from exc
+            raise StoreUnavailable(f"experiment event store {self.path}: {exc}") from exc
+        except redis.RedisError as exc:
+            raise StoreUnavailable(f"experiment event store {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._r.close()
+
+    def __enter__(self) -> RedisEventStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- assignment lock ---------------------------------------------------------------------------
+    def ensure_assignment_lock(self, definition: ExperimentDefinition) -> None:
+        """Record the assignment fingerprint, or refuse a changed one under the same salt."""
+        fingerprint = definition.assignment_fingerprint()
+        key = (definition.name, definition.salt, fingerprint)
+        if key in self._locked:
+            return
+        field = f"{definition.name}|{definition.salt}"
+        stored = self._call(self._lock_script, [self._k("locks")], [field, fingerprint])
+        if (stored.decode() if isinstance(stored, bytes) else stored) != fingerprint:
+            raise ExperimentError(
+                f"experiment {definition.name!r}: arms or weights changed after exposures began; "
+                "members would move between arms. Give the experiment a new salt to start a new assignment."
+            )
+        self._locked.add(key)
+
+    def lock_status(self, definition: ExperimentDefinition) -> str:
+        """Read-only: not started, locked unchanged, or changed."""
+        stored = self._r.hget(self._k("locks"), f"{definition.name}|{definition.salt}")
+        if stored is None:
+            return "not started"
+        if stored.decode() == definition.assignment_fingerprint():
+            return "locked, unchanged"
+        return "CHANGED since first exposure: give a new salt"
+
+    # -- writes ------------------------------------------------------------------------------------
+    def _check(self, member: str, week: int) -> int:
+        keys = [self._k("challenges"), self._k("bought", member, week), self._k("rewards")]
+        return int(self._call(self._complete, keys, [f"{member}|{week}", datetime.now(UTC).isoformat()]))
+
+    def add_exposure(self, event: ExposureEvent) -> Progress:
+        """Store an exposure and the week's challenge; returns the progress."""
+        member = str(event.member_id)
+        snapshot = event.challenge if event.challenge is not None else event.shadow
+        challenge = {
+            "experiment": event.experiment,
+            "salt": event.salt,
+            "arm": event.arm,
+            "item_ids": None if snapshot is None else list(snapshot.item_ids),
+            "shown": int(event.challenge is not None),
+            "reward_cost": 0.0 if snapshot is None else snapshot.reward_cost,
+        }
+        record = {
+            "event_id": event.event_id,
+            "experiment": event.experiment,
+            "salt": event.salt,
+            "arm": event.arm,
+            "member_id": member,
+            "week": event.week,
+        }
+        keys = [self._k("ids", "exposures"), self._k("exposures"), self._k("challenges")]
+        self._call(
+            self._append, keys, [event.event_id, _dump(record), f"{member}|{event.week}", _dump(challenge)]
+        )
+        issued = self._check(member, event.week)
+        return self._progress(member, event.week, bool(issued))
+
+    def add_purchases(self, events: Iterable[PurchaseEvent]) -> list[Progress]:
+        """Store purchases; returns the progress of each member-week touched.
+
+        Each event is atomic. The batch is checked for conflicting ids before anything is written, so
+        a conflicting file imports nothing (only a concurrent writer could slip in between).
+        """
+        records = []
+        for event in events:
+            member, item = str(event.member_id), str(event.item_id)
+            record = {
+                "event_id": event.event_id,
+                "member_id": member,
+                "week": event.week,
+                "item_id": item,
+                "quantity": event.quantity,
+                "sales_value": event.sales_value,
+            }
+            records.append((event, member, item, _dump(record)))
+        ids_key = self._k("ids", "purchases")
+        for start in range(0, len(records), _BATCH):
+            chunk = records[start : start + _BATCH]
+            stored = self._r.hmget(ids_key, [e.event_id for e, *_ in chunk])
+            for (event, _, _, content), seen in zip(chunk, stored, strict=True):
+                if seen is not None and seen.decode() != content:
+                    raise Conflict(
+                        f"event {event.event_id} already recorded as {seen.decode()}, now {content}"
+                    )
+        touched: dict[tuple[str, int], None] = {}
+        for event, member, item, content in records:
+            keys = [
+                ids_key,
+                self._k("purchases"),
+                self._k("challenges"),
+                self._k("bought", member, event.week),
+            ]
+            # No challenge to write (empty ARGV[3]); the item joins the week's bought set (KEYS[4]).
+            self._call(self._append, keys, [event.event_id, content, "", "", item])
+            touched[(member, event.week)] = None
+        return [self._progress(m, w, bool(self._check(m, w))) for m, w in touched]
+
+    def add_opt_out(self, event: OptOutEvent) -> bool:
+        """Store an opt-out; returns whether it was new."""
+        record = {"event_id": event.event_id, "member_id": str(event.member_id), "week": event.week}
+        keys = [self._k("ids", "opt_outs"), self._k("opt_outs")]
+        return bool(self._call(self._append, keys, [event.event_id, _dump(record)]))
+
+    # -- reads -------------------------------------------------------------------------------------
+    def progress(self, member_id: int | str, week: int) -> Progress:
+        """The member's challenge progress for the week."""
+        return self._progress(str(member_id), week, False)
+
+    def _progress(self, member: str, week: int, issued_now: bool) -> Progress:
+        raw = self._r.hget(self._k("challenges"), f"{member}|{week}")
+        if raw is None:
+            return Progress(member_id=member, week=week)
+        ch = json.loads(raw)
+        if not ch["shown"]:
+            return Progress(member_id=member, week=week, experiment=ch["experiment"], arm=ch["arm"])
+        items: list[str] = ch["item_ids"]
+        flags = self._r.smismember(self._k("bought", member, week), items)
+        bought = {i for i, f in zip(items, flags, strict=True) if f}
+        return Progress(
+            member_id=member,
+            week=week,
+            experiment=ch["experiment"],
+            arm=ch["arm"],
+            offered=True,
+            picks=tuple(PickProgress(item_id=i, bought=i in bought) for i in items),
+            completed=bought.issuperset(items),
+            reward_issued=bool(self._r.hexists(self._k("rewards"), f"{member}|{week}")),
+            reward_cost=ch["reward_cost"],
+            reward_issued_now=issued_now,
+        )
+
+    def _stream(self, name: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        start = "-"
+        while True:
+            batch = self._r.xrange(self._k(name), min=start, count=_BATCH)
+            out += [json.loads(fields[b"event"]) for _, fields in batch]
+            if len(batch) < _BATCH:
+                return out
+            last = batch[-1][0].decode()
+            start = "(" + last
+
+    def _hash(self, name: str) -> list[dict[str, Any]]:
+        rows = []
+        for field, value in self._r.hgetall(self._k(name)).items():
+            member, week = field.decode().rsplit("|", 1)
+            rows.append({"member_id": member, "week": int(week), **json.loads(value)})
+        return rows
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A whole table, columns as in ``TABLE_COLUMNS`` (item ids of challenges as JSON text)."""
+        if name not in TABLE_COLUMNS:
+            raise ExperimentError(f"unknown event table {name!r} (known: {sorted(TABLE_COLUMNS)})")
+        rows = self._stream(name) if name in _STREAMS else self._hash(name)
+        frame = pd.DataFrame(rows, columns=list(TABLE_COLUMNS[name]))
+        if name == "challenges":
+            frame["item_ids"] = [None if v is None else json.dumps(v) for v in frame["item_ids"]]
+        return frame
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table."""
+        out = {"assignment_locks": int(self._r.hlen(self._k("locks")))}
+        out |= {name: int(self._r.xlen(self._k(name))) for name in ("exposures",)}
+        out["challenges"] = int(self._r.hlen(self._k("challenges")))
+        out |= {name: int(self._r.xlen(self._k(name))) for name in ("purchases",)}
+        out["rewards"] = int(self._r.hlen(self._k("rewards")))
+        out["opt_outs"] = int(self._r.xlen(self._k("opt_outs")))
+        return out
