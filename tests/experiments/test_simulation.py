@@ -22,15 +22,17 @@ def data() -> Dataset:
     return generate_synthetic(n_members=600, n_items=300, n_weeks=20, seed=7)
 
 
-def _run(data: Dataset, tmp: Path, lift: float) -> tuple[RunOutput, ExperimentsConfig]:
+def _run(data: Dataset, tmp: Path, lift: float, weeks: int = 3) -> tuple[RunOutput, ExperimentsConfig]:
     cfg = load_experiments_config()
-    cfg = cfg.model_copy(update={"simulation": cfg.simulation.model_copy(update={"lift": lift, "weeks": 3})})
+    cfg = cfg.model_copy(
+        update={"simulation": cfg.simulation.model_copy(update={"lift": lift, "weeks": weeks})}
+    )
     policies = {"recommender": habit_stretch_policy(REWARD), "baseline": habit_policy(3, REWARD)}
     out = simulate_experiment(
         make_definition(),
         data,
         policies,
-        held_out_weeks(data, 3),
+        held_out_weeks(data, weeks),
         cfg,
         tmp / "sim.sqlite3",
         out_dir=tmp / "report",
@@ -67,8 +69,8 @@ def test_without_lift_nothing_is_found(data: Dataset, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_complete_journey_replay_recovers_the_lift(cj_dataset: Dataset, tmp_path: Path) -> None:
-    """The full loop on the real data's last three weeks (light recommender stand-in; ~25 s)."""
-    out, _ = _run(cj_dataset, tmp_path, lift=0.3)
+    """The full loop on the real data's last two weeks (light recommender stand-in; ~20 s)."""
+    out, _ = _run(cj_dataset, tmp_path, lift=0.3, weeks=2)
     sim = out.simulation
     assert sim is not None
     assert sim.lifts
