@@ -149,6 +149,10 @@ def register(app: typer.Typer) -> None:
 
             dataset = load_dataset()
         cost = sim_cfg.reward_cost
+        labels = {
+            "recommender": "trained candidates + rules (engine.train, engine.challenge)",
+            "simple": "stand-in: 2 most-bought items + most popular item of an unbought category",
+        }
         if policy == "recommender":
             from engine.experiments.policies import recommender_policy
             from engine.rules.config import load_rules
@@ -172,6 +176,7 @@ def register(app: typer.Typer) -> None:
             store_path,
             out_dir=out,
             log_mlflow=mlflow,
+            labels={"recommender policy": labels[policy]},
         )
         _print_run(run)
 

@@ -118,8 +118,12 @@ def simulate_experiment(
     *,
     out_dir: Path | None = None,
     log_mlflow: bool = True,
+    labels: Mapping[str, str] | None = None,
 ) -> RunOutput:
-    """Simulate ``definition`` over ``weeks`` of ``dataset`` into a fresh store at ``store_path``."""
+    """Simulate ``definition`` over ``weeks`` of ``dataset`` into a fresh store at ``store_path``.
+
+    ``labels`` are extra run parameters for the report and MLflow (e.g. which recommender was used).
+    """
     path = Path(store_path)
     if str(path) != ":memory:":
         for suffix in ("", "-wal", "-shm"):
@@ -133,6 +137,7 @@ def simulate_experiment(
         "lift": str(config.simulation.lift),
         "ignore_share": str(config.simulation.ignore_share),
         "policies": ", ".join(sorted(policies)),
+        **(labels or {}),
     }
     appendix = simulation_appendix(sim, config.simulation)
     files, run_id = _finish(sim.analysis, config, out_dir, log_mlflow, params, appendix)
