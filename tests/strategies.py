@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from engine.artifact import CandidateArtifact, Manifest
 from engine.candidates import Catalog, HabitualCandidate, ItemInfo, MemberCandidates, StretchCandidate
+from engine.challenge import MemberHistory
 from engine.data.schema import TIERS
 from engine.rules.config import RulesConfig, parse_rules
 
@@ -135,9 +136,10 @@ def catalogs(draw: st.DrawFn) -> list[ItemInfo]:
     n = draw(st.integers(min_value=10, max_value=30))
     out = []
     for k in range(n):
-        # every seventh item may have an unknown price: the guards must refuse, never wave through
-        prices = st.one_of(st.floats(0.2, 20.0), st.just(math.nan)) if k % 7 == 6 else st.floats(0.2, 20.0)
-        price = draw(prices)
+        # every seventh item may lack a price or margin: the guards must refuse, never wave through
+        odd = k % 7 == 6
+        price = draw(st.sampled_from([math.nan, 1.0]) if odd else st.floats(0.2, 20.0))
+        margin_rate = draw(st.sampled_from([math.nan, 0.3]) if odd else st.floats(0.0, 0.6))
         out.append(
             ItemInfo(
                 item_id=k,
@@ -145,33 +147,35 @@ def catalogs(draw: st.DrawFn) -> list[ItemInfo]:
                 category=draw(st.sampled_from(CATEGORIES)),
                 department=draw(st.sampled_from(DEPARTMENTS)),
                 price=price,
-                margin_rate=draw(st.one_of(st.floats(0.0, 0.6), st.just(math.nan))),
-                excluded=draw(st.integers(0, 3)) == 0,
+                margin_rate=margin_rate,
+                excluded=draw(st.integers(0, 5)) == 0,
             )
         )
     return out
 
 
 @st.composite
-def members_for(draw: st.DrawFn, items: list[ItemInfo], n_members: int = 4) -> list[MemberCandidates]:
+def members_for(draw: st.DrawFn, items: list[ItemInfo], n_members: int = 6) -> list[MemberCandidates]:
     """Members whose habitual candidates are drawn from ``items`` and stretch from other categories."""
     out = []
     for m in range(n_members):
-        bought_items = draw(st.lists(st.sampled_from(items), min_size=0, max_size=8))
+        bought_items = draw(
+            st.lists(st.sampled_from(items), min_size=3, max_size=8, unique_by=lambda i: i.item_id)
+        )
         bought = frozenset(i.category for i in bought_items) | frozenset(
-            draw(st.lists(st.sampled_from(CATEGORIES), max_size=3))
+            draw(st.lists(st.sampled_from(CATEGORIES), max_size=2))
         )
         habitual = tuple(
             HabitualCandidate(
                 i.item_id,
-                draw(st.one_of(probabilities, st.just(math.nan)) if k == 5 else probabilities),
+                draw(st.sampled_from([math.nan, 0.5]) if k == 5 else probabilities),
                 draw(st.integers(1, 20)),
                 draw(st.one_of(st.none(), st.integers(1, 9))),
             )
             for k, i in enumerate(bought_items)
         )
         fresh = [i for i in items if i.category not in bought]
-        picks = draw(st.lists(st.sampled_from(fresh), max_size=5)) if fresh else []
+        picks = draw(st.lists(st.sampled_from(fresh), min_size=1, max_size=5)) if fresh else []
         stretch = tuple(StretchCandidate(i.category, draw(probabilities), i.item_id, 0.0) for i in picks)
         # occasionally a stretch candidate in a category the member bought: the rules must drop it
         if bought_items and draw(st.booleans()):
@@ -186,8 +190,8 @@ def random_rules(draw: st.DrawFn) -> RulesConfig:
     """Rules with random guards, lifts, rewards, exclusions and budget."""
     tiers = {
         t: {
-            "stars": draw(st.integers(1, 100)),
-            "cash_per_star": draw(st.floats(0.001, 0.05)),
+            "stars": draw(st.integers(1, 40)),
+            "cash_per_star": draw(st.floats(0.001, 0.1)),
             "min_weeks_between_offers": draw(st.integers(1, 4)),
         }
         for t in TIERS
@@ -195,26 +199,26 @@ def random_rules(draw: st.DrawFn) -> RulesConfig:
     lift = st.fixed_dictionaries(
         {
             "mode": st.sampled_from(["absolute", "relative"]),
-            "value": st.floats(0.0, 1.0),
+            "value": st.floats(0.0, 0.6),
             "max_p_offer": st.floats(0.5, 1.0),
         }
     )
-    budget = draw(st.one_of(st.none(), st.floats(0.0, 0.2)))
+    budget = draw(st.one_of(st.none(), st.floats(0.0, 0.3)))
     return make_rules(
         eligibility={
-            "excluded_departments": draw(st.lists(st.sampled_from(DEPARTMENTS), max_size=2, unique=True)),
-            "excluded_categories": draw(st.lists(st.sampled_from(CATEGORIES), max_size=3, unique=True)),
-            "excluded_item_ids": draw(st.lists(st.integers(0, 29), max_size=4, unique=True)),
-            "min_margin_rate": draw(st.floats(0.0, 0.3)),
+            "excluded_departments": draw(st.lists(st.sampled_from(DEPARTMENTS), max_size=1)),
+            "excluded_categories": draw(st.lists(st.sampled_from(CATEGORIES), max_size=2, unique=True)),
+            "excluded_item_ids": draw(st.lists(st.integers(0, 29), max_size=3, unique=True)),
+            "min_margin_rate": draw(st.floats(0.0, 0.2)),
             "recency": {
                 "durable_departments": ["GARDEN CENTER"],
                 "durable_weeks": draw(st.integers(0, 10)),
                 "stretch_repeat_weeks": draw(st.integers(0, 6)),
             },
         },
-        hard_guard={"max_reward_share": draw(st.floats(0.0, 1.0))},
+        hard_guard={"max_reward_share": draw(st.floats(0.0, 1.0))},  # 0 forbids every paid reward
         economic_guard={
-            "min_expected_profit": draw(st.floats(-0.1, 0.2)),
+            "min_expected_profit": draw(st.floats(-0.1, 0.1)),
             "habitual_lift": draw(lift),
             "stretch_lift": draw(lift),
         },
@@ -227,3 +231,21 @@ def random_rules(draw: st.DrawFn) -> RulesConfig:
 def catalog_of(items: list[ItemInfo]) -> Catalog:
     """A :class:`Catalog` over ``items``."""
     return Catalog({i.item_id: i for i in items})
+
+
+@st.composite
+def scenarios(
+    draw: st.DrawFn, week: int = 10
+) -> tuple[list[ItemInfo], list[MemberCandidates], RulesConfig, dict[int | str, MemberHistory]]:
+    """A catalog, members over it, rules, and each member's offer history before ``week``."""
+    items = draw(catalogs())
+    members = draw(members_for(items))
+    rules = draw(random_rules())
+    history: dict[int | str, MemberHistory] = {}
+    for m in members:
+        stretch_weeks = draw(
+            st.dictionaries(st.sampled_from(CATEGORIES), st.integers(week - 8, week), max_size=4)
+        )
+        last = draw(st.one_of(st.none(), st.integers(week - 4, week)))
+        history[m.member_id] = MemberHistory(stretch_weeks=stretch_weeks, last_offer_week=last)
+    return items, members, rules, history

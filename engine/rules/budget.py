@@ -33,7 +33,8 @@ def select_within_budget(
     free = valid & (cost == 0)
     keep[free] = True
     paid = np.flatnonzero(valid & (cost > 0))
-    ratio = profit[paid] / cost[paid]
+    with np.errstate(over="ignore"):  # a tiny cost gives an infinite ratio: it simply ranks first
+        ratio = profit[paid] / cost[paid]
     order = paid[np.lexsort((paid, -ratio))]
     spent = 0.0
     for k in order.tolist():

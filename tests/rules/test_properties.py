@@ -1,0 +1,155 @@
+"""Property tests: over random catalogs, margins, scores and rules, no issued challenge breaks a rule.
+
+Every check here recomputes the rule from the rules config and the catalog by itself rather than
+calling the engine's guard functions, so a bug in those functions cannot hide from it.
+"""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from engine.candidates import ItemInfo, MemberCandidates
+from engine.challenge import Challenge, MemberHistory, assemble_batch
+from engine.rules.budget import select_within_budget
+from engine.rules.config import Lift, RulesConfig
+from tests.strategies import artifact_from, scenarios
+
+WEEK = 10
+TOL = 1e-9
+
+
+def _lifted(p: float, lift: Lift) -> float:
+    raw = p + lift.value if lift.mode == "absolute" else p * (1 + lift.value)
+    return max(p, min(raw, lift.max_p_offer))
+
+
+def _eligible_item(it: ItemInfo, rules: RulesConfig) -> None:
+    e = rules.eligibility
+    assert not it.excluded
+    assert it.item_id not in e.excluded_item_ids
+    assert it.department not in e.excluded_departments
+    assert it.category not in e.excluded_categories
+    assert it.margin_rate >= e.min_margin_rate
+
+
+def _check_issued(
+    c: Challenge, m: MemberCandidates, items: dict[int, ItemInfo], rules: RulesConfig, history: MemberHistory
+) -> None:
+    assert len(c.habitual) == 2
+    assert c.stretch is not None
+    assert c.reward is not None
+    h_ids = [p.item_id for p in c.habitual]
+    assert h_ids[0] != h_ids[1]
+    by_item = {h.item_id: h for h in m.habitual}
+    assert all(i in by_item for i in h_ids)
+    # the stretch category is new to the member and is not one of the habitual picks' categories
+    assert c.stretch.category not in m.bought_categories
+    assert c.stretch.category not in {p.category for p in c.habitual}
+    assert c.stretch.category in {s.category for s in m.stretch}
+    stretch_item = items[c.stretch.item_id]  # type: ignore[index]
+    assert stretch_item.category == c.stretch.category
+    picks = [items[i] for i in h_ids] + [stretch_item]  # type: ignore[index]
+    for it in picks:
+        _eligible_item(it, rules)
+    rec = rules.eligibility.recency
+    for i in h_ids:
+        it, last = items[i], by_item[i].last_week  # type: ignore[index]
+        if it.department in rec.durable_departments and last is not None and rec.durable_weeks > 0:
+            assert WEEK - last > rec.durable_weeks
+    offered = history.stretch_weeks.get(c.stretch.category)
+    assert offered is None or not (0 <= WEEK - offered < rec.stretch_repeat_weeks)
+    policy = rules.tiers[m.tier]
+    if history.last_offer_week is not None:
+        assert WEEK - history.last_offer_week >= policy.min_weeks_between_offers
+    # hard guard from the catalog's own prices and margins
+    cost = policy.stars * policy.cash_per_star
+    assert c.reward.cash_cost == cost
+    margins = [it.price * it.margin_rate for it in picks]
+    assert all(math.isfinite(x) for x in margins)
+    assert cost <= rules.hard_guard.max_reward_share * sum(margins) + TOL
+    # economic guard from the model's scores and the lift assumptions
+    econ = rules.economic_guard
+    p_base = [by_item[i].score for i in h_ids] + [
+        next(s.score for s in m.stretch if s.category == c.stretch.category)
+    ]
+    lifts = [econ.habitual_lift, econ.habitual_lift, econ.stretch_lift]
+    p_offer = [_lifted(p, lift) for p, lift in zip(p_base, lifts, strict=True)]
+    assert all(0 <= p <= 1 for p in p_base + p_offer)
+    p_complete = math.prod(p_offer)
+    profit = (
+        sum(mg * (po - pb) for mg, pb, po in zip(margins, p_base, p_offer, strict=True)) - cost * p_complete
+    )
+    assert profit >= econ.min_expected_profit - TOL
+    assert math.isclose(c.expected_profit, profit, rel_tol=1e-9, abs_tol=1e-12)
+    assert math.isclose(c.expected_cost, cost * p_complete, rel_tol=1e-9, abs_tol=1e-12)
+
+
+Scenario = tuple[list[ItemInfo], list[MemberCandidates], RulesConfig, dict[int | str, MemberHistory]]
+
+
+def _run(s: Scenario) -> list[Challenge]:
+    items, members, rules, history = s
+    return assemble_batch(artifact_from(items, members), rules, WEEK, history)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(s=scenarios(WEEK))
+def test_no_issued_challenge_breaks_a_rule(s: Scenario) -> None:
+    items, members, rules, history = s
+    challenges = _run(s)
+    assert [c.member_id for c in challenges] == [m.member_id for m in members]
+    by_id = {i.item_id: i for i in items}
+    for c, m in zip(challenges, members, strict=True):
+        assert c.week == WEEK
+        assert c.tier == m.tier
+        if c.status == "issued":
+            _check_issued(c, m, by_id, rules, history[m.member_id])  # type: ignore[arg-type]
+        else:
+            assert c.habitual == []
+            assert c.stretch is None
+            assert c.reward is None
+            assert c.reason
+            assert c.reason_code != "issued"
+            assert c.expected_cost == 0.0
+    budget = rules.budget.weekly_expected_cost
+    if budget is not None:
+        assert sum(c.expected_cost for c in challenges if c.status == "issued") <= budget + TOL
+
+
+def test_the_scenarios_do_issue_challenges() -> None:
+    """Guard against a vacuous property: the random scenarios must reach issued challenges."""
+    issued: list[int] = []
+
+    @settings(max_examples=30, derandomize=True, database=None, deadline=None, phases=[Phase.generate])
+    @given(s=scenarios(WEEK))
+    def run(s: Scenario) -> None:
+        issued.append(sum(c.status == "issued" for c in _run(s)))
+
+    run()
+    assert sum(issued) >= 5, issued
+
+
+@given(
+    costs=st.lists(st.floats(0.0, 5.0), min_size=0, max_size=40),
+    profits=st.lists(st.floats(-1.0, 5.0), min_size=40, max_size=40),
+    budget=st.floats(0.0, 20.0),
+)
+def test_budget_is_never_exceeded_and_greedy_by_ratio(
+    costs: list[float], profits: list[float], budget: float
+) -> None:
+    profits = profits[: len(costs)]
+    keep = select_within_budget(costs, profits, budget)
+    spent = sum(c for c, k in zip(costs, keep.tolist(), strict=True) if k)
+    assert spent <= budget + TOL
+    # anything left out did not fit next to what was kept, or a better-ratio challenge took its place
+    for k, kept in enumerate(keep.tolist()):
+        if not kept:
+            assert costs[k] > 0
+            assert spent + costs[k] > budget - TOL or any(
+                keep[j]
+                for j in range(len(costs))
+                if costs[j] > 0 and profits[j] / costs[j] >= profits[k] / costs[k]
+            )
