@@ -102,8 +102,14 @@ def record_exposure(
             f"experiment {definition.name!r}: member {member_id} is assigned to {expected!r}, not {arm!r}"
         )
     offer = None if challenge is None else to_snapshot(challenge)
-    if definition.arm(arm).policy == "holdout" and offer is not None:
+    holdout = definition.arm(arm).policy == "holdout"
+    if holdout and offer is not None:
         raise ExperimentError(f"experiment {definition.name!r}: holdout member {member_id} must get no offer")
+    if shadow is not None and not holdout:
+        # A shadow in a treatment arm would count as offered picks and bias the measured lift.
+        raise ExperimentError(
+            f"experiment {definition.name!r}: only holdout exposures carry a shadow challenge"
+        )
     store.ensure_assignment_lock(definition)
     event = ExposureEvent(
         event_id=event_id or f"exp-{uuid4().hex}",

@@ -148,3 +148,6 @@ def test_exposure_with_wrong_arm_or_week_is_refused(
     holdout_member = next(m for m in range(100) if assign_arm(definition, m) == "holdout")
     with pytest.raises(ExperimentError, match="must get no offer"):
         record_exposure(store, definition, "holdout", holdout_member, 10, OFFER)
+    treated = next(m for m in range(100) if assign_arm(definition, m) == "recommender")
+    with pytest.raises(ExperimentError, match="only holdout exposures carry a shadow"):
+        record_exposure(store, definition, "recommender", treated, 10, None, shadow=OFFER)
