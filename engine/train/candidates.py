@@ -1,0 +1,268 @@
+"""Per-member candidate lists at a cutoff: the trained part of the product, without any MLflow.
+
+:func:`build_candidates` is what backtests and ``offers challenges`` call, possibly many times: it cuts
+the data at ``as_of_week`` first, so nothing at or after the cutoff can reach the candidates.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from engine.artifact import CandidateArtifact, Manifest
+from engine.data.schema import CATALOG_COLUMNS, CATEGORY, ITEM_ID, MEMBER_ID, WEEK, Dataset
+from engine.data.tiers import TiersConfig, derive_tiers, load_tiers_config
+from engine.errors import DataValidationError
+from engine.train.config import TrainConfig
+from engine.train.cutoffs import CutoffBuilder, CutoffFrames
+from engine.train.fingerprint import data_fingerprint
+from engine.train.history import CATEGORY_IDX, ITEM_IDX, MEMBER_IDX, History
+from engine.train.pairs import HABITUAL_FEATURES, STRETCH_FEATURES
+from engine.train.ranker import Ranker, RankerKind, select_ranker
+from engine.train.tables import cold_start_tables, top_k_per_member
+
+
+@dataclass
+class CandidateBuild:
+    """The artifact plus what the tracking step logs about how it was made."""
+
+    artifact: CandidateArtifact
+    metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _cutoff_weeks(
+    first_week: int, as_of_week: int, config: TrainConfig
+) -> tuple[list[int], int | None, list[int]]:
+    """Label weeks for the final ranker, the validation week (or None) and its training weeks."""
+    n = config.ranker.label_weeks
+    final = list(range(as_of_week - n, as_of_week))
+    auto = config.ranker.kind == "auto"
+    valid_train = list(range(as_of_week - 1 - n, as_of_week - 1)) if auto else []
+    earliest = min([*final, *valid_train])
+    if earliest <= first_week:
+        raise DataValidationError(
+            f"as_of_week {as_of_week}: training needs history before its earliest label week {earliest}, "
+            f"but the data starts in week {first_week}; use a later cutoff or fewer [ranker] label_weeks"
+        )
+    return final, (as_of_week - 1 if auto else None), valid_train
+
+
+def _select(
+    frames: dict[int, CutoffFrames], valid_week: int, train_weeks: list[int], config: TrainConfig
+) -> tuple[RankerKind, RankerKind, dict[str, float]]:
+    valid = frames[valid_week]
+    rk = config.ranker
+    hab_train = pd.concat([frames[w].habitual for w in train_weeks], ignore_index=True)
+    hab = select_ranker(
+        "habitual",
+        HABITUAL_FEATURES,
+        hab_train,
+        valid.habitual,
+        valid.shoppers,
+        rk.select_k_habitual,
+        rk,
+        {
+            "top_frequency": valid.habitual["n_baskets"].to_numpy(),
+            "decayed": valid.habitual["decayed_freq"].to_numpy(),
+        },
+        rk.negative_rate_habitual,
+    )
+    st_train = pd.concat([frames[w].stretch for w in train_weeks], ignore_index=True)
+    st = select_ranker(
+        "stretch",
+        STRETCH_FEATURES,
+        st_train,
+        valid.stretch,
+        valid.shoppers,
+        rk.select_k_stretch,
+        rk,
+        {
+            "popularity": valid.stretch["adoption_rate"].to_numpy(),
+            "cooccurrence": valid.stretch["cooccurrence"].to_numpy(),
+        },
+        rk.negative_rate_stretch,
+    )
+    return hab.kind, st.kind, {**hab.metrics, **st.metrics}
+
+
+def fit_candidates(
+    dataset: Dataset, as_of_week: int, config: TrainConfig, model_version: str | None = None
+) -> CandidateBuild:
+    """Train on weeks ``< as_of_week`` and score candidates for the challenge week ``as_of_week``.
+
+    Parameters
+    ----------
+    dataset
+        The full data set; it is cut at ``as_of_week`` before anything else reads it.
+    as_of_week
+        The cutoff and challenge week.
+    config
+        Training config.
+    model_version
+        Name written to the manifest; defaults to ``asof<week>-<fingerprint prefix>`` (deterministic).
+
+    Returns
+    -------
+    CandidateBuild
+        The artifact, validation metrics, the chosen ranker kinds and step timings.
+    """
+    data = dataset.before_week(as_of_week)  # the only door to the data: nothing at or after the cutoff
+    tx = data.transactions
+    if tx.empty:
+        raise DataValidationError(f"as_of_week {as_of_week}: no transactions before it in {dataset.source}")
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[step] = round(now - clock, 3)
+        clock = now
+
+    final_weeks, valid_week, valid_train = _cutoff_weeks(int(tx[WEEK].min()), as_of_week, config)
+    tiers_config = load_tiers_config(config.tiers)
+    fingerprint = data_fingerprint(tx, data.catalog)
+    history = History.build(tx, data.catalog)
+    lap("history_seconds")
+    label_weeks = {*final_weeks, *valid_train, *([valid_week] if valid_week else [])}
+    frames = CutoffBuilder(data, history, config, tiers_config).frames(
+        [*label_weeks, as_of_week], label_weeks
+    )
+    lap("features_and_lightfm_seconds")
+
+    metrics: dict[str, float] = {}
+    hab_kind: RankerKind
+    st_kind: RankerKind
+    if valid_week is not None:
+        hab_kind, st_kind, metrics = _select(frames, valid_week, valid_train, config)
+    else:
+        hab_kind = st_kind = config.ranker.kind  # type: ignore[assignment]
+    lap("ranker_selection_seconds")
+
+    rk = config.ranker
+    now = frames[as_of_week]
+    hab_train = pd.concat([frames[w].habitual for w in final_weeks], ignore_index=True)
+    st_train = pd.concat([frames[w].stretch for w in final_weeks], ignore_index=True)
+    habitual = now.habitual.assign(
+        score=Ranker(hab_kind, HABITUAL_FEATURES, rk, rk.negative_rate_habitual)
+        .fit(hab_train)
+        .predict_proba(now.habitual)
+    )
+    stretch = now.stretch.assign(
+        score=Ranker(st_kind, STRETCH_FEATURES, rk, rk.negative_rate_stretch)
+        .fit(st_train)
+        .predict_proba(now.stretch)
+    )
+    lap("ranker_fit_seconds")
+
+    tables = _tables(data, history, now, habitual, stretch, as_of_week, config, tiers_config)
+    manifest = Manifest(
+        model_version=model_version or f"asof{as_of_week}-{fingerprint[:12]}",
+        as_of_week=as_of_week,
+        challenge_week=as_of_week,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        data_fingerprint=fingerprint,
+        metrics=metrics or None,
+    )
+    artifact = CandidateArtifact(manifest=manifest, **tables)
+    lap("tables_seconds")
+    params = {
+        "habitual_ranker": hab_kind,
+        "stretch_ranker": st_kind,
+        "label_weeks": ",".join(map(str, final_weeks)),
+    }
+    return CandidateBuild(artifact, metrics, params, timings)
+
+
+def build_candidates(dataset: Dataset, as_of_week: int, config: TrainConfig) -> CandidateArtifact:
+    """The candidate artifact for challenge week ``as_of_week``, trained on weeks before it only.
+
+    Parameters
+    ----------
+    dataset
+        The full data set (it is cut at ``as_of_week`` first).
+    as_of_week
+        Cutoff and challenge week.
+    config
+        Training config.
+
+    Returns
+    -------
+    CandidateArtifact
+        Tables as documented in :mod:`engine.artifact`; the manifest's model version is deterministic.
+    """
+    return fit_candidates(dataset, as_of_week, config).artifact
+
+
+def _tables(
+    data: Dataset,
+    history: History,
+    now: CutoffFrames,
+    habitual: pd.DataFrame,
+    stretch: pd.DataFrame,
+    as_of_week: int,
+    config: TrainConfig,
+    tiers_config: TiersConfig,
+) -> dict[str, pd.DataFrame]:
+    cand = config.candidates
+    hab = top_k_per_member(habitual, "score", cand.k_habitual)
+    hab_out = pd.DataFrame(
+        {
+            MEMBER_ID: history.members.to_id(hab[MEMBER_IDX]),
+            ITEM_ID: history.items.to_id(hab[ITEM_IDX]),
+            "score": hab["score"].to_numpy(),
+            "n_baskets": hab["n_baskets"].to_numpy(dtype=np.int64),
+            "last_week": hab["last_week"].to_numpy(dtype=np.int64),
+            "rank": hab["rank"].to_numpy(),
+        }
+    )
+    stretch = stretch.assign(expected_margin=stretch["score"] * stretch["unit_margin"])
+    key = stretch["score"] * np.power(stretch["unit_margin"].clip(lower=0), cand.stretch_margin_exponent)
+    st = top_k_per_member(stretch.assign(rank_key=key), "rank_key", cand.k_stretch)
+    st_out = pd.DataFrame(
+        {
+            MEMBER_ID: history.members.to_id(st[MEMBER_IDX]),
+            CATEGORY: history.categories.to_id(st[CATEGORY_IDX]),
+            "score": st["score"].to_numpy(),
+            "suggested_item_id": history.items.to_id(st["suggested_item_idx"]),
+            "expected_margin": st["expected_margin"].to_numpy(),
+            "rank": st["rank"].to_numpy(),
+        }
+    )
+    popular_items, popular_categories = cold_start_tables(history, now.category_stats, as_of_week, config)
+    tiers = derive_tiers(data.transactions, as_of_week, tiers_config)
+    last_week = data.transactions.groupby(MEMBER_ID)[WEEK].max()
+    members = tiers.assign(last_week=tiers[MEMBER_ID].map(last_week).astype(np.int64))
+    mc = history.member_categories(as_of_week)[[MEMBER_IDX, CATEGORY_IDX]].drop_duplicates()
+    mc = mc.sort_values([MEMBER_IDX, CATEGORY_IDX])
+    member_categories = pd.DataFrame(
+        {
+            MEMBER_ID: history.members.to_id(mc[MEMBER_IDX]),
+            CATEGORY: history.categories.to_id(mc[CATEGORY_IDX]),
+        }
+    )
+    used = pd.concat(
+        [
+            hab_out[ITEM_ID],
+            st_out["suggested_item_id"],
+            popular_items[ITEM_ID],
+            popular_categories["suggested_item_id"],
+        ]
+    )
+    items = data.catalog[data.catalog[ITEM_ID].isin(used)].loc[:, list(CATALOG_COLUMNS)]
+    items = items.sort_values(ITEM_ID).reset_index(drop=True)
+    return {
+        "habitual": hab_out,
+        "stretch": st_out,
+        "items": items,
+        "members": members,
+        "member_categories": member_categories,
+        "popular_items": popular_items,
+        "popular_categories": popular_categories,
+    }
