@@ -53,7 +53,8 @@ def habit_policy(picks: int, reward_cost: float) -> Policy:
 
     def policy(history: Dataset, week: int, member_ids: Sequence[str]) -> Offers:
         tx = _offerable(history)
-        top, popular = _top_items(tx, picks), _popular(tx)
+        # Padding never needs more than a challenge's worth of popular items beyond the member's own.
+        top, popular = _top_items(tx, picks), _popular(tx)[: 2 * PICKS_PER_CHALLENGE]
         out: dict[str, ChallengeSnapshot | None] = {}
         for m in member_ids:
             items = list(top.get(m, []))[:PICKS_PER_CHALLENGE]
