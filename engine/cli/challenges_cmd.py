@@ -1,9 +1,68 @@
-"""Placeholder: this stage's commands are registered here."""
+"""``offers challenges --as-of WEEK --out FILE.parquet``: every member's challenge for one week."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from rich.console import Console
+
+from engine.config import CONFIG_DIR
+
+DEFAULT_RULES = CONFIG_DIR / "rules.toml"
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``offers challenges`` to ``app``."""
+
+    @app.command("challenges")
+    def challenges(
+        as_of: int = typer.Option(
+            ..., "--as-of", help="Challenge week (the data's week number); training uses weeks before it."
+        ),
+        out: Path = typer.Option(..., "--out", help="Parquet file to write, one row per member."),
+        rules_file: Path = typer.Option(DEFAULT_RULES, "--rules", help="Rules TOML file."),
+        artifact: Path | None = typer.Option(
+            None,
+            "--artifact",
+            help="Use this candidate artifact instead of training (its challenge week must be WEEK).",
+        ),
+    ) -> None:
+        """Train on data before WEEK, assemble every member's challenge and write the Parquet file.
+
+        Columns: member_id, week, habitual_1, habitual_2, stretch_category, stretch_product,
+        reward_cost, expected_profit, status (issued | no_offer), reason, then extra columns.
+        """
+        from engine.artifact import read_artifact
+        from engine.challenge import assemble_batch, challenges_frame
+        from engine.errors import ArtifactError
+        from engine.rules.config import load_rules
+
+        console = Console(stderr=True)
+        rules = load_rules(rules_file)  # fail on bad rules before spending minutes on training
+        if artifact is not None:
+            candidates = read_artifact(artifact)
+            if candidates.manifest.challenge_week != as_of:
+                raise ArtifactError(
+                    f"{artifact}: artifact is for week {candidates.manifest.challenge_week}, "
+                    f"not --as-of {as_of}"
+                )
+        else:
+            from engine.data.loaders import load_dataset
+            from engine.train.candidates import build_candidates
+            from engine.train.config import load_train_config
+
+            console.print(f"training candidates on weeks before {as_of} ...", highlight=False)
+            candidates = build_candidates(load_dataset(as_of_week=as_of), as_of, load_train_config())
+        batch = assemble_batch(candidates, rules, as_of)
+        frame = challenges_frame(batch)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(out, index=False)
+        issued = frame[frame["status"] == "issued"]
+        console.print(
+            f"{out}: {len(frame)} members, {len(issued)} issued, {len(frame) - len(issued)} no_offer; "
+            f"expected reward cost {frame['expected_cost'].sum():,.2f}, "
+            f"expected incremental profit {frame['expected_profit'].sum():,.2f} "
+            f"(model {candidates.manifest.model_version}, rules {batch[0].rules_version if batch else '-'})",
+            highlight=False,
+        )
