@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import anyio.to_thread
 import orjson
@@ -19,11 +18,12 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from engine.errors import NotFound, OfferEngineError, StoreUnavailable
+from engine.errors import NotFound, OfferEngineError
 from engine.serve.calendar import WeekCalendar
 from engine.serve.embedded import EmbeddedStore
+from engine.serve.hotpath import HotPath, render_error
 from engine.serve.issuance import ArmAssigner, ExposureHook, Issuer, no_arm, no_exposure
-from engine.serve.metrics import LatencyMiddleware, Metrics
+from engine.serve.metrics import Metrics
 from engine.serve.publish import champion_version, load_for_publish, publish
 from engine.serve.redis_store import RedisStore
 from engine.serve.routes import router
@@ -63,13 +63,8 @@ def _validation_message(exc: RequestValidationError) -> str:
 def _install_handlers(app: FastAPI, metrics: Metrics) -> None:
     async def engine_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, OfferEngineError)
-        if isinstance(exc, StoreUnavailable):
-            metrics.store_unavailable.inc()
-            log.warning("store unavailable: %s", exc.message, extra={"path": request.url.path})
-        elif exc.http_status >= 500:
-            log.error("%s: %s", type(exc).__name__, exc.message, extra={"path": request.url.path})
-        body: dict[str, Any] = exc.to_dict()
-        return _error(exc.http_status, body["error"], body["detail"])
+        status, body = render_error(exc, metrics, request.url.path)
+        return Response(body, status_code=status, media_type="application/json")
 
     async def bad_request(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -166,5 +161,5 @@ def create_app(
     app.state.serve = state
     app.include_router(router)
     _install_handlers(app, metrics)
-    app.add_middleware(LatencyMiddleware, metrics=metrics)
+    app.add_middleware(HotPath, state=state)
     return app

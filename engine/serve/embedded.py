@@ -118,10 +118,7 @@ class EmbeddedStore:
             if stored is not None:
                 return IssueResult(stored, won=False)
             if budget is not None and self._spent[budget.week] + budget.cost > budget.limit:
-                self._issued[(week, member_id)] = budget.fallback
-                for name in budget.fallback_counters:
-                    self._counters[name] += 1
-                return IssueResult(budget.fallback, won=True, over_budget=True)
+                return IssueResult(b"", won=False, over_budget=True)
             if budget is not None:
                 self._spent[budget.week] += budget.cost
             self._issued[(week, member_id)] = payload

@@ -257,11 +257,10 @@ async def challenge_for(issuer: Issuer, member_id: str, week: int) -> Decision:
         # A guard that cannot be evaluated refuses the offer; stored so the week stays consistent.
         log.warning("challenge refused: %s", exc.message, extra={"member_id": member_id, "week": week})
         challenge = ctx.no_offer(tier, "unevaluable", exc.message)
-    budget = None
     limit = live.rules.budget.weekly_expected_cost
+    budget = None
     if limit is not None and challenge.status == "issued":
-        over = ctx.no_offer(challenge.tier, "budget", f"weekly expected reward budget {limit} spent")
-        budget = BudgetClaim(week, challenge.expected_cost, limit, ctx.payload(over), ctx.counters(over))
+        budget = BudgetClaim(week, challenge.expected_cost, limit)
     result = await issuer.store.issue_once(
         week,
         member_id,
@@ -272,9 +271,17 @@ async def challenge_for(issuer: Issuer, member_id: str, week: int) -> Decision:
         history_ttl_s=issuer.history_retention_s,
         budget=budget,
     )
+    if result.over_budget:
+        # Rare (the week's budget is spent): store the refusal instead, still first-writer-wins.
+        challenge = ctx.no_offer(
+            challenge.tier, "budget", f"the week's expected reward budget {limit} is spent"
+        )
+        result = await issuer.store.issue_once(
+            week, member_id, ctx.payload(challenge), issuer.retention_s, ctx.counters(challenge)
+        )
     if not result.won:
         return Decision(result.payload, new=False)
-    status, code = ("no_offer", "budget") if result.over_budget else (challenge.status, challenge.reason_code)
+    status, code = challenge.status, challenge.reason_code
     exposure = Exposure(
         member_id, week, ctx.arm, status, code, ctx.model_version, ctx.rules_version, ctx.issued_at
     )

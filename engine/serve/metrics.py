@@ -1,4 +1,4 @@
-"""Prometheus metrics of one service process, and the ASGI middleware that times every request.
+"""Prometheus metrics of one service process (requests are timed by :mod:`engine.serve.hotpath`).
 
 Each app gets its own registry, so several apps in one process (tests) never clash. Label children are
 cached: looking one up per request would cost more than the observation itself.
@@ -6,13 +6,9 @@ cached: looking one up per request would cost more than the observation itself.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-UNMATCHED = "<unmatched>"
 
 
 class Metrics:
@@ -69,32 +65,3 @@ class Metrics:
     def exposition(self) -> bytes:
         """The text format Prometheus scrapes."""
         return generate_latest(self.registry)
-
-
-class LatencyMiddleware:
-    """Pure ASGI middleware (no per-request task or body buffering) observing each HTTP request."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Time the request from arrival to the end of the app's handling."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def timed_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, timed_send)
-        finally:
-            route = scope.get("route")
-            path = getattr(route, "path", UNMATCHED)
-            self.metrics.observe(path, scope["method"], status, time.perf_counter() - start)

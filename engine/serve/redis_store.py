@@ -24,6 +24,7 @@ next command, so the service recovers by itself. Scripts are re-sent automatical
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
@@ -37,6 +38,7 @@ from redis.exceptions import RedisError
 
 from engine.config import StrictModel
 from engine.errors import Conflict, StoreUnavailable
+from engine.serve.redis_wire import WireClient
 from engine.serve.store import BudgetClaim, IssueResult, Lookup
 
 # KEYS: issued, current, history; ARGV: "p:v:", member_id
@@ -50,25 +52,19 @@ return {2, version, record, redis.call('GET', KEYS[3])}
 """
 
 # KEYS: issued, counters, history, budget
-# ARGV: payload, ttl, history ('' = none), history ttl, budget? ('1'/'0'), cost, limit, fallback,
-#       n counters, counters..., fallback counters...
+# ARGV: payload, ttl, history ('' = none), history ttl, budget? ('1'/'0'), cost, limit, counters...
 # Lua runs atomically, so GET-then-SET here is the SET NX the contract asks for.
 _ISSUE = """
 local before = redis.call('GET', KEYS[1])
 if before then return {0, before} end
-local n = tonumber(ARGV[9])
 if ARGV[5] == '1' then
   local spent = tonumber(redis.call('GET', KEYS[4]) or '0')
-  if spent + tonumber(ARGV[6]) > tonumber(ARGV[7]) then
-    redis.call('SET', KEYS[1], ARGV[8], 'EX', ARGV[2])
-    for i = 10 + n, #ARGV do redis.call('HINCRBY', KEYS[2], ARGV[i], 1) end
-    return {2}
-  end
+  if spent + tonumber(ARGV[6]) > tonumber(ARGV[7]) then return {2} end
   redis.call('INCRBYFLOAT', KEYS[4], ARGV[6])
   redis.call('EXPIRE', KEYS[4], ARGV[2])
 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-for i = 10, 9 + n do redis.call('HINCRBY', KEYS[2], ARGV[i], 1) end
+for i = 8, #ARGV do redis.call('HINCRBY', KEYS[2], ARGV[i], 1) end
 if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4]) end
 return {1}
 """
@@ -105,7 +101,7 @@ class RedisStoreConfig(StrictModel):
     """``[store] type = "redis"``: where Redis is and how long to wait for it."""
 
     type: Literal["redis"] = "redis"
-    url: str = Field(default="redis://127.0.0.1:6379/0", description="redis:// or unix:// URL")
+    url: str = Field(default="redis://127.0.0.1:6379/0", pattern=r"^redis://", description="redis:// URL")
     key_prefix: str = Field(default="offers", min_length=1, description="namespace of every key")
     socket_timeout_s: float = Field(default=0.25, gt=0, description="per-command wait before a 503")
     socket_connect_timeout_s: float = Field(default=1.0, gt=0, description="connect wait before a 503")
@@ -170,8 +166,10 @@ class RedisStore:
         self._history = f"{p}:history:"
         self._budget = f"{p}:budget:"
         self._bench = f"{p}:bench"
-        self._lookup = self._client.register_script(_LOOKUP)
-        self._issue = self._client.register_script(_ISSUE)
+        # The hot commands (lookup, issue, the benchmark GET) go over a lean pipelined connection.
+        self._wire = WireClient(config.url, config.socket_timeout_s, config.socket_connect_timeout_s)
+        self._lookup_sha = hashlib.sha1(_LOOKUP.encode()).hexdigest()
+        self._issue_sha = hashlib.sha1(_ISSUE.encode()).hexdigest()
         self._switch = self._client.register_script(_SWITCH)
         self._rollback = self._client.register_script(_ROLLBACK)
         self._safe = {
@@ -255,9 +253,11 @@ class RedisStore:
     async def lookup(self, week: int, member_id: str) -> Lookup:
         """One script: issued challenge, else current version and the member's record in it."""
         with self._safe["lookup"]:
-            reply = await self._lookup(
-                keys=[f"{self._issued}{week}:{member_id}", self._current, f"{self._history}{member_id}"],
-                args=[self._versions, member_id],
+            reply = await self._wire.evalsha(
+                self._lookup_sha,
+                _LOOKUP,
+                [f"{self._issued}{week}:{member_id}", self._current, f"{self._history}{member_id}"],
+                [self._versions, member_id],
             )
         if reply[0] == 1:
             return Lookup(reply[1], None, None)
@@ -292,18 +292,14 @@ class RedisStore:
             "1" if budget is not None else "0",
             repr(budget.cost) if budget else "0",
             repr(budget.limit) if budget else "0",
-            budget.fallback if budget else b"",
-            len(counters),
             *counters,
-            *(budget.fallback_counters if budget else ()),
         ]
         with self._safe["issue"]:
-            reply = await self._issue(keys=keys, args=args)
+            reply = await self._wire.evalsha(self._issue_sha, _ISSUE, keys, args)
         if reply[0] == 0:
             return IssueResult(reply[1], won=False)
         if reply[0] == 2:
-            assert budget is not None  # the script only answers 2 when a budget was given
-            return IssueResult(budget.fallback, won=True, over_budget=True)
+            return IssueResult(b"", won=False, over_budget=True)
         return IssueResult(payload, won=True)
 
     async def get_history(self, member_id: str) -> bytes | None:
@@ -343,9 +339,10 @@ class RedisStore:
     async def bench_get(self) -> bytes | None:
         """A single plain GET."""
         with self._safe["read"]:
-            value = _bytes(await self._client.get(self._bench))
+            value: bytes | None = await self._wire.execute("GET", self._bench)
         return value
 
     async def close(self) -> None:
         """Close the connection pool."""
+        await self._wire.close()
         await self._client.aclose(close_connection_pool=True)

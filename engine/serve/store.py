@@ -52,25 +52,19 @@ class Lookup:
 
 @dataclass(frozen=True, slots=True)
 class BudgetClaim:
-    """Spend ``cost`` of week ``week``'s ``limit``; if it does not fit, store ``fallback`` instead.
-
-    ``fallback`` is the no-offer payload (with its own ``fallback_counters``); a refused claim writes
-    no history.
-    """
+    """Spend ``cost`` of week ``week``'s ``limit``; if it does not fit, nothing is stored or spent."""
 
     week: int
     cost: float
     limit: float
-    fallback: bytes
-    fallback_counters: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class IssueResult:
     """The outcome of :meth:`Store.issue_once`.
 
-    ``payload`` is what is stored now (ours, the budget fallback, or an earlier writer's); ``won`` says
-    this call wrote it; ``over_budget`` says it wrote the fallback because the budget was spent.
+    ``payload`` is what is stored now (ours or an earlier writer's); ``won`` says this call wrote it.
+    ``over_budget`` says nothing was written because the budget claim did not fit (``payload`` empty).
     """
 
     payload: bytes
@@ -134,7 +128,7 @@ class Store(Protocol):
         """Store ``payload`` unless a challenge exists for (week, member), atomically.
 
         Only the call that stores bumps ``counters`` and writes ``history`` (if given); with ``budget``
-        the payload is stored only if its cost fits the week's remaining budget, else the fallback is.
+        the payload is stored (and the cost spent) only if the cost fits the week's remaining budget.
         """
         ...
 

@@ -102,12 +102,14 @@ def make_artifact(version: str, n_members: int = 20, *, habitual_offset: int = 0
     )
 
 
-def write_rules(path: Path, *, stars: int = 25, text: str | None = None) -> None:
-    """The shipped rules with the bronze reward set to ``stars`` (or ``text`` verbatim)."""
+def write_rules(path: Path, *, stars: int = 25, budget: float = 500.0, text: str | None = None) -> None:
+    """The shipped rules with the bronze reward and weekly budget set (or ``text`` verbatim)."""
     if text is None:
         text = (CONFIG_DIR / "rules.toml").read_text()
         text = text.replace("[tiers.bronze]\nstars = 25", f"[tiers.bronze]\nstars = {stars}")
+        text = text.replace("weekly_expected_cost = 500.0", f"weekly_expected_cost = {budget}")
         assert f"stars = {stars}" in text
+        assert f"weekly_expected_cost = {budget}" in text
     path.write_text(text)
 
 

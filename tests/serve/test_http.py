@@ -148,6 +148,20 @@ def test_rules_hot_reload_and_bad_file(live: LiveServer, rules_path: Path) -> No
     assert challenge(live, 4)["rules_version"] == good_version
 
 
+def test_weekly_budget_turns_later_issuances_into_no_offer(live: LiveServer, rules_path: Path) -> None:
+    write_rules(rules_path, budget=0.05)  # room for one challenge of expected cost ~0.037
+    first = challenge(live, 1)
+    second = challenge(live, 2)
+    assert first["status"] == "issued"
+    assert (second["status"], second["reason_code"]) == ("no_offer", "budget")
+    assert challenge(live, 2) == second
+    with live.client() as client:
+        counters = client.get("/v1/admin/counters").json()["counters"]
+        metrics = client.get("/metrics").text
+    assert counters["no_offer:budget"] == 1
+    assert 'offers_no_offer_total{reason="budget"} 1.0' in metrics
+
+
 def test_cold_start_member(live: LiveServer) -> None:
     body = challenge(live, 987654)
     assert body["cold_start"] is True
