@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from engine.errors import ConfigError
+
+if TYPE_CHECKING:
+    from engine.serve.settings import Settings
 
 
 class StoreKind(enum.StrEnum):
@@ -30,6 +35,42 @@ def _overrides(store: StoreKind | None, **values: object) -> dict[str, object]:
     return out
 
 
+def _worker_environment(
+    config: Path | None, store: StoreKind | None, host: str | None, port: int | None
+) -> dict[str, str]:
+    from engine.serve.settings import CONFIG_FILE_VARIABLE
+
+    env = {CONFIG_FILE_VARIABLE: str(config)} if config is not None else {}
+    if store is not None:
+        env["OFFERS_STORE__TYPE"] = store.value
+    if host is not None:
+        env["OFFERS_HOST"] = host
+    if port is not None:
+        env["OFFERS_PORT"] = str(port)
+    return env
+
+
+def _publish_once(settings: Settings) -> None:
+    """Publish the champion before the workers start (they must not race to do it each)."""
+    from engine.serve.app import build_store
+    from engine.serve.publish import champion_version, load_for_publish, publish
+
+    async def run() -> None:
+        store = build_store(settings)
+        try:
+            current = await store.current_version()
+            if settings.publish_on_start == "always" or (
+                settings.publish_on_start == "if_empty" and current is None
+            ):
+                version = champion_version(settings.artifact_root)
+                await publish(store, load_for_publish(settings.artifact_root, version))
+        finally:
+            await store.close()
+
+    if settings.publish_on_start != "never":
+        asyncio.run(run())
+
+
 def register(app: typer.Typer) -> None:
     """Add ``serve`` and ``publish`` to ``app``."""
 
@@ -41,6 +82,7 @@ def register(app: typer.Typer) -> None:
         publish: bool = typer.Option(
             False, "--publish", help="publish the champion model at start-up even if one is served"
         ),
+        workers: int | None = typer.Option(None, help="worker processes (Redis store only)"),
         config: Path | None = typer.Option(None, help="serving config file [default: configs/serve.toml]"),
     ) -> None:
         """Serve weekly challenges over HTTP (OpenAPI docs at /docs)."""
@@ -50,19 +92,37 @@ def register(app: typer.Typer) -> None:
         from engine.serve.logs import configure_logging
         from engine.serve.settings import load_settings
 
-        overrides = _overrides(store, host=host, port=port, publish_on_start="always" if publish else None)
+        overrides = _overrides(
+            store, host=host, port=port, workers=workers, publish_on_start="always" if publish else None
+        )
         settings = load_settings(config, **overrides)
         configure_logging(settings.log_level)
+        options: dict[str, object] = {
+            "host": settings.host,
+            "port": settings.port,
+            "loop": "uvloop",
+            "http": "httptools",
+            "lifespan": "on",
+            "access_log": False,  # a log line per request would cost more than the request at full load
+            "log_config": None,  # keep the JSON logging configured above
+            "log_level": settings.log_level,
+        }
+        if settings.workers == 1:
+            uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+            return
+        if settings.store.type != "redis":
+            raise ConfigError(
+                f"workers = {settings.workers} needs the Redis store: the embedded store lives in one process"
+            )
+        _publish_once(settings)
+        # Worker processes rebuild the settings from the environment: hand them this command's choices.
+        os.environ.update(_worker_environment(config, store, host, port))
+        os.environ["OFFERS_PUBLISH_ON_START"] = "never"
         uvicorn.run(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            loop="uvloop",
-            http="httptools",
-            lifespan="on",
-            access_log=False,  # one log line per request would cost more than the request at full load
-            log_config=None,  # keep the JSON logging configured above
-            log_level=settings.log_level,
+            "engine.serve.app:app_from_environment",
+            factory=True,
+            workers=settings.workers,
+            **options,  # type: ignore[arg-type]
         )
 
     @app.command("publish")

@@ -28,7 +28,7 @@ from engine.serve.publish import champion_version, load_for_publish, publish
 from engine.serve.redis_store import RedisStore
 from engine.serve.routes import router
 from engine.serve.rules_watch import RulesWatcher
-from engine.serve.settings import Settings
+from engine.serve.settings import Settings, settings_from_environment
 from engine.serve.state import ServeState
 from engine.serve.store import Store
 
@@ -163,3 +163,12 @@ def create_app(
     _install_handlers(app, metrics)
     app.add_middleware(HotPath, state=state)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """uvicorn factory for worker processes: settings from ``OFFERS_*`` (see ``offers serve --workers``)."""
+    from engine.serve.logs import configure_logging
+
+    settings = settings_from_environment()
+    configure_logging(settings.log_level)
+    return create_app(settings)

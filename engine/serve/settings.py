@@ -8,6 +8,7 @@ by a discriminated union on ``type``, so a typo in a store setting is refused in
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -24,8 +25,10 @@ from engine.errors import ConfigError
 from engine.serve.embedded import EmbeddedStoreConfig
 from engine.serve.redis_store import RedisStoreConfig
 
-#: The shipped serving config; ``OFFERS_CONFIG_FILE`` is not read on purpose (pass ``config_file``).
+#: The shipped serving config.
 SERVE_CONFIG = CONFIG_DIR / "serve.toml"
+#: Names another serving config file; read only by :func:`settings_from_environment` (worker processes).
+CONFIG_FILE_VARIABLE = "OFFERS_SERVE_CONFIG"
 
 StoreConfig = Annotated[EmbeddedStoreConfig | RedisStoreConfig, Field(discriminator="type")]
 
@@ -77,6 +80,7 @@ class Settings(BaseSettings):
     rules_check_interval_s: float = Field(ge=0)
     max_batch: int = Field(ge=1)
     batch_concurrency: int = Field(ge=1)
+    workers: int = Field(ge=1)
     publish_on_start: Literal["never", "if_empty", "always"]
     log_level: Literal["debug", "info", "warning", "error"]
     calendar: CalendarConfig
@@ -129,3 +133,8 @@ def load_settings(config_file: Path | str | None = None, **overrides: object) ->
         ) from exc
     except ValueError as exc:  # a malformed TOML file or a non-JSON nested env value
         raise ConfigError(f"{path} (+ OFFERS_* environment): {exc}") from exc
+
+
+def settings_from_environment() -> Settings:
+    """Settings for a worker process: the file named by ``OFFERS_SERVE_CONFIG`` (if set) plus ``OFFERS_*``."""
+    return load_settings(os.environ.get(CONFIG_FILE_VARIABLE))

@@ -89,3 +89,10 @@ def test_offers_publish_refuses_the_embedded_store(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("OFFERS_STORE__TYPE", "embedded")
     result = CliRunner().invoke(app, ["publish"])
     assert result.exit_code != 0
+
+
+def test_several_workers_need_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OFFERS_STORE__TYPE", "embedded")
+    result = CliRunner().invoke(app, ["serve", "--workers", "2"])
+    assert result.exit_code != 0
+    assert "Redis store" in str(result.exception)
