@@ -1,0 +1,76 @@
+"""Feature building on hand-made data where every count is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.data.schema import Dataset
+from engine.errors import DataValidationError
+from engine.train.config import CandidateParams, FeatureParams
+from engine.train.features import IdMap, interactions
+from engine.train.history import CATEGORY_IDX, ITEM_IDX, MEMBER_IDX, History
+from engine.train.pairs import category_stats, habitual_pairs, stretch_pairs
+
+
+def test_idmap_keeps_ids_apart_from_indices() -> None:
+    ids = IdMap.from_values([30, 10, 20, 10])
+    assert list(ids.ids) == [10, 20, 30]
+    assert list(ids.to_idx([20, 30])) == [1, 2]
+    assert list(ids.to_id([2, 0])) == [30, 10]
+    assert list(ids.to_idx([99, 10], strict=False)) == [-1, 0]
+    with pytest.raises(DataValidationError, match="1 id"):
+        ids.to_idx([99])
+
+
+def test_idmap_with_string_ids() -> None:
+    ids = IdMap.from_values(["b", "a"])
+    assert list(ids.to_id(ids.to_idx(["a", "b"]))) == ["a", "b"]
+
+
+def test_interactions_sum_duplicates_and_log_weights() -> None:
+    binary, weights = interactions(np.array([0, 0, 1]), np.array([2, 2, 0]), np.array([1, 2, 1]), (2, 3))
+    assert binary.toarray().tolist() == [[0, 0, 1], [1, 0, 0]]
+    assert weights.toarray()[0, 2] == pytest.approx(np.log1p(3))
+
+
+def test_habitual_pairs_have_known_counts(tiny_dataset: Dataset) -> None:
+    data = tiny_dataset.before_week(5)
+    history = History.build(data.transactions, data.catalog)
+    pairs = habitual_pairs(history, 5, FeatureParams(decay_half_life_weeks=1.0), CandidateParams())
+    m1 = history.members.to_idx([1])[0]
+    milk = history.items.to_idx([1])[0]
+    row = pairs[(pairs[MEMBER_IDX] == m1) & (pairs[ITEM_IDX] == milk)].iloc[0]
+    assert row["n_baskets"] == 4  # weeks 1, 2 and two baskets in week 4
+    assert row["n_weeks"] == 3
+    assert row["last_week"] == 4
+    assert row["weeks_since_last"] == 1
+    # half-life 1 week, measured back from week 4: 2 baskets * 1 + 1 * 0.25 + 1 * 0.125
+    assert row["decayed_freq"] == pytest.approx(2.375)
+    assert row["share_active_weeks"] == pytest.approx(3 / 4)
+    # bread once (< 2 baskets) and tobacco (excluded) are no habitual candidates of member 1
+    assert set(history.items.to_id(pairs.loc[pairs[MEMBER_IDX] == m1, ITEM_IDX])) == {1}
+
+
+def test_stretch_pairs_only_hold_never_bought_categories(tiny_dataset: Dataset) -> None:
+    data = tiny_dataset.before_week(5)
+    history = History.build(data.transactions, data.catalog)
+    stats = category_stats(history, 5, FeatureParams())
+    pairs, bought = stretch_pairs(history, 5, FeatureParams(), stats)
+    assert not bought[pairs[MEMBER_IDX], pairs[CATEGORY_IDX]].any()
+    m2 = history.members.to_idx([2])[0]
+    cats = set(history.categories.to_id(pairs.loc[pairs[MEMBER_IDX] == m2, CATEGORY_IDX]))
+    # member 2 bought CHEESE and BREAD; TOBACCO has no item that may carry an offer
+    assert cats == {"MILK", "CAKE"}
+
+
+def test_category_adoption_among_non_buyers(tiny_dataset: Dataset) -> None:
+    data = tiny_dataset.before_week(6)
+    history = History.build(data.transactions, data.catalog)
+    stats = category_stats(history, 6, FeatureParams(popularity_weeks=8))
+    milk = history.categories.to_idx(["MILK"])[0]
+    # weeks 2..5: member 2 is the only non-buyer of MILK active before (member 3 starts in week 2 with
+    # milk, so is not "active before" then); member 2 adopts in week 5: 1 adoption / 4 non-buyer weeks.
+    assert stats.adoption_rate[milk] == pytest.approx(1 / 4)
+    # the suggested MILK item is the one with most distinct buyers (item 1: members 1 and 2 before week 6)
+    assert history.items.to_id([stats.suggested_item_idx[milk]])[0] == 1
