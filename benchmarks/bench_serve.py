@@ -273,13 +273,9 @@ def main() -> None:
         server = subprocess.Popen(cmd, env=env)
         try:
             wait_ready(port, server)
-            try:
-                import uvloop
+            import uvloop
 
-                uvloop.install()
-            except ImportError:
-                pass
-            phases = asyncio.run(drive("127.0.0.1", port, args))
+            phases = uvloop.run(drive("127.0.0.1", port, args))
         finally:
             server.terminate()
             server.wait(timeout=10)

@@ -53,6 +53,40 @@ def test_challenge_shape(live: LiveServer) -> None:
     assert body["explanation"]["picks"]
 
 
+def test_framework_route_and_hot_path_answer_alike(live: LiveServer) -> None:
+    """An extra query parameter skips the hot path; FastAPI's route must give the same stored answer."""
+    hot = challenge(live, 8)
+    with live.client() as client:
+        slow = client.get("/v1/members/8/challenge", params={"week": WEEK, "utm_source": "app"})
+        bad = client.get("/v1/members/8/challenge", params={"week": 0, "utm_source": "app"})
+    assert slow.status_code == 200
+    assert slow.json() == hot
+    assert bad.status_code == 422
+    assert bad.json()["error"] == "BadRequest"
+
+
+def test_experiment_hooks_see_each_new_issuance_once(server_settings: Settings) -> None:
+    from engine.serve.app import create_app
+    from engine.serve.issuance import Exposure
+
+    exposures: list[Exposure] = []
+
+    async def record(event: Exposure) -> None:
+        exposures.append(event)
+
+    def arm(member_id: str, week: int) -> str:
+        return "treatment" if int(member_id) % 2 else "control"
+
+    app = create_app(server_settings, assign_arm=arm, on_exposure=record)
+    with LiveServer(app) as live:
+        bodies = [challenge(live, m) for m in (1, 2, 1, 2)]
+    assert [b["arm"] for b in bodies] == ["treatment", "control", "treatment", "control"]
+    assert [(e.member_id, e.arm, e.week) for e in exposures] == [
+        ("1", "treatment", WEEK),
+        ("2", "control", WEEK),
+    ]
+
+
 def test_stable_within_week_across_rules_change_and_model_switch(live: LiveServer, rules_path: Path) -> None:
     first = challenge(live, 1)
     assert challenge(live, 1) == first
