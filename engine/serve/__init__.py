@@ -1,0 +1,15 @@
+"""Serving: the HTTP service the app backend asks for a member's weekly challenge.
+
+Start it with ``offers serve`` (embedded store, no server needed) or ``offers serve --store redis``;
+publish a trained model into Redis with ``offers publish``. Request flow, outermost first::
+
+    hotpath.HotPath      times every request; answers well-formed challenge GETs and the bench ping
+    app / routes         FastAPI: OpenAPI, validation, batch, health, readiness, metrics, admin
+    issuance             challenge_for(): issued-once-per-week logic, rules applied at issuance
+    rules_watch          the last good rules, reloaded on file change or admin call
+    store                the Store protocol: embedded.EmbeddedStore | redis_store.RedisStore
+    publish              artifact directory -> per-member records -> Store.publish (atomic switch)
+
+``settings`` is the only module that reads environment variables. Nothing here imports training code
+or MLflow: a model arrives as an exported artifact (:mod:`engine.artifact`).
+"""
