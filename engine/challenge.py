@@ -10,23 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from engine.candidates import (
     Catalog,
-    HabitualCandidate,
     Id,
     ItemInfo,
     MemberCandidates,
-    StretchCandidate,
     iter_member_candidates,
 )
 from engine.rules.budget import select_within_budget
 from engine.rules.config import RulesConfig, rules_version
-from engine.rules.eligibility import EligibilityIndex, eligible_habitual, eligible_stretch
+from engine.rules.eligibility import eligibility_index, eligible_habitual, eligible_stretch
 from engine.rules.explain import arithmetic_text, why_habitual, why_stretch
 from engine.rules.guards import check_economic_guard, check_hard_guard, economics
 from engine.rules.outcome import RuleResult
@@ -138,8 +136,13 @@ FRAME_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _outcomes(results: Sequence[RuleResult]) -> list[RuleOutcome]:
-    return [RuleOutcome(rule=r.rule, passed=r.passed, detail=r.detail) for r in results]
+# Assembly builds plain dicts and validates the whole challenge once: one pass through pydantic's core
+# is several times cheaper than constructing each nested model on its own.
+Fields = dict[str, Any]
+
+
+def _outcomes(results: Sequence[RuleResult]) -> list[Fields]:
+    return [{"rule": r.rule, "passed": r.passed, "detail": r.detail} for r in results]
 
 
 def _no_offer(
@@ -151,47 +154,38 @@ def _no_offer(
     arithmetic: str,
     versions: tuple[str, str],
 ) -> Challenge:
-    return Challenge(
-        member_id=member.member_id,
-        week=week,
-        tier=member.tier,
-        status="no_offer",
-        reason_code=code,
-        reason=reason,
-        habitual=[],
-        stretch=None,
-        reward=None,
-        expected_cost=0.0,
-        expected_profit=0.0,
-        p_complete=0.0,
-        explanation=Explanation(picks=[], arithmetic=arithmetic, rules=_outcomes(results)),
-        model_version=versions[0],
-        rules_version=versions[1],
+    return Challenge.model_validate(
+        {
+            "member_id": member.member_id,
+            "week": week,
+            "tier": member.tier,
+            "status": "no_offer",
+            "reason_code": code,
+            "reason": reason,
+            "habitual": [],
+            "stretch": None,
+            "reward": None,
+            "expected_cost": 0.0,
+            "expected_profit": 0.0,
+            "p_complete": 0.0,
+            "explanation": {"picks": [], "arithmetic": arithmetic, "rules": _outcomes(results)},
+            "model_version": versions[0],
+            "rules_version": versions[1],
+        }
     )
 
 
-def _habitual_pick(cand: HabitualCandidate, item: ItemInfo, p_offer: float) -> HabitualPick:
-    return HabitualPick(
-        item_id=item.item_id,
-        name=item.name,
-        category=item.category,
-        price=item.price,
-        margin=item.unit_margin,
-        p_base=cand.score,
-        p_offer=p_offer,
-    )
-
-
-def _stretch_pick(cand: StretchCandidate, item: ItemInfo, p_offer: float) -> StretchPick:
-    return StretchPick(
-        category=cand.category,
-        item_id=item.item_id,
-        name=item.name,
-        price=item.price,
-        margin=item.unit_margin,
-        p_base=cand.score,
-        p_offer=p_offer,
-    )
+def _pick(category: str, item: ItemInfo, p_base: float, p_offer: float) -> Fields:
+    """A habitual or stretch pick's fields (the two models share them)."""
+    return {
+        "item_id": item.item_id,
+        "name": item.name,
+        "category": category,
+        "price": item.price,
+        "margin": item.unit_margin,
+        "p_base": p_base,
+        "p_offer": p_offer,
+    }
 
 
 def assemble_challenge(
@@ -225,7 +219,7 @@ def assemble_challenge(
     stars, cost, reward_line = reward_of(policy, member.tier)
     results.append(reward_line)
 
-    index = EligibilityIndex.from_rules(rules.eligibility)
+    index = eligibility_index(rules.eligibility)
     habitual, h_removed = eligible_habitual(member, catalog, index, week, rules.search.max_habitual)
     stretch, s_removed = eligible_stretch(
         member, catalog, index, week, history.stretch_weeks, rules.search.max_stretch
@@ -256,42 +250,45 @@ def assemble_challenge(
     found = search_combinations(h, s, cost, rules.hard_guard, econ)
     ci, cj, cs = found.ci, found.cj, found.cs
     for k in [*found.ranked.tolist(), 0]:
-        picks = (habitual[ci[k]], habitual[cj[k]])
-        h1 = _habitual_pick(picks[0][0], picks[0][1], float(h.p_offer[ci[k]]))
-        h2 = _habitual_pick(picks[1][0], picks[1][1], float(h.p_offer[cj[k]]))
-        st = _stretch_pick(stretch[cs[k]][0], stretch[cs[k]][1], float(s.p_offer[cs[k]]))
-        margins = (h1.margin, h2.margin, st.margin)
-        p_base = (h1.p_base, h2.p_base, st.p_base)
-        p_offer = (h1.p_offer, h2.p_offer, st.p_offer)
+        (c1, i1), (c2, i2), (sc, si) = habitual[ci[k]], habitual[cj[k]], stretch[cs[k]]
+        h1 = _pick(i1.category, i1, c1.score, float(h.p_offer[ci[k]]))
+        h2 = _pick(i2.category, i2, c2.score, float(h.p_offer[cj[k]]))
+        st = _pick(sc.category, si, sc.score, float(s.p_offer[cs[k]]))
+        margins = (h1["margin"], h2["margin"], st["margin"])
+        p_base = (h1["p_base"], h2["p_base"], st["p_base"])
+        p_offer = (h1["p_offer"], h2["p_offer"], st["p_offer"])
         hard = check_hard_guard(margins, cost, rules.hard_guard)
         money = check_economic_guard(margins, p_base, p_offer, cost, econ)
         arithmetic = arithmetic_text(margins, p_base, p_offer, cost)
         if hard.passed and money.passed and bool(found.distinct[k]):
             eco = economics(margins, p_base, p_offer, cost)
-            return Challenge(
-                member_id=member.member_id,
-                week=week,
-                tier=member.tier,
-                status="issued",
-                reason_code="issued",
-                reason="all rules passed",
-                habitual=[h1, h2],
-                stretch=st,
-                reward=Reward(stars=stars, cash_cost=cost),
-                expected_cost=eco.expected_cost,
-                expected_profit=eco.expected_profit,
-                p_complete=eco.p_complete,
-                explanation=Explanation(
-                    picks=[
-                        why_habitual(h1.name, h1.item_id, h1.category, picks[0][0], h1.p_offer),
-                        why_habitual(h2.name, h2.item_id, h2.category, picks[1][0], h2.p_offer),
-                        why_stretch(st.category, st.name, st.item_id, st.p_base, st.p_offer),
-                    ],
-                    arithmetic=arithmetic,
-                    rules=_outcomes([*results, hard, money]),
-                ),
-                model_version=model_version,
-                rules_version=rules_version,
+            reasons = [
+                why_habitual(i1.name, i1.item_id, i1.category, c1, h1["p_offer"]),
+                why_habitual(i2.name, i2.item_id, i2.category, c2, h2["p_offer"]),
+                why_stretch(sc.category, si.name, si.item_id, sc.score, st["p_offer"]),
+            ]
+            return Challenge.model_validate(
+                {
+                    "member_id": member.member_id,
+                    "week": week,
+                    "tier": member.tier,
+                    "status": "issued",
+                    "reason_code": "issued",
+                    "reason": "all rules passed",
+                    "habitual": [h1, h2],
+                    "stretch": st,
+                    "reward": {"stars": stars, "cash_cost": cost},
+                    "expected_cost": eco.expected_cost,
+                    "expected_profit": eco.expected_profit,
+                    "p_complete": eco.p_complete,
+                    "explanation": {
+                        "picks": reasons,
+                        "arithmetic": arithmetic,
+                        "rules": _outcomes([*results, hard, money]),
+                    },
+                    "model_version": model_version,
+                    "rules_version": rules_version,
+                }
             )
     # nothing passed: explain with the model's favourite combination (index 0) and the counts
     if not hard.passed:

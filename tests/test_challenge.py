@@ -247,3 +247,13 @@ def test_frame_has_the_stable_columns_and_round_trips(tmp_path: Path) -> None:
 def test_shipped_rules_issue_on_a_plain_member() -> None:
     c = _assemble(_member([(1, 0.5), (2, 0.4)], [("SALAD", 4, 0.1)]), load_rules())
     assert c.status == "issued", c.reason
+
+
+def test_assembled_challenges_are_valid_models_and_round_trip_json() -> None:
+    members = [
+        _member([(1, 0.5), (2, 0.4)], [("SALAD", 4, 0.1)], member_id=1),
+        _member([(6, 0.5)], [], member_id=2),
+    ]
+    for c in assemble_batch(artifact_from(ITEMS, members), make_rules(), WEEK):
+        assert Challenge.model_validate(c.model_dump()) == c
+        assert Challenge.model_validate_json(c.model_dump_json()) == c

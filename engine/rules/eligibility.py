@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from engine.candidates import Catalog, HabitualCandidate, ItemInfo, MemberCandidates, StretchCandidate
 from engine.rules.config import EligibilityRules
@@ -46,6 +47,12 @@ class EligibilityIndex:
             durable_weeks=rules.recency.durable_weeks,
             stretch_repeat_weeks=rules.recency.stretch_repeat_weeks,
         )
+
+
+@lru_cache(maxsize=32)
+def eligibility_index(rules: EligibilityRules) -> EligibilityIndex:
+    """The compiled index of ``rules``, cached (rules are frozen and hashable)."""
+    return EligibilityIndex.from_rules(rules)
 
 
 def item_block(item: ItemInfo, index: EligibilityIndex) -> tuple[str, str] | None:

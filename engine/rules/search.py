@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -50,14 +51,29 @@ class PickArrays:
         )
 
 
+@lru_cache(maxsize=256)
 def combination_indices(n_habitual: int, n_stretch: int) -> tuple[IntArray, IntArray, IntArray]:
-    """Indices (i, j, s) of every habitual pair i < j with every stretch pick, best ranks first."""
+    """Indices (i, j, s) of every habitual pair i < j with every stretch pick, best ranks first.
+
+    Cached (the same few shapes recur for every member); the arrays are read-only.
+    """
     i, j = np.triu_indices(n_habitual, 1)
     # pairs ordered by the sum of their ranks so that combination 0 is the model's favourite
     order = np.lexsort((j, i + j))
     i, j = i[order], j[order]
-    s = np.tile(np.arange(n_stretch), len(i))
-    return np.repeat(i, n_stretch), np.repeat(j, n_stretch), s
+    out = (np.repeat(i, n_stretch), np.repeat(j, n_stretch), np.tile(np.arange(n_stretch), len(i)))
+    for arr in out:
+        arr.flags.writeable = False
+    return out
+
+
+@lru_cache(maxsize=256)
+def _pick_index(n_habitual: int, n_stretch: int) -> IntArray:
+    """``(combinations, 3)`` rows into the stacked habitual-then-stretch pick arrays."""
+    ci, cj, cs = combination_indices(n_habitual, n_stretch)
+    index = np.column_stack((ci, cj, cs + n_habitual))
+    index.flags.writeable = False
+    return index
 
 
 @dataclass(frozen=True)
@@ -86,19 +102,20 @@ def search_combinations(
     habitual: PickArrays, stretch: PickArrays, reward_cost: float, hard: HardGuard, economic: EconomicGuard
 ) -> SearchResult:
     """Evaluate both guards on every combination; rank the passing ones by expected profit."""
-    ci, cj, cs = combination_indices(len(habitual.margin), len(stretch.margin))
-    table = evaluate_combos(
-        np.column_stack((habitual.margin[ci], habitual.margin[cj], stretch.margin[cs])),
-        np.column_stack((habitual.p_base[ci], habitual.p_base[cj], stretch.p_base[cs])),
-        np.column_stack((habitual.p_offer[ci], habitual.p_offer[cj], stretch.p_offer[cs])),
-        reward_cost,
-        hard,
-        economic,
+    nh = len(habitual.margin)
+    ci, cj, cs = combination_indices(nh, len(stretch.margin))
+    # one (picks x [margin, p_base, p_offer]) matrix and one fancy index instead of nine
+    values = np.concatenate(
+        (
+            np.column_stack((habitual.margin, habitual.p_base, habitual.p_offer)),
+            np.column_stack((stretch.margin, stretch.p_base, stretch.p_offer)),
+        )
     )
+    combos = values[_pick_index(nh, len(stretch.margin))]
+    table = evaluate_combos(combos[:, :, 0], combos[:, :, 1], combos[:, :, 2], reward_cost, hard, economic)
     # the stretch pick must be new next to the habitual picks too (cold-start members bought nothing)
-    distinct = (habitual.category[ci] != stretch.category[cs]) & (
-        habitual.category[cj] != stretch.category[cs]
-    )
+    new_cat = stretch.category[cs]
+    distinct = (habitual.category[ci] != new_cat) & (habitual.category[cj] != new_cat)
     ok = np.flatnonzero(table.ok & distinct)
     ranked = ok[np.lexsort((ok, -table.expected_profit[ok]))]
     return SearchResult(ci, cj, cs, table, distinct.astype(bool), ranked)
