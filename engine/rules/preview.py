@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from engine.data.schema import TIERS
+
 if TYPE_CHECKING:
     from engine.challenge import Challenge
 
@@ -92,6 +94,11 @@ def _describe(c: Challenge) -> str:
     return f"{picks} + {c.stretch.category} / {c.reward.stars} stars"
 
 
+def _tier_order(tier: str) -> tuple[int, str]:
+    """Tiers in rank order (bronze first); unknown tiers after them, by name."""
+    return (TIERS.index(tier) if tier in TIERS else len(TIERS), tier)
+
+
 def compare(current: Sequence[Challenge], candidate: Sequence[Challenge]) -> Preview:
     """Compare two batches for the same members in the same order.
 
@@ -134,7 +141,7 @@ def compare(current: Sequence[Challenge], candidate: Sequence[Challenge]) -> Pre
         current_version=current[0].rules_version if current else "",
         candidate_version=candidate[0].rules_version if candidate else "",
         overall=overall,
-        by_tier=dict(sorted(by_tier.items())),
+        by_tier=dict(sorted(by_tier.items(), key=lambda kv: _tier_order(kv[0]))),
         changes=dict(changes),
         examples=examples,
     )
