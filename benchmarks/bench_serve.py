@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -315,7 +314,8 @@ def report(phases: list[Phase], args: argparse.Namespace) -> None:
             f"{r['phase']:<22}{r['target_rps']:>9.0f}{r['achieved_rps']:>9.1f}{r['requests']:>7}{r['errors']:>5}"
             f"{r['p50_ms']:>9.3f}{r['p99_ms']:>9.3f}{r['max_ms']:>9.3f}"
         )
-    ping_p99 = statistics.fmean([float(rows[0]["p99_ms"]), float(rows[3]["p99_ms"])])
+    # The floor is the better of the two ping phases (the stricter comparison for repeat reads).
+    ping_p99 = min(float(rows[0]["p99_ms"]), float(rows[3]["p99_ms"]))
     first, repeat = rows[1], rows[2]
     checks = {
         "repeat p99 <= 1.5 x ping p99": float(repeat["p99_ms"]) <= 1.5 * ping_p99,
@@ -324,7 +324,7 @@ def report(phases: list[Phase], args: argparse.Namespace) -> None:
         "no errors": all(r["errors"] == 0 for r in rows),
     }
     print(
-        f"\nping p99 (mean of both ping phases): {ping_p99:.3f} ms; cores: {os.cpu_count()}; "
+        f"\nping p99 (better of the two ping phases): {ping_p99:.3f} ms; cores: {os.cpu_count()}; "
         f"server workers: {args.workers}; load average at the end: {os.getloadavg()[0]:.2f}"
     )
     for name, ok in checks.items():

@@ -8,6 +8,7 @@ bad field; anything unexpected is logged and answered with a plain 500 body.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -144,6 +145,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await _publish_on_start(state)
+        # Everything built so far lives as long as the process: keep the cyclic GC from rescanning it
+        # (its full collections were the largest latency spikes under load).
+        gc.collect()
+        gc.freeze()
         log.info(
             "service ready",
             extra={"store": settings.store.type, "rules_version": rules.live.version},
