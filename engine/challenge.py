@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
@@ -22,12 +21,14 @@ from engine.rules.config import RulesConfig, rules_version
 from engine.rules.eligibility import eligibility_index, eligible_habitual, eligible_stretch
 from engine.rules.explain import arithmetic_text, why_habitual, why_stretch
 from engine.rules.guards import check_economic_guard, check_hard_guard, economics
+from engine.rules.history import MemberHistory as MemberHistory  # re-exported: callers build it
 from engine.rules.outcome import RuleResult
 from engine.rules.search import PickArrays, search_combinations
 from engine.rules.tiers import check_frequency, reward_of
 
 if TYPE_CHECKING:
     from engine.artifact import CandidateArtifact
+
 
 Status = Literal["issued", "no_offer"]
 
@@ -106,14 +107,6 @@ class Challenge(_Frozen):
     explanation: Explanation
     model_version: str
     rules_version: str
-
-
-@dataclass(frozen=True)
-class MemberHistory:
-    """What earlier weeks offered one member: stretch categories with the week offered, last offer week."""
-
-    stretch_weeks: Mapping[str, int] = field(default_factory=dict)
-    last_offer_week: int | None = None
 
 
 #: Stable leading columns of :func:`challenges_frame` (the file judged from outside the code).
@@ -221,7 +214,11 @@ def assemble_challenge(
     )
     results += h_removed.results("habitual") + s_removed.results("stretch")
     if len(habitual) < 2:
-        why = f"only {len(habitual)} eligible habitual product(s) of {len(member.habitual)}; 2 are needed"
+        removed = ", ".join(f"{n} {rule}" for rule, n in h_removed.counts.items()) or "none removed"
+        why = (
+            f"only {len(habitual)} eligible habitual product(s) of {len(member.habitual)} candidate(s) "
+            f"({removed}); 2 are needed"
+        )
         results.append(RuleResult("no_habitual", False, why))
         return _no_offer(member, week, "no_habitual", why, results, "", versions)
     if not stretch:
