@@ -16,6 +16,7 @@ Responses are stored as the exact JSON bytes the API returns, so a repeat read i
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import logging
@@ -90,15 +91,22 @@ class VersionCache:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._data: dict[str, _VersionData] = {}
+        self._loading: dict[str, asyncio.Lock] = {}
 
     async def get(self, version: str) -> _VersionData:
-        """The decoded shared data of ``version``."""
+        """The decoded shared data of ``version``; concurrent first callers share one load."""
         data = self._data.get(version)
-        if data is None:
-            data = await self._load(version)
-            if len(self._data) >= CACHED_VERSIONS:
-                del self._data[next(iter(self._data))]
-            self._data[version] = data
+        if data is not None:
+            return data
+        lock = self._loading.setdefault(version, asyncio.Lock())
+        async with lock:
+            data = self._data.get(version)
+            if data is None:
+                data = await self._load(version)
+                if len(self._data) >= CACHED_VERSIONS:
+                    del self._data[next(iter(self._data))]
+                self._data[version] = data
+        self._loading.pop(version, None)
         return data
 
     async def _load(self, version: str) -> _VersionData:
