@@ -8,14 +8,13 @@ artifact and then applies the weekly budget across members.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from engine.candidates import Catalog, Id, ItemInfo, MemberCandidates, iter_member_candidates
+from engine.candidates import Catalog, Id, ItemInfo, MemberCandidates, iter_member_candidates, paused_gc
 from engine.rules.budget import select_within_budget
 from engine.rules.config import RulesConfig, rules_version
 from engine.rules.eligibility import eligibility_index, eligible_habitual, eligible_stretch
@@ -338,11 +337,8 @@ def assemble_batch(
     version = rules_version(rules)
     model_version = artifact.manifest.model_version
     history = history or {}
-    # The batch allocates millions of small acyclic objects that all stay alive; the cyclic collector
-    # would rescan them again and again (a quarter of the run time on Complete Journey), so it pauses.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    # the batch allocates millions of small acyclic objects that all stay alive: see paused_gc
+    with paused_gc():
         challenges = [
             assemble_challenge(
                 member,
@@ -355,9 +351,6 @@ def assemble_batch(
             )
             for member in iter_member_candidates(artifact)
         ]
-    finally:
-        if collecting:
-            gc.enable()
     return apply_budget(challenges, rules.budget.weekly_expected_cost)
 
 
