@@ -19,9 +19,9 @@ Usage
     .venv/bin/python benchmarks/bench_serve.py                  # the targets' rates, 5 s per phase
     .venv/bin/python benchmarks/bench_serve.py --seconds 10 --json out.json
 
-The last column is the server's CPU time per request (all its processes, from /proc): unlike latency
-it hardly depends on what else runs on the machine, so it shows whether a target is reachable on quiet
-cores even when the run itself is starved.
+The last two columns are the CPU time per request of the server (all its processes, from /proc) and of
+the load generator: unlike latency they hardly depend on what else runs on the machine, so they show
+whether a target is reachable on quiet cores even when the run itself is starved.
 
 Targets (issue 4; 2-core machine, load generator included): repeat reads p99 <= 1.5x the ping p99 and
 < 5 ms at 2,000 req/s; first issuances p99 < 10 ms at 1,000 req/s. The script prints the numbers and
@@ -164,6 +164,7 @@ class Phase:
     errors: int = 0
     wall_s: float = 0.0
     server_cpu_us: float = float("nan")
+    client_cpu_us: float = float("nan")
 
     def summary(self) -> dict[str, float | str | int]:
         """p50/p99/max latency (ms), achieved throughput, errors."""
@@ -178,6 +179,7 @@ class Phase:
             "p99_ms": round(float(np.percentile(lat, 99)), 3),
             "max_ms": round(float(np.max(lat)), 3),
             "server_cpu_us_per_req": round(self.server_cpu_us, 1),
+            "client_cpu_us_per_req": round(self.client_cpu_us, 1),
         }
 
 
@@ -231,10 +233,11 @@ async def measured(
     conns: list[Connection], phase: Phase, paths: list[str], seconds: float, server_pid: int
 ) -> Phase:
     """:func:`fixed_rate` plus the server's CPU time per request over the phase."""
-    before = server_cpu_s(server_pid)
+    before, client_before = server_cpu_s(server_pid), time.process_time()
     await fixed_rate(conns, phase, paths, seconds)
     if phase.latencies_ms:
         phase.server_cpu_us = (server_cpu_s(server_pid) - before) / len(phase.latencies_ms) * 1e6
+        phase.client_cpu_us = (time.process_time() - client_before) / len(phase.latencies_ms) * 1e6
     return phase
 
 
@@ -342,12 +345,13 @@ def report(phases: list[Phase], args: argparse.Namespace) -> None:
     rows = [p.summary() for p in phases]
     print(
         f"\n{'phase':<22}{'target/s':>9}{'got/s':>9}{'n':>7}{'err':>5}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'max ms':>9}{'srv cpu us/req':>16}"
+        f"{'max ms':>9}{'srv cpu us/req':>16}{'gen cpu us/req':>16}"
     )
     for r in rows:
         print(
             f"{r['phase']:<22}{r['target_rps']:>9.0f}{r['achieved_rps']:>9.1f}{r['requests']:>7}{r['errors']:>5}"
             f"{r['p50_ms']:>9.3f}{r['p99_ms']:>9.3f}{r['max_ms']:>9.3f}{r['server_cpu_us_per_req']:>16.1f}"
+            f"{r['client_cpu_us_per_req']:>16.1f}"
         )
     # The floor is the better of the two ping phases (the stricter comparison for repeat reads).
     ping_p99 = min(float(rows[0]["p99_ms"]), float(rows[3]["p99_ms"]))
