@@ -160,6 +160,10 @@ def proposed_lifts_toml(result: AnalysisResult, arm: str) -> str | None:
         ]
     if "stretch" in lifts and not math.isnan(lifts["stretch"].relative):
         s = lifts["stretch"]
+        if s.relative_ci_low <= 0:
+            out.append(
+                f"# WARNING: the interval includes no lift (base rate {s.rate_base:.4f}); do not adopt as is."
+            )
         out += [
             "[economic_guard.stretch_lift]",
             'mode = "relative"',
