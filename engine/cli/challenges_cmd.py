@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         from engine.errors import ArtifactError
         from engine.rules.config import load_rules
 
-        console = Console(stderr=True)
+        console = Console(stderr=True, soft_wrap=True)
         rules = load_rules(rules_file)  # fail on bad rules before spending minutes on training
         if artifact is not None:
             candidates = read_artifact(artifact)
