@@ -42,6 +42,8 @@ class FeatureParams(StrictModel):
     recent_weeks: PositiveInt = 4
     #: Weeks over which category adoption among non-buyers and item popularity are measured.
     popularity_weeks: PositiveInt = 8
+    #: Most similar members (by the categories they buy) whose recent purchases score a stretch category.
+    n_neighbours: PositiveInt = 50
 
 
 class CandidateParams(StrictModel):
@@ -55,7 +57,7 @@ class CandidateParams(StrictModel):
     n_popular_categories: PositiveInt = 50
     #: Stretch categories are ranked by ``score * unit_margin ** margin_exponent``: 1 ranks by expected
     #: margin, 0 by adoption probability alone.
-    stretch_margin_exponent: float = Field(default=1.0, ge=0)
+    stretch_margin_exponent: float = Field(default=0.25, ge=0)
 
 
 class HistGBParams(StrictModel):

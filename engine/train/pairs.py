@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.schema import WEEK
+from engine.train.affinity import neighbour_scores
 from engine.train.config import CandidateParams, FeatureParams
 from engine.train.history import BASKETS, CATEGORY_IDX, ITEM_IDX, MEMBER_IDX, History
 
@@ -42,6 +43,7 @@ STRETCH_FEATURES: tuple[str, ...] = (
     "adoption_rate",
     "buyer_share",
     "cooccurrence",
+    "neighbour_recent",
     "department_share",
     "unit_margin",
     "n_categories",
@@ -197,6 +199,10 @@ def stretch_pairs(
     conditional = (b.T @ b) / np.maximum(counts, 1.0)[:, None]
     n_categories = b.sum(axis=1)
     affinity = (b @ conditional) / np.maximum(n_categories, 1.0)[:, None]
+    recent_rows = mcw[mcw[WEEK].to_numpy() >= week - features.recent_weeks]
+    recent = np.zeros_like(bought)
+    recent[recent_rows[MEMBER_IDX].to_numpy(), recent_rows[CATEGORY_IDX].to_numpy()] = True
+    neighbours = neighbour_scores(bought, recent, features.n_neighbours)
     dept = history.department_spend(week)
     dept_spend = np.zeros((n_members, len(history.departments)))
     np.add.at(
@@ -214,6 +220,7 @@ def stretch_pairs(
             "adoption_rate": stats.adoption_rate[c_idx],
             "buyer_share": stats.buyer_share[c_idx],
             "cooccurrence": affinity[m_idx, c_idx],
+            "neighbour_recent": neighbours[m_idx, c_idx],
             "department_share": dept_share[m_idx, history.category_department_idx[c_idx]],
             "unit_margin": stats.unit_margin[c_idx],
             "n_categories": n_categories[m_idx],

@@ -74,3 +74,18 @@ def test_category_adoption_among_non_buyers(tiny_dataset: Dataset) -> None:
     assert stats.adoption_rate[milk] == pytest.approx(1 / 4)
     # the suggested MILK item is the one with most distinct buyers (item 1: members 1 and 2 before week 6)
     assert history.items.to_id([stats.suggested_item_idx[milk]])[0] == 1
+
+
+def test_neighbour_scores_weight_similar_members_recent_categories() -> None:
+    from engine.train.affinity import neighbour_scores
+
+    # members 0 and 1 buy the same categories, member 2 others; member 1 bought category 3 recently
+    bought = np.array([[1, 1, 0, 0], [1, 1, 0, 1], [0, 0, 1, 1]], dtype=bool)
+    recent = np.array([[0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]], dtype=bool)
+    scores = neighbour_scores(bought, recent, n_neighbours=1)
+    assert scores.shape == (3, 4)
+    assert scores[0, 3] == pytest.approx(1.0)  # its one neighbour (member 1) bought category 3 recently
+    assert scores[0, 2] == 0.0
+    assert scores[2, 3] == pytest.approx(1.0)  # member 2's nearest neighbour is member 1
+    full = neighbour_scores(bought, recent, n_neighbours=2, batch_size=1)
+    assert ((full >= 0) & (full <= 1)).all()

@@ -131,3 +131,17 @@ def test_too_early_a_cutoff_is_refused_with_a_clear_message(
 ) -> None:
     with pytest.raises(DataValidationError, match="earliest label week"):
         build_candidates(synthetic_dataset, 3, fast_config)
+
+
+def test_stretch_ranks_by_expected_margin_when_the_exponent_is_one(
+    synthetic_dataset: Dataset, fast_config: TrainConfig
+) -> None:
+    candidates = fast_config.candidates.model_copy(update={"stretch_margin_exponent": 1.0})
+    ranker = fast_config.ranker.model_copy(update={"kind": "logistic"})
+    config = fast_config.model_copy(update={"candidates": candidates, "ranker": ranker})
+    stretch = build_candidates(synthetic_dataset, CUTOFF, config).stretch
+    ordered = stretch.sort_values(["member_id", "rank"])
+    steps = ordered.groupby("member_id")["expected_margin"].diff().dropna()
+    assert (steps <= 1e-12).all()
+    # a higher-value category beats a likelier but cheaper one somewhere
+    assert (ordered.groupby("member_id")["score"].diff().dropna() > 0).any()
