@@ -10,7 +10,12 @@ The issuer takes ``arm_assigner(member_id, week) -> arm | None`` and an async
 
 The exposure only needs ``member_id``, ``week``, ``arm`` and, when a challenge was shown, the challenge
 itself (attribute ``challenge``) or its ``item_ids`` and ``reward_cost``: see
-:func:`engine.experiments.service.to_snapshot` for the shapes accepted.
+:func:`engine.experiments.service.to_snapshot` for the shapes accepted. Optional attributes:
+``experiment`` (an exposure of another experiment is ignored, so several hooks can listen side by side)
+and ``shadow`` (holdout only: the challenge the member would have had).
+
+Exposure event ids are derived from (experiment, salt, member, week), so recording the same serving
+twice (a retry, or a repair after a lost write) is a no-op rather than a second exposure.
 """
 
 from __future__ import annotations
@@ -21,8 +26,14 @@ from collections.abc import Awaitable, Callable
 from engine.errors import ExperimentError
 from engine.experiments.assignment import assign_arm
 from engine.experiments.definition import ExperimentDefinition
+from engine.experiments.events import Progress
 from engine.experiments.protocol import EventStore
 from engine.experiments.service import record_exposure
+
+
+def exposure_event_id(definition: ExperimentDefinition, member_id: str, week: int) -> str:
+    """The one exposure id of ``member_id`` in ``week`` of ``definition`` (same salt, same id)."""
+    return f"exp:{definition.name}:{definition.salt}:{member_id}:{week}"
 
 
 def make_arm_assigner(definition: ExperimentDefinition) -> Callable[[str, int], str | None]:
@@ -45,14 +56,20 @@ def _shown(exposure: object) -> object | None:
 
 def make_exposure_hook(
     store: EventStore, definition: ExperimentDefinition
-) -> Callable[[object], Awaitable[None]]:
-    """An async hook that records each exposure in ``store`` (in a worker thread: SQLite blocks)."""
+) -> Callable[[object], Awaitable[Progress | None]]:
+    """An async hook that records each exposure in ``store`` (in a worker thread: SQLite blocks).
 
-    async def hook(exposure: object) -> None:
+    The hook returns the member's progress for the week, or None for an exposure it ignored.
+    """
+
+    async def hook(exposure: object) -> Progress | None:
         arm = getattr(exposure, "arm", None)
         week = int(getattr(exposure, "week"))  # noqa: B009 - duck-typed on purpose
+        experiment = getattr(exposure, "experiment", None)
         if arm is None or not definition.covers_week(week):
-            return
+            return None
+        if experiment is not None and experiment != definition.name:
+            return None
         member_id = str(getattr(exposure, "member_id"))  # noqa: B009
         status = getattr(exposure, "status", None)
         shown = _shown(exposure)
@@ -62,6 +79,17 @@ def make_exposure_hook(
                 "the challenge (or item_ids and reward_cost) to track progress and rewards"
             )
         challenge = shown if status in (None, "issued") else None
-        await asyncio.to_thread(record_exposure, store, definition, arm, member_id, week, challenge)
+        shadow = getattr(exposure, "shadow", None)
+        return await asyncio.to_thread(
+            record_exposure,
+            store,
+            definition,
+            arm,
+            member_id,
+            week,
+            challenge,
+            shadow=shadow,
+            event_id=exposure_event_id(definition, member_id, week),
+        )
 
     return hook

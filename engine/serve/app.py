@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from engine.errors import NotFound, OfferEngineError
 from engine.serve.calendar import WeekCalendar
 from engine.serve.embedded import EmbeddedStore
+from engine.serve.experiment import ExperimentRuntime
 from engine.serve.hotpath import HotPath, render_error
 from engine.serve.issuance import ArmAssigner, ExposureHook, Issuer, no_arm, no_exposure
 from engine.serve.metrics import Metrics
@@ -109,6 +110,7 @@ def create_app(
     *,
     assign_arm: ArmAssigner = no_arm,
     on_exposure: ExposureHook = no_exposure,
+    experiments: ExperimentRuntime | None = None,
 ) -> FastAPI:
     """Build the service.
 
@@ -119,13 +121,28 @@ def create_app(
     store
         Use this store instead of the one ``settings`` describes (the caller then closes it).
     assign_arm, on_exposure
-        Experiment hooks: the arm of a (member, week) and what to do on each new issuance.
+        Experiment hooks: the arm of a (member, week) and what to do on each new issuance (ignored when
+        an experiment runtime is in use).
+    experiments
+        Use this runtime instead of the one ``settings.experiments`` describes (the caller closes it).
 
     Raises
     ------
     RulesError
         The rules file is invalid at start-up (there are no last good rules to fall back to).
+    ExperimentError, ConfigError
+        An experiment definition is invalid, or two overlap.
     """
+    owns_runtime = experiments is None and settings.experiments is not None
+    if experiments is None and settings.experiments is not None:
+        experiments = ExperimentRuntime.from_config(settings.experiments)
+    progress_of = None
+    if experiments is not None:
+        assign_arm, on_exposure, progress_of = (
+            experiments.assign,
+            experiments.record,
+            experiments.progress_json,
+        )
     owns_store = store is None
     store = build_store(settings) if store is None else store
     rules = RulesWatcher(settings.rules_path, settings.rules_check_interval_s)
@@ -139,8 +156,9 @@ def create_app(
         history_retention_s=settings.issuance.history_retention_days * DAY_S,
         assign_arm=assign_arm,
         on_exposure=on_exposure,
+        progress_of=progress_of,
     )
-    state = ServeState(settings, store, rules, calendar, metrics, issuer, owns_store)
+    state = ServeState(settings, store, rules, calendar, metrics, issuer, owns_store, experiments)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -156,6 +174,8 @@ def create_app(
         yield
         if state.owns_store:
             await state.store.close()
+        if owns_runtime and experiments is not None:
+            experiments.close()
 
     app = FastAPI(
         title="Offer engine",

@@ -11,6 +11,12 @@
    written. The week's budget, the counters and the member's history change in the same atomic step.
 4. the exposure hook (experiments) hears about each new issuance; by default it does nothing.
 
+With an experiment running for the week (``assign_arm`` answers an :class:`ArmChoice`), the response is
+stamped with the experiment and arm, and the arm's policy decides the challenge: ``recommender`` the
+normal one, ``baseline`` the simple one of :mod:`engine.serve.baseline` (under the same rules),
+``holdout`` an explicit no-offer (reason code ``holdout``) that still counts as exposed. The optional
+``progress_of`` hook adds the member's challenge progress to every answer (a ``progress`` field).
+
 Responses are stored as the exact JSON bytes the API returns, so a repeat read is one GET.
 """
 
@@ -22,12 +28,15 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import orjson
 
 from engine.candidates import Catalog, Id, MemberCandidates
 from engine.challenge import Challenge, Explanation, MemberHistory, RuleOutcome, assemble_challenge
 from engine.errors import ArtifactError, OfferEngineError, StoreUnavailable
+from engine.rules.config import RulesConfig
+from engine.serve.baseline import baseline_member, baseline_rules
 from engine.serve.calendar import WeekCalendar
 from engine.serve.publish import catalog_from_blob
 from engine.serve.rules_watch import RulesWatcher
@@ -40,9 +49,25 @@ DAY_S = 86_400
 CACHED_VERSIONS = 3
 
 
+#: The reason code of the holdout arm's explicit no-offer.
+HOLDOUT_REASON = "holdout"
+
+
+class ArmChoice(NamedTuple):
+    """The experiment a (member, week) is in, its arm, and the policy that makes the arm's challenge."""
+
+    experiment: str
+    arm: str
+    policy: str
+
+
 @dataclass(frozen=True, slots=True)
 class Exposure:
-    """A member was shown (issued) a challenge: what experiment analysis needs."""
+    """A member was served the week's answer (challenge or no-offer): what experiment analysis needs.
+
+    ``challenge`` is what was stored and shown (an explicit no-offer included); ``shadow`` is, for the
+    holdout only, the recommender's challenge the member would have had (never shown).
+    """
 
     member_id: str
     week: int
@@ -52,13 +77,18 @@ class Exposure:
     model_version: str
     rules_version: str
     issued_at: str
+    experiment: str | None = None
+    challenge: Challenge | None = None
+    shadow: Challenge | None = None
 
 
-ArmAssigner = Callable[[str, int], str | None]
-ExposureHook = Callable[[Exposure], Awaitable[None]]
+ArmAssigner = Callable[[str, int], ArmChoice | None]
+ExposureHook = Callable[[Exposure], Awaitable[object]]
+#: ``(member_id, week, stored payload) -> progress JSON`` (``b"null"`` outside experiments).
+ProgressHook = Callable[[str, int, bytes], Awaitable[bytes]]
 
 
-def no_arm(member_id: str, week: int) -> str | None:
+def no_arm(member_id: str, week: int) -> ArmChoice | None:
     """No experiment configured: no arm."""
     return None
 
@@ -134,10 +164,18 @@ class Issuer:
     history_retention_s: int
     assign_arm: ArmAssigner = no_arm
     on_exposure: ExposureHook = no_exposure
+    progress_of: ProgressHook | None = None
     versions: VersionCache = field(init=False)
+    _baseline: tuple[str, RulesConfig] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.versions = VersionCache(self.store)
+
+    def baseline_rules(self, version: str, rules: RulesConfig) -> RulesConfig:
+        """The baseline arm's rules for the rules ``version`` in force (derived once per version)."""
+        if self._baseline is None or self._baseline[0] != version:
+            self._baseline = (version, baseline_rules(rules))
+        return self._baseline[1]
 
 
 def _history(blob: bytes | None) -> MemberHistory:
@@ -164,7 +202,7 @@ class _Context:
     week: int
     model_version: str
     rules_version: str
-    arm: str | None
+    choice: ArmChoice | None
     cold_start: bool
     issued_at: str
     expires_at: str
@@ -193,8 +231,13 @@ class _Context:
     def payload(self, challenge: Challenge) -> bytes:
         """The API's JSON body for ``challenge``."""
         body = challenge.model_dump(mode="json")
+        choice = self.choice
         body.update(
-            arm=self.arm, cold_start=self.cold_start, issued_at=self.issued_at, expires_at=self.expires_at
+            arm=None if choice is None else choice.arm,
+            experiment=None if choice is None else choice.experiment,
+            cold_start=self.cold_start,
+            issued_at=self.issued_at,
+            expires_at=self.expires_at,
         )
         return orjson.dumps(body)
 
@@ -205,8 +248,8 @@ class _Context:
             names.append(f"no_offer:{challenge.reason_code}")
         if self.cold_start:
             names.append("cold_start")
-        if self.arm is not None:
-            names.append(f"arm:{self.arm}")
+        if self.choice is not None:
+            names.append(f"arm:{self.choice.arm}")
         return names
 
 
@@ -230,6 +273,16 @@ async def challenge_for(issuer: Issuer, member_id: str, week: int) -> Decision:
     StoreUnavailable
         The store cannot be reached, or no model version has been published yet.
     """
+    decision = await _decide(issuer, member_id, week)
+    if issuer.progress_of is None:
+        return decision
+    progress = await issuer.progress_of(member_id, week, decision.payload)
+    # Stored bodies are JSON objects: splice the field in before the closing brace, no re-encoding.
+    payload = b'%b,"progress":%b}' % (decision.payload[:-1], progress)
+    return dataclasses.replace(decision, payload=payload)
+
+
+async def _decide(issuer: Issuer, member_id: str, week: int) -> Decision:
     found = await issuer.store.lookup(week, member_id)
     if found.issued is not None:
         return Decision(found.issued, new=False)
@@ -242,20 +295,25 @@ async def challenge_for(issuer: Issuer, member_id: str, week: int) -> Decision:
         week=week,
         model_version=found.version,
         rules_version=live.version,
-        arm=issuer.assign_arm(member_id, week),
+        choice=issuer.assign_arm(member_id, week),
         cold_start=found.record is None,
         issued_at=dt.datetime.now(dt.UTC).isoformat(),
         expires_at=issuer.calendar.expires(week).isoformat(),
     )
     history = _history(found.history)
+    policy = None if ctx.choice is None else ctx.choice.policy
     tier = "unknown"
     try:
         member = _member(found.record, data, ctx)
         tier = member.tier
+        rules = live.rules
+        if policy == "baseline":
+            member = baseline_member(member, data.cold_start)
+            rules = issuer.baseline_rules(live.version, live.rules)
         challenge = assemble_challenge(
             member,
             data.catalog,
-            live.rules,
+            rules,
             week,
             history=history,
             model_version=ctx.model_version,
@@ -265,6 +323,15 @@ async def challenge_for(issuer: Issuer, member_id: str, week: int) -> Decision:
         # A guard that cannot be evaluated refuses the offer; stored so the week stays consistent.
         log.warning("challenge refused: %s", exc.message, extra={"member_id": member_id, "week": week})
         challenge = ctx.no_offer(tier, "unevaluable", exc.message)
+    shadow = None
+    if policy == "holdout" and ctx.choice is not None:
+        # What the member would have had is kept (never shown) so the analysis can measure pick lift.
+        shadow = challenge if challenge.status == "issued" else None
+        challenge = ctx.no_offer(
+            tier,
+            HOLDOUT_REASON,
+            f"member is in the holdout arm of experiment {ctx.choice.experiment!r}: no offer this week",
+        )
     limit = live.rules.budget.weekly_expected_cost
     budget = None
     if limit is not None and challenge.status == "issued":
@@ -291,7 +358,17 @@ async def challenge_for(issuer: Issuer, member_id: str, week: int) -> Decision:
         return Decision(result.payload, new=False)
     status, code = challenge.status, challenge.reason_code
     exposure = Exposure(
-        member_id, week, ctx.arm, status, code, ctx.model_version, ctx.rules_version, ctx.issued_at
+        member_id,
+        week,
+        None if ctx.choice is None else ctx.choice.arm,
+        status,
+        code,
+        ctx.model_version,
+        ctx.rules_version,
+        ctx.issued_at,
+        experiment=None if ctx.choice is None else ctx.choice.experiment,
+        challenge=challenge,
+        shadow=shadow,
     )
     await issuer.on_exposure(exposure)
     return Decision(result.payload, new=True, status=status, reason_code=code, cold_start=ctx.cold_start)

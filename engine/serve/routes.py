@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from engine.errors import BadRequest, StoreUnavailable
+from engine.experiments.events import PurchaseEvent
 from engine.serve.issuance import challenge_for
 from engine.serve.publish import check_version, load_for_publish, publish
 from engine.serve.schemas import (
@@ -22,10 +23,13 @@ from engine.serve.schemas import (
     MEMBER_ID_PATTERN,
     BatchRequest,
     BatchResponse,
+    ChallengeProgress,
     ChallengeResponse,
     Counters,
     Health,
     Published,
+    PurchaseBatch,
+    PurchasesAccepted,
     Ready,
     RulesReloaded,
 )
@@ -90,6 +94,61 @@ async def batch_challenges(request: Request, body: BatchRequest) -> Response:
             payloads.append(decision.payload)
     # Splice the stored JSON bodies in as they are rather than decoding and re-encoding them.
     return Response(b'{"week":%d,"challenges":[%b]}' % (week, b",".join(payloads)), media_type=JSON)
+
+
+@router.post(
+    "/v1/events/purchases",
+    response_model=PurchasesAccepted,
+    responses=ERROR_RESPONSES,
+    summary="Purchase events: update challenge progress; a completed challenge's reward is issued once",
+    tags=["experiments"],
+)
+async def post_purchases(request: Request, body: PurchaseBatch) -> Response:
+    """Store a batch of purchase events (idempotent by ``event_id``) and return the progress they made."""
+    state = _state(request)
+    runtime = state.experiment_runtime()
+    if len(body.events) > runtime.max_events:
+        raise BadRequest(f"at most {runtime.max_events} events per batch (got {len(body.events)})")
+    events = []
+    calendar = state.calendar.config
+    for index, event in enumerate(body.events):
+        if not calendar.min_week <= event.week <= calendar.max_week:
+            raise BadRequest(
+                f"body.events.{index}.week: week {event.week} is outside the served range "
+                f"{calendar.min_week}..{calendar.max_week}"
+            )
+        events.append(
+            PurchaseEvent(
+                event_id=event.event_id,
+                member_id=str(event.member_id),
+                week=event.week,
+                item_id=str(event.item_id),
+                quantity=event.quantity,
+                sales_value=event.sales_value,
+                timestamp=event.timestamp,
+            )
+        )
+    touched = await runtime.ingest(events)
+    progress = [p.model_dump(mode="json") for p in touched]
+    return _json({"accepted": len(events), "progress": progress})
+
+
+@router.get(
+    "/v1/members/{member_id}/progress",
+    response_model=ChallengeProgress,
+    responses=ERROR_RESPONSES,
+    summary="A member's progress on a week's challenge (picks bought, completed, reward issued)",
+    tags=["experiments"],
+)
+async def get_progress(
+    request: Request,
+    member_id: Annotated[str, Path(pattern=MEMBER_ID_PATTERN, description="the loyalty member id")],
+    week: Annotated[int | None, Query(description="challenge week; default: the current week")] = None,
+) -> Response:
+    """The member's progress, from the purchase events received so far."""
+    state = _state(request)
+    runtime = state.experiment_runtime()
+    return Response(await runtime.progress(member_id, state.week(week)), media_type=JSON)
 
 
 @router.get("/healthz", response_model=Health, tags=["operations"], summary="Liveness")

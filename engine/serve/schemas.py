@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,18 +14,90 @@ MEMBER_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 MemberId = Annotated[str, Field(pattern=MEMBER_ID_PATTERN, examples=["1234"])]
 
 
+class PickStatus(BaseModel):
+    """One of the challenge's picks and whether the member bought it this week."""
+
+    item_id: str
+    bought: bool
+
+
+class ChallengeProgress(BaseModel):
+    """A member's progress on the week's challenge, from the purchase events received so far.
+
+    ``offered`` is False for a no-offer (the holdout's included); ``completed`` means every pick is
+    bought; ``reward_issued`` that the reward was granted (exactly once per member and week).
+    """
+
+    member_id: str
+    week: int
+    experiment: str | None
+    arm: str | None
+    offered: bool
+    picks: list[PickStatus]
+    completed: bool
+    reward_issued: bool
+    reward_cost: float
+
+
 class ChallengeResponse(Challenge):
     """A member's challenge for a week (or explicit no-offer), as issued and stored.
 
-    Beyond the challenge itself: ``arm`` is the experiment arm (``null`` without an experiment),
-    ``cold_start`` says the member was unknown to the model (popular items were used), ``issued_at`` is
-    when the challenge was first issued, ``expires_at`` the end of its week.
+    Beyond the challenge itself: ``experiment`` and ``arm`` name the A/B experiment running that week
+    and the member's arm (``null`` without one; the holdout arm gets an explicit no-offer with reason
+    code ``holdout``), ``cold_start`` says the member was unknown to the model (popular items were used),
+    ``issued_at`` is when the challenge was first issued, ``expires_at`` the end of its week.
+    ``progress`` is present when experiments are configured (``null`` outside an experiment's weeks).
     """
 
     arm: str | None
+    experiment: str | None = None
     cold_start: bool
     issued_at: str
     expires_at: str
+    progress: ChallengeProgress | None = None
+
+
+ItemIdIn = Annotated[int, Field(ge=0)] | Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class PurchaseIn(BaseModel):
+    """One purchase line from the till or the app backend.
+
+    ``event_id`` is unique per purchase line: a resent event changes nothing, the same id with other
+    content is refused (409). ``category`` is informational (progress matches the picks' item ids).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: str = Field(min_length=1, max_length=200)
+    member_id: Annotated[int, Field(ge=0)] | MemberId
+    item_id: ItemIdIn
+    category: str | None = Field(default=None, max_length=200)
+    week: int = Field(ge=1)
+    timestamp: datetime | None = None
+    quantity: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    sales_value: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+
+
+class PurchaseBatch(BaseModel):
+    """A batch of purchase events, stored in one transaction (all or nothing)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[PurchaseIn] = Field(min_length=1)
+
+
+class EventProgress(ChallengeProgress):
+    """Progress after a batch; ``reward_issued_now`` is True only in the answer that completed it."""
+
+    reward_issued_now: bool
+
+
+class PurchasesAccepted(BaseModel):
+    """How many events were taken and the progress of every member-week they touched."""
+
+    accepted: int
+    progress: list[EventProgress]
 
 
 class BatchRequest(BaseModel):

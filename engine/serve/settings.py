@@ -23,6 +23,7 @@ from pydantic_settings import (
 from engine.config import CONFIG_DIR, StrictModel, format_validation_error
 from engine.errors import ConfigError
 from engine.serve.embedded import EmbeddedStoreConfig
+from engine.serve.experiment_config import ExperimentsServeConfig
 from engine.serve.redis_store import RedisStoreConfig
 
 #: The shipped serving config.
@@ -87,6 +88,8 @@ class Settings(BaseSettings):
     issuance: IssuanceConfig
     store: StoreConfig
     metrics: MetricsConfig
+    #: None: no experiment runs (no arms, no exposures, no progress, no events endpoint).
+    experiments: ExperimentsServeConfig | None = None
 
     @classmethod
     def settings_customise_sources(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
-from engine.errors import Unauthorized
+from engine.errors import NotFound, Unauthorized
 from engine.serve.calendar import WeekCalendar
+from engine.serve.experiment import ExperimentRuntime
 from engine.serve.issuance import Issuer
 from engine.serve.metrics import Metrics
 from engine.serve.rules_watch import RulesWatcher
@@ -25,10 +26,19 @@ class ServeState:
     metrics: Metrics
     issuer: Issuer
     owns_store: bool
+    experiments: ExperimentRuntime | None = None
 
     def week(self, week: int | None) -> int:
         """The requested week checked against the served range, or the current week."""
         return self.calendar.current_week() if week is None else self.calendar.check(week)
+
+    def experiment_runtime(self) -> ExperimentRuntime:
+        """The experiment runtime, or :class:`NotFound` when no experiment is configured."""
+        if self.experiments is None:
+            raise NotFound(
+                "no experiment is configured on this service (see [experiments] in configs/serve.toml)"
+            )
+        return self.experiments
 
     def check_admin(self, presented: str | None) -> None:
         """Raise :class:`Unauthorized` unless ``presented`` is the configured admin API key."""

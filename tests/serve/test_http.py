@@ -67,20 +67,23 @@ def test_framework_route_and_hot_path_answer_alike(live: LiveServer) -> None:
 
 def test_experiment_hooks_see_each_new_issuance_once(server_settings: Settings) -> None:
     from engine.serve.app import create_app
-    from engine.serve.issuance import Exposure
+    from engine.serve.issuance import ArmChoice, Exposure
 
     exposures: list[Exposure] = []
 
     async def record(event: Exposure) -> None:
         exposures.append(event)
 
-    def arm(member_id: str, week: int) -> str:
-        return "treatment" if int(member_id) % 2 else "control"
+    def arm(member_id: str, week: int) -> ArmChoice:
+        name = "treatment" if int(member_id) % 2 else "control"
+        return ArmChoice("exp", name, "recommender")
 
     app = create_app(server_settings, assign_arm=arm, on_exposure=record)
     with LiveServer(app) as live:
         bodies = [challenge(live, m) for m in (1, 2, 1, 2)]
     assert [b["arm"] for b in bodies] == ["treatment", "control", "treatment", "control"]
+    assert {b["experiment"] for b in bodies} == {"exp"}
+    assert all(e.challenge is not None and e.challenge.status == "issued" for e in exposures)
     assert [(e.member_id, e.arm, e.week) for e in exposures] == [
         ("1", "treatment", WEEK),
         ("2", "control", WEEK),

@@ -1,0 +1,215 @@
+"""Experiments in the serving process: arms, exposures, purchase events and challenge progress.
+
+Configured by the optional ``[experiments]`` section of ``configs/serve.toml``; without it the service
+has no arms, records no exposures and answers no progress. With it, :class:`ExperimentRuntime` gives
+the issuer its three hooks:
+
+- ``assign(member_id, week)``: the experiment running that week (at most one) and the member's arm, from
+  the deterministic salted hash of :func:`engine.experiments.assignment.assign_arm` (pure, no I/O);
+- ``record(exposure)``: each new issuance is recorded in the experiment event store (SQLite by default,
+  see ``configs/experiments.toml``) before the answer goes out; the issuer calls it only for the writer
+  that won the issue-once race, so an exposure is recorded once per member and week;
+- ``progress_json(member_id, week, payload)``: the member's progress, from an in-process cache kept
+  current by exposures and purchase events, so repeat reads do not touch the event store. A miss (after
+  a restart) reads the store once; if that finds no exposure for a stamped challenge (its write was
+  lost), the exposure is recorded from the stored challenge then (same event id, so never twice).
+
+Purchase events (``POST /v1/events/purchases``) go to :func:`engine.experiments.service.ingest_purchases`;
+the store issues each completed challenge's reward exactly once whatever the order or repetition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import orjson
+
+from engine.errors import ConfigError, Conflict, ExperimentError
+from engine.experiments.assignment import assign_arm
+from engine.experiments.config import load_experiments_config, open_store
+from engine.experiments.definition import ExperimentDefinition, check_overlaps, load_definition
+from engine.experiments.events import Progress, PurchaseEvent
+from engine.experiments.hooks import exposure_event_id, make_exposure_hook
+from engine.experiments.protocol import EventStore
+from engine.experiments.service import ingest_purchases, progress_for, record_exposure
+from engine.serve.experiment_config import ExperimentsServeConfig
+from engine.serve.issuance import ArmChoice, Exposure
+
+log = logging.getLogger(__name__)
+
+NULL = b"null"
+
+
+def _load(paths: Sequence[Path]) -> list[ExperimentDefinition]:
+    definitions = [load_definition(p) for p in paths]
+    check_overlaps(definitions)
+    # Serving has one population: two experiments in the same week would both claim every member.
+    for i, a in enumerate(definitions):
+        for b in definitions[i + 1 :]:
+            if a.start_week <= b.end_week and b.start_week <= a.end_week:
+                raise ConfigError(
+                    f"[experiments] definitions: {a.name!r} (weeks {a.start_week}-{a.end_week}) and "
+                    f"{b.name!r} (weeks {b.start_week}-{b.end_week}) overlap; serve one per week"
+                )
+    return definitions
+
+
+def progress_body(progress: Progress) -> bytes:
+    """The ``progress`` JSON of a challenge answer (``reward_issued_now`` belongs to event answers only)."""
+    return orjson.dumps(progress.model_dump(mode="json", exclude={"reward_issued_now"}))
+
+
+class ExperimentRuntime:
+    """The serving side of the experiment loop; see the module docstring.
+
+    Parameters
+    ----------
+    definitions
+        The experiments to run (weeks must not overlap).
+    store
+        The experiment event store (the runtime closes it).
+    cache_entries, ttl_s
+        Progress cache size; entries expire after ``ttl_s`` (None: only when evicted, right for one
+        process, which sees every event; with several workers a TTL bounds how stale another worker's
+        view of progress can be).
+    max_events
+        Most purchase events one ``POST /v1/events/purchases`` call may carry.
+    """
+
+    def __init__(
+        self,
+        definitions: Sequence[ExperimentDefinition],
+        store: EventStore,
+        *,
+        cache_entries: int,
+        ttl_s: float | None = None,
+        max_events: int,
+    ) -> None:
+        self.max_events = max_events
+        self.definitions = {d.name: d for d in definitions}
+        self.store = store
+        self._hooks = {d.name: make_exposure_hook(store, d) for d in definitions}
+        self._cache: dict[tuple[str, int], tuple[bytes, float]] = {}
+        self._cache_entries = cache_entries
+        self._ttl_s = ttl_s
+
+    @classmethod
+    def from_config(cls, config: ExperimentsServeConfig) -> ExperimentRuntime:
+        """Load and check the definitions; open ``config.store`` (default: the experiments file's)."""
+        definitions = _load(config.definitions)
+        store_config = config.store or load_experiments_config(config.config_path).store
+        return cls(
+            definitions,
+            open_store(store_config),
+            cache_entries=config.progress_cache_entries,
+            ttl_s=config.progress_ttl_s,
+            max_events=config.max_events,
+        )
+
+    def active(self, week: int) -> ExperimentDefinition | None:
+        """The experiment running in ``week``, if any."""
+        for definition in self.definitions.values():
+            if definition.covers_week(week):
+                return definition
+        return None
+
+    def assign(self, member_id: str, week: int) -> ArmChoice | None:
+        """The member's experiment, arm and policy in ``week`` (None outside every experiment)."""
+        definition = self.active(week)
+        if definition is None:
+            return None
+        arm = assign_arm(definition, member_id)
+        return ArmChoice(definition.name, arm, definition.arm(arm).policy)
+
+    async def record(self, exposure: Exposure) -> None:
+        """Record a new issuance's exposure durably and remember the member's progress."""
+        if exposure.experiment is None:
+            return
+        try:
+            progress = await self._hooks[exposure.experiment](exposure)
+        except Conflict as exc:
+            # Only after the online store lost the week's challenge (the embedded store on restart) and
+            # issued another: the event store keeps the first one, which progress and rewards follow.
+            log.error("exposure refused: %s", exc.message, extra={"member_id": exposure.member_id})
+            return
+        if progress is not None:
+            self._remember(progress)
+
+    async def progress_json(self, member_id: str, week: int, payload: bytes) -> bytes:
+        """The ``progress`` field of the member's answer for ``week`` (``null`` outside experiments)."""
+        definition = self.active(week)
+        if definition is None:
+            return NULL
+        cached = self._cached(member_id, week)
+        if cached is not None:
+            return cached
+        progress = await asyncio.to_thread(progress_for, self.store, member_id, week)
+        if progress.arm is None:
+            progress = await self._repair(definition, member_id, week, payload) or progress
+        return self._remember(progress)
+
+    async def progress(self, member_id: str, week: int) -> bytes:
+        """The member's progress for ``week`` (cached like :meth:`progress_json`)."""
+        cached = self._cached(member_id, week)
+        if cached is not None:
+            return cached
+        return self._remember(await asyncio.to_thread(progress_for, self.store, member_id, week))
+
+    async def ingest(self, events: Sequence[PurchaseEvent]) -> list[Progress]:
+        """Store purchases in one transaction; returns (and caches) each touched member-week's progress."""
+        touched = await asyncio.to_thread(ingest_purchases, self.store, events)
+        for progress in touched:
+            self._remember(progress)
+        return touched
+
+    def close(self) -> None:
+        """Close the event store."""
+        self.store.close()
+
+    def _cached(self, member_id: str, week: int) -> bytes | None:
+        hit = self._cache.get((member_id, week))
+        if hit is None:
+            return None
+        body, expires = hit
+        if expires and time.monotonic() > expires:
+            del self._cache[(member_id, week)]
+            return None
+        return body
+
+    def _remember(self, progress: Progress) -> bytes:
+        body = progress_body(progress)
+        key = (progress.member_id, progress.week)
+        self._cache.pop(key, None)
+        if len(self._cache) >= self._cache_entries:
+            del self._cache[next(iter(self._cache))]
+        self._cache[key] = (body, time.monotonic() + self._ttl_s if self._ttl_s else 0.0)
+        return body
+
+    async def _repair(
+        self, definition: ExperimentDefinition, member_id: str, week: int, payload: bytes
+    ) -> Progress | None:
+        """Record the exposure of a stamped answer the event store does not know (its write was lost)."""
+        body = orjson.loads(payload)
+        if body.get("experiment") != definition.name or body.get("arm") is None:
+            return None  # issued before the experiment was configured: not part of it
+        shown = body if body.get("status") == "issued" else None
+        try:
+            return await asyncio.to_thread(
+                record_exposure,
+                self.store,
+                definition,
+                body["arm"],
+                member_id,
+                week,
+                shown,
+                event_id=exposure_event_id(definition, member_id, week),
+            )
+        except (Conflict, ExperimentError) as exc:
+            log.error(
+                "exposure repair refused: %s", exc.message, extra={"member_id": member_id, "week": week}
+            )
+            return None

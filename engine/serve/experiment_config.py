@@ -1,0 +1,21 @@
+"""``[experiments]`` of ``configs/serve.toml``: the experiments the service runs (see ``experiment.py``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from engine.config import StrictModel
+from engine.experiments.config import DEFAULT_CONFIG_PATH, StoreConfig
+
+
+class ExperimentsServeConfig(StrictModel):
+    """``[experiments]`` in ``configs/serve.toml``: which experiments run and where their events go."""
+
+    definitions: tuple[Path, ...] = Field(min_length=1)
+    config_path: Path = DEFAULT_CONFIG_PATH
+    store: StoreConfig | None = None
+    max_events: int = Field(ge=1)
+    progress_cache_entries: int = Field(ge=1)
+    progress_ttl_s: float | None = Field(default=None, gt=0)
