@@ -47,6 +47,13 @@ def _fmt(value: float) -> str:
     return f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
 
 
+def _mean_sd(mean: float, sd: float) -> str:
+    if math.isnan(sd):
+        return f"{_fmt(mean)} ± n/a"
+    digits = 4 if abs(mean) < 10 else 1  # counts read better without four decimals
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}"
+
+
 def _policy_table(agg: pd.DataFrame, window: int, policies: Sequence[str]) -> list[str]:
     metrics = [m for m in TABLE_METRICS if (m, "mean") in agg.columns]
     lines = [
@@ -57,7 +64,7 @@ def _policy_table(agg: pd.DataFrame, window: int, policies: Sequence[str]) -> li
         if (window, policy) not in agg.index:
             continue
         row = agg.loc[(window, policy)]
-        cells = [f"{_fmt(row[(m, 'mean')])} ± {_fmt(row[(m, 'sd')])}" for m in metrics]
+        cells = [_mean_sd(row[(m, "mean")], row[(m, "sd")]) for m in metrics]
         lines.append(f"| {policy} | " + " | ".join(cells) + " |")
     return lines
 
@@ -112,7 +119,7 @@ def _bar_plot(agg: pd.DataFrame, window: int, policies: Sequence[str], path: Pat
     for ax, metric in zip(axes.flat, PLOT_METRICS, strict=True):
         means = [agg.loc[(window, p), (metric, "mean")] for p in shown]
         sds = [agg.loc[(window, p), (metric, "sd")] for p in shown]
-        colors = ["tab:red" if p == "model" else "tab:gray" for p in shown]
+        colors = [_color(p) for p in shown]
         ax.bar(shown, means, yerr=[0 if math.isnan(s) else s for s in sds], color=colors, capsize=3)
         ax.set_title(metric.replace("_", " "))
         ax.tick_params(axis="x", rotation=30)
@@ -122,14 +129,32 @@ def _bar_plot(agg: pd.DataFrame, window: int, policies: Sequence[str], path: Pat
     plt.close(fig)
 
 
+#: One colour per policy; red is the model's alone.
+POLICY_COLORS: dict[str, str] = {
+    "model": "tab:red",
+    "topfreq": "tab:blue",
+    "decayed": "tab:cyan",
+    "popular": "tab:green",
+    "cooc": "tab:olive",
+    "random": "tab:gray",
+}
+
+
+def _color(policy: str) -> str:
+    return POLICY_COLORS.get(policy, "tab:purple")
+
+
 def _cutoff_plot(result: BacktestResult, window: int, path: Path) -> None:
     rows = result.summaries[result.summaries["window"] == window]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, metric in zip(axes, ("habitual_hit_rate", "stretch_adoption"), strict=True):
         for policy in result.policies:
             line = rows[rows["policy"] == policy].sort_values("cutoff")
-            style = {"color": "tab:red", "linewidth": 2.5} if policy == "model" else {"linewidth": 1}
-            ax.plot(line["cutoff"], line[metric], marker="o", label=policy, **style)
+            width = 2.5 if policy == "model" else 1.0
+            ax.plot(
+                line["cutoff"], line[metric], marker="o", label=policy, color=_color(policy), linewidth=width
+            )
+        ax.set_xticks(result.cutoffs)
         ax.set_xlabel("cutoff week")
         ax.set_title(metric.replace("_", " "))
     axes[0].legend(fontsize=8)
