@@ -93,6 +93,8 @@ class RankerParams(StrictModel):
     negative_rate_habitual: float = Field(default=1.0, gt=0, le=1)
     negative_rate_stretch: float = Field(default=0.2, gt=0, le=1)
     random_state: int = 42
+    #: OpenMP/BLAS threads while fitting and scoring the ranker.
+    num_threads: PositiveInt = 1
     hist_gb: HistGBParams = Field(default_factory=HistGBParams)
     logistic: LogisticParams = Field(default_factory=LogisticParams)
 

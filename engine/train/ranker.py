@@ -20,6 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # comes with scikit-learn
 
 from engine.errors import NotFittedError
 from engine.train.config import RankerParams
@@ -96,10 +97,13 @@ class Ranker:
 
     def _fit(self, x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> None:
         model = self._new_model()
-        if isinstance(model, Pipeline):
-            model.fit(x, y, logisticregression__sample_weight=weight)
-        else:
-            model.fit(x, y, sample_weight=weight)
+        # OpenMP threads spin while waiting: on a shared 2-core machine more threads than free cores made
+        # the tree fit 20x slower, so the thread count is a setting.
+        with threadpool_limits(limits=self.params.num_threads):
+            if isinstance(model, Pipeline):
+                model.fit(x, y, logisticregression__sample_weight=weight)
+            else:
+                model.fit(x, y, sample_weight=weight)
         self._model = model
 
     def predict_proba(self, pairs: pd.DataFrame) -> np.ndarray:
@@ -108,7 +112,8 @@ class Ranker:
             raise NotFittedError(f"Ranker({self.kind}): call fit() before predict_proba()")
         if len(pairs) == 0:
             return np.zeros(0)
-        proba: np.ndarray = self._model.predict_proba(self._matrix(pairs))[:, 1]
+        with threadpool_limits(limits=self.params.num_threads):
+            proba: np.ndarray = self._model.predict_proba(self._matrix(pairs))[:, 1]
         return proba
 
 
