@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from engine.serve.app import create_app
-from tests.serve.conftest import ADMIN_KEY, LiveServer, make_settings, write_rules
+from tests.serve.conftest import ADMIN_KEY, LiveServer, write_rules
+from tests.serve.test_experiments import DEFINITION, EXPERIMENT, experiment_settings
 
 #: Bounded so that the whole run stays a few seconds on a shared 2-core machine.
 MAX_EXAMPLES = 25
@@ -19,13 +20,17 @@ MAX_EXAMPLES = 25
 
 @pytest.fixture(scope="module")
 def fuzz_server(artifact_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One embedded-store server for the whole fuzz run."""
+    """One embedded-store server running an experiment, for the whole fuzz run."""
     import shutil
 
     tmp = tmp_path_factory.mktemp("fuzz")
     root = Path(shutil.copytree(artifact_template, tmp / "artifacts"))
     write_rules(tmp / "rules.toml")
-    with LiveServer(create_app(make_settings(root, tmp / "rules.toml"))) as server:
+    # Experiments configured, so the events and progress routes run their real logic under fuzzing.
+    definition = tmp / f"{EXPERIMENT}.toml"
+    definition.write_text(DEFINITION)
+    settings = experiment_settings(root, tmp / "rules.toml", definition, tmp / "events.sqlite3")
+    with LiveServer(create_app(settings)) as server:
         yield server
 
 
@@ -33,7 +38,7 @@ def test_no_server_errors(fuzz_server: LiveServer) -> None:
     """Every operation, ``MAX_EXAMPLES`` generated requests each (admin key set, so admin routes run too)."""
     api = schemathesis.openapi.from_url(f"{fuzz_server.url}/openapi.json")
     operations = [result.ok() for result in api.get_all_operations()]
-    assert len(operations) >= 8
+    assert len(operations) >= 10
     statuses: list[int] = []
 
     for operation in operations:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import CONFIG_DIR
-from engine.errors import BadRequest, ConfigError
+from engine.errors import BadRequest, ConfigError, OfferEngineError
 from engine.serve.calendar import WeekCalendar
 from engine.serve.embedded import EmbeddedStoreConfig
 from engine.serve.redis_store import RedisStoreConfig
@@ -60,9 +60,33 @@ def test_calendar_weeks() -> None:
 
 def test_serving_never_imports_training_or_mlflow() -> None:
     code = (
-        "import sys; import engine.serve.app, engine.cli.serve_cmd; "
+        "import sys; import engine.serve.app, engine.serve.experiment, engine.cli.serve_cmd; "
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('mlflow', 'lightfm') "
         "or m == 'engine.train' or m.startswith('engine.train.')); print(bad)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_experiments_section(tmp_path: Path) -> None:
+    shipped = (CONFIG_DIR.parent / "experiments" / "star_challenge_v1.toml").read_text()
+    first = tmp_path / "star_challenge_v1.toml"
+    first.write_text(shipped)
+    section = {"definitions": [str(first)], "max_events": 10, "progress_cache_entries": 10}
+    assert load_settings().experiments is None  # shipped: no experiment runs
+    settings = load_settings(experiments=section)
+    assert settings.experiments is not None
+    assert settings.experiments.store is None  # the event store of configs/experiments.toml
+    with pytest.raises(ConfigError, match="experiments"):
+        load_settings(experiments={**section, "colour": "red"})
+    # Two experiments in the same weeks would both claim every member: refused at start-up.
+    second = tmp_path / "second.toml"
+    second.write_text(
+        shipped.replace('name = "star_challenge_v1"', 'name = "second"').replace("2024a", "2024b")
+    )
+    both = load_settings(experiments={**section, "definitions": [str(first), str(second)]})
+    from engine.serve.experiment import ExperimentRuntime
+
+    assert both.experiments is not None
+    with pytest.raises(OfferEngineError, match="overlap"):
+        ExperimentRuntime.from_config(both.experiments)

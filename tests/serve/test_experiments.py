@@ -1,0 +1,345 @@
+"""A/B experiments through real HTTP: arms, holdout, exposures, purchase events, progress, restart."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.experiments.assignment import assign_arm
+from engine.experiments.definition import ExperimentDefinition, load_definition
+from engine.experiments.store import SqliteEventStore
+from engine.serve.app import create_app
+from engine.serve.experiment import ExperimentRuntime
+from engine.serve.settings import Settings
+from tests.serve.conftest import WEEK, LiveServer, make_settings
+
+Json = dict[str, Any]
+EXPERIMENT = "serve_ab"
+MEMBERS = range(1, 21)
+
+DEFINITION = f"""
+name = "{EXPERIMENT}"
+salt = "serve-ab-test"
+population = "loyalty_members"
+start_week = {WEEK - 1}
+end_week = {WEEK + 1}
+primary_metric = "net_profit_per_member"
+
+[[arms]]
+name = "recommender"
+policy = "recommender"
+weight = 0.4
+
+[[arms]]
+name = "baseline"
+policy = "baseline"
+weight = 0.3
+
+[[arms]]
+name = "holdout"
+policy = "holdout"
+weight = 0.3
+"""
+
+
+@pytest.fixture
+def definition_path(tmp_path: Path) -> Path:
+    """The test experiment, running weeks WEEK-1..WEEK+1."""
+    path = tmp_path / "experiments" / f"{EXPERIMENT}.toml"
+    path.parent.mkdir()
+    path.write_text(DEFINITION)
+    return path
+
+
+@pytest.fixture
+def definition(definition_path: Path) -> ExperimentDefinition:
+    """The parsed test experiment."""
+    return load_definition(definition_path)
+
+
+@pytest.fixture
+def events_db(tmp_path: Path) -> Path:
+    """Where the experiment event store lives (SQLite)."""
+    return tmp_path / "state" / "events.sqlite3"
+
+
+def experiment_settings(artifact_root: Path, rules_path: Path, definition: Path, db: Path) -> Settings:
+    """Test settings with the experiment and a SQLite event store at ``db``."""
+    return make_settings(
+        artifact_root,
+        rules_path,
+        experiments={
+            "definitions": [str(definition)],
+            "store": {"type": "sqlite", "path": str(db), "synchronous": "FULL", "busy_timeout_s": 5.0},
+            "max_events": 50,
+            "progress_cache_entries": 1000,
+        },
+    )
+
+
+@pytest.fixture
+def exp_settings(artifact_root: Path, rules_path: Path, definition_path: Path, events_db: Path) -> Settings:
+    """Settings with the experiment configured."""
+    return experiment_settings(artifact_root, rules_path, definition_path, events_db)
+
+
+@pytest.fixture
+def exp_live(exp_settings: Settings) -> Iterator[LiveServer]:
+    """A server running the experiment."""
+    with LiveServer(create_app(exp_settings)) as server:
+        yield server
+
+
+def get(live: LiveServer, path: str, **params: Any) -> Json:
+    """GET, asserting 200."""
+    with live.client() as client:
+        r = client.get(path, params=params)
+    assert r.status_code == 200, r.text
+    body: Json = r.json()
+    return body
+
+
+def challenge(live: LiveServer, member: int, week: int = WEEK) -> Json:
+    """The member's challenge answer."""
+    return get(live, f"/v1/members/{member}/challenge", week=week)
+
+
+def member_in(definition: ExperimentDefinition, arm: str, skip: int = 0) -> int:
+    """A member of the test artifact assigned to ``arm``."""
+    found = [m for m in MEMBERS if assign_arm(definition, m) == arm]
+    assert len(found) > skip, f"no member {skip} in arm {arm}"
+    return found[skip]
+
+
+def purchase(event_id: str, member: int, item: Any, week: int = WEEK) -> Json:
+    """One purchase event body."""
+    return {"event_id": event_id, "member_id": member, "item_id": item, "week": week, "sales_value": 3.0}
+
+
+def post_events(live: LiveServer, events: list[Json]) -> Json:
+    """POST purchase events, asserting 200."""
+    with live.client() as client:
+        r = client.post("/v1/events/purchases", json={"events": events})
+    assert r.status_code == 200, r.text
+    body: Json = r.json()
+    return body
+
+
+def picks(body: Json) -> list[Any]:
+    """The challenge's three pick item ids."""
+    return [h["item_id"] for h in body["habitual"]] + [body["stretch"]["item_id"]]
+
+
+def test_answers_are_stamped_with_a_sticky_arm(
+    exp_live: LiveServer, definition: ExperimentDefinition
+) -> None:
+    first = {m: challenge(exp_live, m) for m in MEMBERS}
+    for member, body in first.items():
+        assert body["experiment"] == EXPERIMENT
+        assert body["arm"] == assign_arm(definition, member)
+        assert challenge(exp_live, member) == body  # stable and sticky
+        assert body["progress"]["arm"] == body["arm"]
+    assert {b["arm"] for b in first.values()} == {"recommender", "baseline", "holdout"}
+    for body in first.values():
+        if body["arm"] == "holdout":
+            assert (body["status"], body["reason_code"]) == ("no_offer", "holdout")
+            assert body["progress"]["offered"] is False
+        else:
+            assert body["status"] == "issued", body["reason"]
+            assert body["progress"]["offered"] is True
+            assert [p["item_id"] for p in body["progress"]["picks"]] == [str(i) for i in picks(body)]
+    outside = challenge(exp_live, 1, week=WEEK + 5)
+    assert (outside["experiment"], outside["arm"], outside["progress"]) == (None, None, None)
+    assert outside["status"] == "issued"
+
+
+def test_baseline_takes_the_most_bought_products_under_the_rules(
+    exp_live: LiveServer, definition: ExperimentDefinition
+) -> None:
+    member = member_in(definition, "baseline")
+    body = challenge(exp_live, member)
+    # make_artifact: equal n_baskets, so the model's order stands; the popular category CAT0 comes first
+    # unless the member already bought in it.
+    mine = [1 + (member + k) % 40 for k in range(3)]
+    assert [h["item_id"] for h in body["habitual"]] == mine[:2]
+    bought = {f"CAT{i % 8}" for i in mine}
+    if "CAT0" not in bought:
+        assert body["stretch"]["category"] == "CAT0"
+
+
+def test_holdout_is_exposed_with_its_shadow_and_exposures_are_recorded_once(
+    exp_live: LiveServer, definition: ExperimentDefinition, events_db: Path
+) -> None:
+    held = member_in(definition, "holdout")
+    treated = member_in(definition, "recommender")
+    for member in (held, treated, held, treated):
+        challenge(exp_live, member)
+    with SqliteEventStore(events_db) as store:
+        exposures = store.table("exposures")
+        served = store.table("challenges").set_index("member_id")
+    assert sorted(exposures["member_id"]) == sorted([str(held), str(treated)])
+    assert served.loc[str(held), "arm"] == "holdout"
+    assert served.loc[str(held), "shown"] == 0
+    assert served.loc[str(held), "item_ids"] is not None  # the shadow: what the holdout would have had
+    assert served.loc[str(treated), "shown"] == 1
+
+
+def test_concurrent_first_requests_record_one_exposure(
+    exp_live: LiveServer, definition: ExperimentDefinition, events_db: Path
+) -> None:
+    member = member_in(definition, "recommender", skip=1)
+    bodies: list[Json] = []
+    barrier = threading.Barrier(12)
+
+    def first_request() -> None:
+        barrier.wait()
+        bodies.append(challenge(exp_live, member))
+
+    threads = [threading.Thread(target=first_request) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(bodies) == 12
+    assert all(b == bodies[0] for b in bodies)
+    with SqliteEventStore(events_db) as store:
+        exposures = store.table("exposures")
+    assert list(exposures["member_id"]) == [str(member)]
+
+
+def test_purchases_complete_the_challenge_and_issue_the_reward_once(
+    exp_live: LiveServer, definition: ExperimentDefinition, events_db: Path
+) -> None:
+    member = member_in(definition, "recommender")
+    first, second, third = picks(challenge(exp_live, member))
+    # Out of order: the stretch pick first, then a duplicate, then an unrelated item.
+    answer = post_events(exp_live, [purchase("p3", member, third), purchase("p3", member, third)])
+    assert answer["accepted"] == 2
+    (progress,) = answer["progress"]
+    assert [p["bought"] for p in progress["picks"]] == [False, False, True]
+    assert not progress["completed"]
+    post_events(exp_live, [purchase("px", member, 999_999), purchase("p1", member, first)])
+    shown = challenge(exp_live, member)["progress"]
+    assert [p["bought"] for p in shown["picks"]] == [True, False, True]
+    assert (shown["completed"], shown["reward_issued"]) == (False, False)
+
+    done = post_events(exp_live, [purchase("p2", member, second)])["progress"][0]
+    assert (done["completed"], done["reward_issued"], done["reward_issued_now"]) == (True, True, True)
+    again = post_events(exp_live, [purchase("p2", member, second), purchase("p2b", member, second)])
+    assert again["progress"][0]["reward_issued"] is True
+    assert again["progress"][0]["reward_issued_now"] is False
+    assert challenge(exp_live, member)["progress"]["reward_issued"] is True
+    via_route = get(exp_live, f"/v1/members/{member}/progress", week=WEEK)
+    assert via_route == challenge(exp_live, member)["progress"]
+    with SqliteEventStore(events_db) as store:
+        rewards = store.table("rewards")
+    assert list(rewards["member_id"]) == [str(member)]
+
+
+def test_purchases_before_the_challenge_count(exp_live: LiveServer, definition: ExperimentDefinition) -> None:
+    member = member_in(definition, "recommender", skip=2)
+    habitual = [1 + (member + k) % 40 for k in range(3)]  # make_artifact's habitual candidates
+    post_events(exp_live, [purchase(f"early-{i}", member, item) for i, item in enumerate(habitual)])
+    body = challenge(exp_live, member)
+    assert {h["item_id"] for h in body["habitual"]} <= set(habitual)
+    assert [p["bought"] for p in body["progress"]["picks"]] == [True, True, False]
+
+
+def test_restart_with_the_same_event_store_loses_nothing(
+    artifact_root: Path,
+    rules_path: Path,
+    definition_path: Path,
+    events_db: Path,
+    definition: ExperimentDefinition,
+) -> None:
+    settings = experiment_settings(artifact_root, rules_path, definition_path, events_db)
+    member = member_in(definition, "recommender")
+    held = member_in(definition, "holdout")
+    with LiveServer(create_app(settings)) as live:
+        body = challenge(live, member)
+        challenge(live, held)
+        post_events(live, [purchase(f"r{i}", member, item) for i, item in enumerate(picks(body))])
+        before = get(live, f"/v1/members/{member}/progress", week=WEEK)
+    assert before["reward_issued"] is True
+    with LiveServer(create_app(settings)) as live:
+        assert get(live, f"/v1/members/{member}/progress", week=WEEK) == before
+        again = challenge(live, member)  # the embedded online store restarted empty: issued anew
+        assert picks(again) == picks(body)
+        assert again["progress"] == before
+        redo = post_events(live, [purchase("r0", member, picks(body)[0])])["progress"][0]
+        assert redo["reward_issued_now"] is False
+    with SqliteEventStore(events_db) as store:
+        counts = store.counts()
+    assert (counts["exposures"], counts["rewards"], counts["purchases"]) == (2, 1, 3)
+
+
+class CountingStore(SqliteEventStore):
+    """The real SQLite store, counting progress reads (to prove repeat reads skip it)."""
+
+    reads = 0
+
+    def progress(self, member_id: int | str, week: int) -> Any:
+        """Count, then read."""
+        self.reads += 1
+        return super().progress(member_id, week)
+
+
+def test_repeat_reads_do_not_touch_the_event_store(
+    settings: Settings, definition: ExperimentDefinition, events_db: Path
+) -> None:
+    store = CountingStore(events_db)
+    runtime = ExperimentRuntime([definition], store, cache_entries=100, max_events=10)
+    with LiveServer(create_app(settings, experiments=runtime)) as live:
+        for _ in range(5):
+            for member in (1, 2, 3):
+                challenge(live, member)
+        assert store.reads == 0  # first issuances learn progress from the exposure write
+        runtime._cache.clear()  # as after a restart
+        challenge(live, 1)
+        challenge(live, 1)
+        assert store.reads == 1
+    store.close()
+
+
+def test_bad_events_are_a_422_naming_field_and_index(exp_live: LiveServer) -> None:
+    good = purchase("ok", 1, 5)
+    cases = [
+        ([good, {**good, "event_id": "b", "quantity": -1}], "events.1.quantity"),
+        ([good, good, {k: v for k, v in good.items() if k != "item_id"}], "events.2.item_id"),
+        ([{**good, "colour": "red"}], "events.0.colour"),
+        ([{**good, "member_id": "a b"}], "events.0.member_id"),
+        ([good, {**good, "event_id": "w", "week": 999_999}], "events.1.week"),
+    ]
+    with exp_live.client() as client:
+        for events, where in cases:
+            r = client.post("/v1/events/purchases", json={"events": events})
+            assert r.status_code == 422, (where, r.text)
+            assert r.json()["error"] == "BadRequest"
+            assert where in r.json()["detail"], r.json()
+        assert client.post("/v1/events/purchases", json={"events": []}).status_code == 422
+        many = [purchase(f"e{i}", 1, 5) for i in range(51)]
+        r = client.post("/v1/events/purchases", json={"events": many})
+        assert r.status_code == 422
+        assert "at most 50" in r.json()["detail"]
+        # Same event id, other content: a conflict, and nothing of the batch is stored.
+        post_events(exp_live, [good])
+        r = client.post(
+            "/v1/events/purchases", json={"events": [purchase("new", 1, 6), {**good, "item_id": 6}]}
+        )
+        assert r.status_code == 409
+    assert get(exp_live, "/v1/members/1/progress", week=WEEK)["member_id"] == "1"
+
+
+def test_without_experiments_nothing_changes(live: LiveServer) -> None:
+    body = challenge(live, 4)
+    assert (body["arm"], body["experiment"]) == (None, None)
+    assert "progress" not in body
+    with live.client() as client:
+        r = client.post("/v1/events/purchases", json={"events": [purchase("x", 4, 5)]})
+        assert r.status_code == 404
+        assert "[experiments]" in r.json()["detail"]
+        assert client.get("/v1/members/4/progress").status_code == 404
