@@ -41,3 +41,27 @@ def test_hooks_record_treated_and_holdout(definition: ExperimentDefinition, stor
     assert store.counts()["exposures"] == 2
     with pytest.raises(ExperimentError, match="carries no picks"):
         asyncio.run(hook(FakeExposure(treated, 11, "recommender", "issued")))
+
+
+def test_hook_ids_make_a_repeat_a_no_op_and_skip_other_experiments(
+    definition: ExperimentDefinition, store: EventStore
+) -> None:
+    @dataclass(frozen=True)
+    class ServedExposure(FakeExposure):
+        experiment: str | None = None
+        shadow: object | None = None
+
+    hook = make_exposure_hook(store, definition)
+    offer = ChallengeSnapshot(item_ids=("1", "2", "3"), reward_cost=2.0)
+    held = next(str(m) for m in range(100) if assign_arm(definition, m) == "holdout")
+    treated = next(str(m) for m in range(100) if assign_arm(definition, m) == "recommender")
+    first = asyncio.run(hook(ServedExposure(held, 10, "holdout", "no_offer", None, definition.name, offer)))
+    again = asyncio.run(hook(ServedExposure(held, 10, "holdout", "no_offer", None, definition.name, offer)))
+    assert first == again
+    assert first is not None
+    assert not first.offered
+    other = ServedExposure(treated, 10, "recommender", "issued", offer, "another_experiment")
+    assert asyncio.run(hook(other)) is None
+    assert store.counts()["exposures"] == 1
+    shadow = store.table("challenges").set_index("member_id").loc[held]
+    assert (shadow["shown"], shadow["item_ids"]) == (0, '["1", "2", "3"]')
