@@ -78,6 +78,8 @@ class ExperimentRuntime:
         view of progress can be).
     max_events
         Most purchase events one ``POST /v1/events/purchases`` call may carry.
+    exposure_in_thread
+        Write exposures in a worker thread (True) or on the event loop (see ``exposure_writes``).
     """
 
     def __init__(
@@ -88,11 +90,14 @@ class ExperimentRuntime:
         cache_entries: int,
         ttl_s: float | None = None,
         max_events: int,
+        exposure_in_thread: bool = True,
     ) -> None:
         self.max_events = max_events
         self.definitions = {d.name: d for d in definitions}
         self.store = store
-        self._hooks = {d.name: make_exposure_hook(store, d) for d in definitions}
+        self._hooks = {
+            d.name: make_exposure_hook(store, d, in_thread=exposure_in_thread) for d in definitions
+        }
         self._cache: dict[tuple[str, int], tuple[bytes, float]] = {}
         self._cache_entries = cache_entries
         self._ttl_s = ttl_s
@@ -108,6 +113,7 @@ class ExperimentRuntime:
             cache_entries=config.progress_cache_entries,
             ttl_s=config.progress_ttl_s,
             max_events=config.max_events,
+            exposure_in_thread=config.exposure_writes == "thread",
         )
 
     def active(self, week: int) -> ExperimentDefinition | None:

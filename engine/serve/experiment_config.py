@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -19,3 +20,6 @@ class ExperimentsServeConfig(StrictModel):
     max_events: int = Field(ge=1)
     progress_cache_entries: int = Field(ge=1)
     progress_ttl_s: float | None = Field(default=None, gt=0)
+    #: Where exposure writes run: "thread" (a worker thread; for stores that flush to disk on each
+    #: commit) or "inline" (on the event loop; cheaper for short writes, e.g. SQLite NORMAL).
+    exposure_writes: Literal["thread", "inline"] = "thread"

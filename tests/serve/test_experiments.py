@@ -67,16 +67,25 @@ def events_db(tmp_path: Path) -> Path:
     return tmp_path / "state" / "events.sqlite3"
 
 
-def experiment_settings(artifact_root: Path, rules_path: Path, definition: Path, db: Path) -> Settings:
+def experiment_settings(
+    artifact_root: Path,
+    rules_path: Path,
+    definition: Path,
+    db: Path,
+    synchronous: str = "FULL",
+    exposure_writes: str = "thread",
+) -> Settings:
     """Test settings with the experiment and a SQLite event store at ``db``."""
+    store = {"type": "sqlite", "path": str(db), "synchronous": synchronous, "busy_timeout_s": 5.0}
     return make_settings(
         artifact_root,
         rules_path,
         experiments={
             "definitions": [str(definition)],
-            "store": {"type": "sqlite", "path": str(db), "synchronous": "FULL", "busy_timeout_s": 5.0},
+            "store": store,
             "max_events": 50,
             "progress_cache_entries": 1000,
+            "exposure_writes": exposure_writes,
         },
     )
 
@@ -249,14 +258,17 @@ def test_purchases_before_the_challenge_count(exp_live: LiveServer, definition: 
     assert [p["bought"] for p in body["progress"]["picks"]] == [True, True, False]
 
 
+@pytest.mark.parametrize(("synchronous", "writes"), [("FULL", "thread"), ("NORMAL", "inline")])
 def test_restart_with_the_same_event_store_loses_nothing(
     artifact_root: Path,
     rules_path: Path,
     definition_path: Path,
     events_db: Path,
     definition: ExperimentDefinition,
+    synchronous: str,
+    writes: str,
 ) -> None:
-    settings = experiment_settings(artifact_root, rules_path, definition_path, events_db)
+    settings = experiment_settings(artifact_root, rules_path, definition_path, events_db, synchronous, writes)
     member = member_in(definition, "recommender")
     held = member_in(definition, "holdout")
     with LiveServer(create_app(settings)) as live:
