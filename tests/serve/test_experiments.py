@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from engine.experiments.store import SqliteEventStore
 from engine.serve.app import create_app
 from engine.serve.experiment import ExperimentRuntime
 from engine.serve.settings import Settings
-from tests.serve.conftest import WEEK, LiveServer, make_settings
+from tests.serve.conftest import REDIS_URL, WEEK, LiveServer, delete_prefix, make_settings, redis_available
 
 Json = dict[str, Any]
 EXPERIMENT = "serve_ab"
@@ -74,6 +75,7 @@ def experiment_settings(
     db: Path,
     synchronous: str = "FULL",
     exposure_writes: str = "thread",
+    **overrides: Any,
 ) -> Settings:
     """Test settings with the experiment and a SQLite event store at ``db``."""
     store = {"type": "sqlite", "path": str(db), "synchronous": synchronous, "busy_timeout_s": 5.0}
@@ -87,6 +89,7 @@ def experiment_settings(
             "progress_cache_entries": 1000,
             "exposure_writes": exposure_writes,
         },
+        **overrides,
     )
 
 
@@ -355,3 +358,37 @@ def test_without_experiments_nothing_changes(live: LiveServer) -> None:
         assert r.status_code == 404
         assert "[experiments]" in r.json()["detail"]
         assert client.get("/v1/members/4/progress").status_code == 404
+
+
+@pytest.mark.redis
+def test_a_lost_exposure_write_is_repaired_on_the_next_read(
+    artifact_root: Path,
+    rules_path: Path,
+    definition_path: Path,
+    tmp_path: Path,
+    definition: ExperimentDefinition,
+) -> None:
+    """The challenge is in the online store but the event store never heard of it: recorded on read."""
+    if not redis_available():
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    prefix = f"test-serve-{uuid.uuid4().hex[:12]}"
+    online = {"type": "redis", "url": REDIS_URL, "key_prefix": prefix}
+    member = member_in(definition, "recommender")
+    try:
+        paths = (artifact_root, rules_path, definition_path)
+        first = experiment_settings(*paths, tmp_path / "a.sqlite3", store=online)
+        with LiveServer(create_app(first)) as live:
+            body = challenge(live, member)
+        # Another event store (e.g. one whose write failed): nothing recorded there yet.
+        second = experiment_settings(*paths, tmp_path / "b.sqlite3", store=online)
+        with LiveServer(create_app(second)) as live, live.client() as client:
+            again = challenge(live, member)
+            batch = client.post("/v1/challenges:batch", json={"member_ids": [str(member)], "week": WEEK})
+        assert again["issued_at"] == body["issued_at"]  # the stored challenge, not a new one
+        assert again["progress"]["offered"] is True
+        assert [p["item_id"] for p in again["progress"]["picks"]] == [str(i) for i in picks(body)]
+        assert batch.json()["challenges"][0]["progress"] == again["progress"]
+        with SqliteEventStore(tmp_path / "b.sqlite3") as store:
+            assert list(store.table("exposures")["member_id"]) == [str(member)]
+    finally:
+        delete_prefix(REDIS_URL, prefix)
