@@ -1,12 +1,12 @@
 """Adapters from the experiment loop to the serving layer's two hooks, without importing ``engine.serve``.
 
-The issuer takes ``arm_assigner(member_id, week) -> arm | None`` and an async
-``exposure_hook(exposure)``; build them with::
+The serving layer builds them through :class:`engine.serve.experiment.ExperimentRuntime` (from the
+``[experiments]`` section of ``configs/serve.toml``); by hand::
 
     store = open_store(load_experiments_config().store)      # SQLite or Redis, as configured
     definition = find_definition("star_challenge_v1")
-    issuer = Issuer(..., arm_assigner=make_arm_assigner(definition),
-                    exposure_hook=make_exposure_hook(store, definition))
+    arm_for = make_arm_assigner(definition)                  # (member_id, week) -> arm | None
+    hook = make_exposure_hook(store, definition)             # await hook(exposure) -> Progress | None
 
 The exposure only needs ``member_id``, ``week``, ``arm`` and, when a challenge was shown, the challenge
 itself (attribute ``challenge``) or its ``item_ids`` and ``reward_cost``: see

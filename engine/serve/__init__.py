@@ -6,6 +6,9 @@ publish a trained model into Redis with ``offers publish``. Request flow, outerm
     hotpath.HotPath      times every request; answers well-formed challenge GETs and the bench ping
     app / routes         FastAPI: OpenAPI, validation, batch, health, readiness, metrics, admin
     issuance             challenge_for(): issued-once-per-week logic, rules applied at issuance
+    experiment           A/B experiments ([experiments] in serve.toml): arm per member-week, exposures,
+                         purchase events and progress in the experiment event store (SQLite default)
+    baseline             the experiment's baseline arm: most-bought products + popular new category
     rules_watch          the last good rules, reloaded on file change or admin call
     store                the Store protocol: embedded.EmbeddedStore | redis_store.RedisStore
     publish              artifact directory -> per-member records -> Store.publish (atomic switch)

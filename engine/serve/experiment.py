@@ -107,9 +107,20 @@ class ExperimentRuntime:
         """Load and check the definitions; open ``config.store`` (default: the experiments file's)."""
         definitions = _load(config.definitions)
         store_config = config.store or load_experiments_config(config.config_path).store
+        store = open_store(store_config)
+        for definition in definitions:
+            # Refuse at start-up, not on the first member's request, arms or weights that changed
+            # under the salt already used for exposures.
+            status = store.lock_status(definition)
+            if status.startswith("CHANGED"):
+                store.close()
+                raise ExperimentError(
+                    f"experiment {definition.name!r} in {store.path}: {status} "
+                    "(arms or weights differ from those of the first exposure)"
+                )
         return cls(
             definitions,
-            open_store(store_config),
+            store,
             cache_entries=config.progress_cache_entries,
             ttl_s=config.progress_ttl_s,
             max_events=config.max_events,

@@ -392,3 +392,18 @@ def test_a_lost_exposure_write_is_repaired_on_the_next_read(
             assert list(store.table("exposures")["member_id"]) == [str(member)]
     finally:
         delete_prefix(REDIS_URL, prefix)
+
+
+def test_changed_arms_under_the_same_salt_are_refused_at_start_up(
+    exp_settings: Settings, definition_path: Path
+) -> None:
+    from engine.errors import ExperimentError
+
+    assert exp_settings.experiments is not None
+    with LiveServer(create_app(exp_settings)) as live:
+        challenge(live, 1)  # the first exposure locks the assignment
+    definition_path.write_text(
+        DEFINITION.replace("weight = 0.4", "weight = 0.5").replace("0.3\n\n", "0.2\n\n", 1)
+    )
+    with pytest.raises(ExperimentError, match="CHANGED"):
+        ExperimentRuntime.from_config(exp_settings.experiments)
