@@ -32,6 +32,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from engine.challenge import FRAME_COLUMNS
 from engine.data.schema import CATEGORY, ITEM_ID, MARGIN_RATE, MEMBER_ID, SALES_VALUE
 from engine.errors import DataValidationError
 
@@ -39,18 +40,8 @@ ISSUED = "issued"
 #: Reason recorded for a member in scope for whom the policy produced no row at all.
 NOT_IN_BATCH = "not_in_batch"
 
-CHALLENGE_COLUMNS: tuple[str, ...] = (
-    MEMBER_ID,
-    "week",
-    "habitual_1",
-    "habitual_2",
-    "stretch_category",
-    "stretch_product",
-    "reward_cost",
-    "expected_profit",
-    "status",
-    "reason",
-)
+#: The challenge frame columns the metrics read: the stable file shape of ``offers challenges``.
+CHALLENGE_COLUMNS: tuple[str, ...] = FRAME_COLUMNS
 
 #: Per-member outcome columns that are averaged into rates (NaN for members without an offer).
 OUTCOME_METRICS: tuple[str, ...] = (
