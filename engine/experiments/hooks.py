@@ -21,15 +21,14 @@ twice (a retry, or a repair after a lost write) is a no-op rather than a second 
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Awaitable, Callable
 
-from engine.errors import ExperimentError
+from engine.errors import Conflict, ExperimentError
 from engine.experiments.assignment import assign_arm
 from engine.experiments.definition import ExperimentDefinition
-from engine.experiments.events import Progress
+from engine.experiments.events import ExposureEvent, Progress
 from engine.experiments.protocol import EventStore
-from engine.experiments.service import record_exposure
+from engine.experiments.service import exposure_event
 
 
 def exposure_event_id(definition: ExperimentDefinition, member_id: str, week: int) -> str:
@@ -55,44 +54,114 @@ def _shown(exposure: object) -> object | None:
     return None
 
 
+def exposure_event_of(
+    store: EventStore, definition: ExperimentDefinition, exposure: object
+) -> ExposureEvent | None:
+    """The checked :class:`ExposureEvent` of a duck-typed exposure; None if ``definition`` ignores it.
+
+    Raises
+    ------
+    ExperimentError
+        An issued exposure without picks, or any refusal of
+        :func:`~engine.experiments.service.exposure_event`.
+    """
+    arm = getattr(exposure, "arm", None)
+    week = int(getattr(exposure, "week"))  # noqa: B009 - duck-typed on purpose
+    experiment = getattr(exposure, "experiment", None)
+    if arm is None or not definition.covers_week(week):
+        return None
+    if experiment is not None and experiment != definition.name:
+        return None
+    member_id = str(getattr(exposure, "member_id"))  # noqa: B009
+    status = getattr(exposure, "status", None)
+    shown = _shown(exposure)
+    if status == "issued" and shown is None:
+        raise ExperimentError(
+            f"exposure of member {member_id} week {week} was issued but carries no picks: the hook needs "
+            "the challenge (or item_ids and reward_cost) to track progress and rewards"
+        )
+    challenge = shown if status in (None, "issued") else None
+    return exposure_event(
+        store,
+        definition,
+        arm,
+        member_id,
+        week,
+        challenge,
+        shadow=getattr(exposure, "shadow", None),
+        event_id=exposure_event_id(definition, member_id, week),
+    )
+
+
+class ExposureBatcher:
+    """Group commit of exposures on the event loop: many waiting requests, one store write.
+
+    :meth:`write` queues the event and waits; the first event queued schedules a flush for the loop's
+    next turn, by which time the other requests ready in this turn have queued theirs, and the flush
+    writes them all with one :meth:`EventStore.add_exposures` (one SQLite transaction, one Redis round
+    trip). Each caller returns only after its own exposure is written, so there is no window in which
+    an answered exposure can be lost; :meth:`flush` writes what is queued at once (at shutdown).
+    The write runs on the loop: right for short writes (SQLite ``synchronous = "NORMAL"``, Redis).
+    """
+
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+        self._pending: list[tuple[ExposureEvent, asyncio.Future[Progress]]] = []
+
+    async def write(self, event: ExposureEvent) -> Progress:
+        """Write ``event`` with the others of this loop turn; its progress, or its Conflict raised."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Progress] = loop.create_future()
+        self._pending.append((event, future))
+        if len(self._pending) == 1:
+            loop.call_soon(self.flush)
+        return await future
+
+    def flush(self) -> None:
+        """Write every queued exposure now and wake their callers."""
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        answers: list[Progress | Conflict | Exception]
+        try:
+            answers = list(self._store.add_exposures([e for e, _ in batch]))
+        except Exception as exc:
+            # The store failed: every waiting caller hears why (as with a write of its own).
+            answers = [exc] * len(batch)
+        for (_, future), answer in zip(batch, answers, strict=True):
+            if future.done():
+                continue  # the request was cancelled; its exposure is written all the same
+            if isinstance(answer, Exception):
+                future.set_exception(answer)
+            else:
+                future.set_result(answer)
+
+
 def make_exposure_hook(
-    store: EventStore, definition: ExperimentDefinition, *, in_thread: bool = True
+    store: EventStore,
+    definition: ExperimentDefinition,
+    *,
+    in_thread: bool = True,
+    writer: Callable[[ExposureEvent], Awaitable[Progress]] | None = None,
 ) -> Callable[[object], Awaitable[Progress | None]]:
     """An async hook that records each exposure in ``store``; returns the member's progress for the week.
 
     ``in_thread`` runs the write in a worker thread (right when a write waits for a disk flush);
     False writes on the event loop, which costs less CPU than the thread hand-off when writes are
-    short (SQLite with ``synchronous = "NORMAL"``). An exposure the hook ignores returns None.
+    short (SQLite with ``synchronous = "NORMAL"``). ``writer`` (async, e.g. :meth:`ExposureBatcher.write`,
+    which group-commits the exposures of concurrent requests) replaces both. An exposure the hook
+    ignores returns None.
     """
 
     async def hook(exposure: object) -> Progress | None:
-        arm = getattr(exposure, "arm", None)
-        week = int(getattr(exposure, "week"))  # noqa: B009 - duck-typed on purpose
-        experiment = getattr(exposure, "experiment", None)
-        if arm is None or not definition.covers_week(week):
-            return None
-        if experiment is not None and experiment != definition.name:
-            return None
-        member_id = str(getattr(exposure, "member_id"))  # noqa: B009
-        status = getattr(exposure, "status", None)
-        shown = _shown(exposure)
-        if status == "issued" and shown is None:
-            raise ExperimentError(
-                f"exposure of member {member_id} week {week} was issued but carries no picks: the hook needs "
-                "the challenge (or item_ids and reward_cost) to track progress and rewards"
-            )
-        challenge = shown if status in (None, "issued") else None
-        write = functools.partial(
-            record_exposure,
-            store,
-            definition,
-            arm,
-            member_id,
-            week,
-            challenge,
-            shadow=getattr(exposure, "shadow", None),
-            event_id=exposure_event_id(definition, member_id, week),
-        )
+        if writer is not None:
+            event = exposure_event_of(store, definition, exposure)
+            return None if event is None else await writer(event)
+
+        def write() -> Progress | None:
+            event = exposure_event_of(store, definition, exposure)
+            return None if event is None else store.add_exposure(event)
+
         return await asyncio.to_thread(write) if in_thread else write()
 
     return hook

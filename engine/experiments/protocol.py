@@ -7,11 +7,12 @@ exactly once per member and week. ``tests/experiments/test_store.py`` runs one c
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 import pandas as pd
 
+from engine.errors import Conflict
 from engine.experiments.definition import ExperimentDefinition
 from engine.experiments.events import ExposureEvent, OptOutEvent, Progress, PurchaseEvent
 
@@ -38,6 +39,14 @@ class EventStore(Protocol):
 
     def add_exposure(self, event: ExposureEvent) -> Progress:
         """Store an exposure and the week's challenge; returns the progress."""
+        ...
+
+    def add_exposures(self, events: Sequence[ExposureEvent]) -> list[Progress | Conflict]:
+        """Store many exposures in one write (group commit); each answer is its progress or its Conflict.
+
+        An event that conflicts is left out and answered by its :class:`~engine.errors.Conflict`; the
+        others are written. A failure of the store itself raises for the whole batch.
+        """
         ...
 
     def add_purchases(self, events: Iterable[PurchaseEvent]) -> list[Progress]:

@@ -18,7 +18,7 @@ Scripts build keys from the prefix, so this targets a single Redis (not a cluste
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,6 +63,44 @@ local reward = cjson.encode({experiment = ch.experiment, arm = ch.arm, reward_co
 return redis.call('HSETNX', KEYS[3], ARGV[1], reward)
 """
 
+# One exposure in one round trip (the serving layer also runs it on its own async connection): the
+# append of _APPEND, the reward check of _COMPLETE and the reads of the week's progress. Reply: the
+# challenge JSON, then (shown challenges only) reward issued now, reward issued, one bought flag per pick.
+EXPOSE_SCRIPT = """
+local seen = redis.call('HGET', KEYS[1], ARGV[1])
+if seen then
+  if seen ~= ARGV[2] then
+    return redis.error_reply('CONFLICT event ' .. ARGV[1] .. ' already recorded as ' .. seen)
+  end
+else
+  local cur = redis.call('HGET', KEYS[3], ARGV[3])
+  if cur and cur ~= ARGV[4] then
+    return redis.error_reply("CONFLICT member|week " .. ARGV[3] .. ": already served " .. cur ..
+                             ", now " .. ARGV[4] .. "; a week's challenge must not change")
+  end
+  if not cur then redis.call('HSET', KEYS[3], ARGV[3], ARGV[4]) end
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('XADD', KEYS[2], '*', 'event', ARGV[2])
+end
+local raw = redis.call('HGET', KEYS[3], ARGV[3])
+local ch = cjson.decode(raw)
+if ch.shown == 0 then return {raw} end
+local out = {raw, 0, 0}
+local all = 1
+for _, item in ipairs(ch.item_ids) do
+  local flag = redis.call('SISMEMBER', KEYS[4], item)
+  if flag == 0 then all = 0 end
+  table.insert(out, flag)
+end
+if all == 1 then
+  local reward = cjson.encode({experiment = ch.experiment, arm = ch.arm, reward_cost = ch.reward_cost,
+                               issued_at = ARGV[5]})
+  out[2] = redis.call('HSETNX', KEYS[5], ARGV[3], reward)
+end
+out[3] = redis.call('HEXISTS', KEYS[5], ARGV[3])
+return out
+"""
+
 _LOCK = """
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return ARGV[2] end
@@ -94,8 +132,12 @@ class RedisEventStore:
         self.prefix = prefix
         self._append = client.register_script(_APPEND)
         self._complete = client.register_script(_COMPLETE)
+        self._expose = client.register_script(EXPOSE_SCRIPT)
+        self._expose_loaded = False
         self._lock_script = client.register_script(_LOCK)
         self._locked: set[tuple[str, str, str]] = set()
+        # Definitions are frozen: one already checked skips even the fingerprint (a hash per exposure).
+        self._checked: dict[int, ExperimentDefinition] = {}
 
     @classmethod
     def from_url(cls, url: str, prefix: str) -> RedisEventStore:
@@ -134,9 +176,12 @@ class RedisEventStore:
     # -- assignment lock ---------------------------------------------------------------------------
     def ensure_assignment_lock(self, definition: ExperimentDefinition) -> None:
         """Record the assignment fingerprint, or refuse a changed one under the same salt."""
+        if self._checked.get(id(definition)) is definition:
+            return
         fingerprint = definition.assignment_fingerprint()
         key = (definition.name, definition.salt, fingerprint)
         if key in self._locked:
+            self._checked[id(definition)] = definition
             return
         field = f"{definition.name}|{definition.salt}"
         stored = self._call(self._lock_script, [self._k("locks")], [field, fingerprint])
@@ -146,6 +191,7 @@ class RedisEventStore:
                 "members would move between arms. Give the experiment a new salt to start a new assignment."
             )
         self._locked.add(key)
+        self._checked[id(definition)] = definition
 
     def lock_status(self, definition: ExperimentDefinition) -> str:
         """Read-only: not started, locked unchanged, or changed."""
@@ -163,6 +209,40 @@ class RedisEventStore:
 
     def add_exposure(self, event: ExposureEvent) -> Progress:
         """Store an exposure and the week's challenge; returns the progress."""
+        answer = self.add_exposures([event])[0]
+        if isinstance(answer, Conflict):
+            raise answer
+        return answer
+
+    def add_exposures(self, events: Sequence[ExposureEvent]) -> list[Progress | Conflict]:
+        """Store many exposures in one round trip (a pipeline of one script call each; group commit).
+
+        Each exposure is atomic on its own; a conflicting one is answered by its :class:`Conflict`.
+        """
+        calls = [self.exposure_command(event) for event in events]
+        replies = self._pipeline(calls)
+        if any(isinstance(r, redis.exceptions.NoScriptError) for r in replies):
+            # The server lost its script cache (restart): load again and replay; the writes are
+            # idempotent by event id, so the calls that did run answer the same the second time.
+            self._expose_loaded = False
+            replies = self._pipeline(calls)
+        out: list[Progress | Conflict] = []
+        for (member, week, _, _), reply in zip(calls, replies, strict=True):
+            if isinstance(reply, redis.ResponseError):
+                if str(reply).startswith("CONFLICT"):
+                    out.append(Conflict(str(reply)[len("CONFLICT ") :]))
+                    continue
+                raise StoreUnavailable(f"experiment event store {self.path}: {reply}")
+            out.append(self.exposure_progress(member, week, reply))
+        return out
+
+    @property
+    def expose_sha(self) -> str:
+        """SHA1 of :data:`EXPOSE_SCRIPT`, for ``EVALSHA`` on another connection."""
+        return str(self._expose.sha)
+
+    def exposure_command(self, event: ExposureEvent) -> tuple[str, int, list[str], list[str]]:
+        """``(member, week, keys, args)`` of the :data:`EXPOSE_SCRIPT` call that stores ``event``."""
         member = str(event.member_id)
         snapshot = event.challenge if event.challenge is not None else event.shadow
         challenge = {
@@ -181,12 +261,49 @@ class RedisEventStore:
             "member_id": member,
             "week": event.week,
         }
-        keys = [self._k("ids", "exposures"), self._k("exposures"), self._k("challenges")]
-        self._call(
-            self._append, keys, [event.event_id, _dump(record), f"{member}|{event.week}", _dump(challenge)]
+        keys = [
+            self._k("ids", "exposures"),
+            self._k("exposures"),
+            self._k("challenges"),
+            self._k("bought", member, event.week),
+            self._k("rewards"),
+        ]
+        now = datetime.now(UTC).isoformat()
+        args = [event.event_id, _dump(record), f"{member}|{event.week}", _dump(challenge), now]
+        return member, event.week, keys, args
+
+    def _pipeline(self, calls: Sequence[tuple[str, int, list[str], list[str]]]) -> list[Any]:
+        try:
+            if not self._expose_loaded:
+                self._r.script_load(EXPOSE_SCRIPT)
+                self._expose_loaded = True
+            pipe = self._r.pipeline(transaction=False)
+            for _, _, keys, args in calls:
+                pipe.evalsha(self._expose.sha, len(keys), *keys, *args)
+            return list(pipe.execute(raise_on_error=False))
+        except redis.RedisError as exc:
+            raise StoreUnavailable(f"experiment event store {self.path}: {exc}") from exc
+
+    @staticmethod
+    def exposure_progress(member: str, week: int, reply: list[Any]) -> Progress:
+        """The :class:`Progress` of an :data:`EXPOSE_SCRIPT` reply (see the script for its layout)."""
+        ch = json.loads(reply[0])
+        if not ch["shown"]:
+            return Progress(member_id=member, week=week, experiment=ch["experiment"], arm=ch["arm"])
+        items: list[str] = ch["item_ids"]
+        flags = reply[3:]
+        return Progress(
+            member_id=member,
+            week=week,
+            experiment=ch["experiment"],
+            arm=ch["arm"],
+            offered=True,
+            picks=tuple(PickProgress(item_id=i, bought=bool(f)) for i, f in zip(items, flags, strict=True)),
+            completed=all(flags),
+            reward_issued=bool(reply[2]),
+            reward_cost=ch["reward_cost"],
+            reward_issued_now=bool(reply[1]),
         )
-        issued = self._check(member, event.week)
-        return self._progress(member, event.week, bool(issued))
 
     def add_purchases(self, events: Iterable[PurchaseEvent]) -> list[Progress]:
         """Store purchases; returns the progress of each member-week touched.

@@ -26,6 +26,7 @@ from engine.experiments.protocol import EventStore
 
 __all__ = [
     "assign_arm",
+    "exposure_event",
     "ingest_purchase",
     "ingest_purchases",
     "progress_for",
@@ -91,6 +92,36 @@ def record_exposure(
         ``arm`` is not the member's assigned arm, ``week`` is outside the experiment, a holdout exposure
         carries a challenge, or the definition's arms/weights changed under the same salt.
     """
+    event = exposure_event(
+        store,
+        definition,
+        arm,
+        member_id,
+        week,
+        challenge,
+        shadow=shadow,
+        event_id=event_id,
+        timestamp=timestamp,
+    )
+    return store.add_exposure(event)
+
+
+def exposure_event(
+    store: EventStore,
+    definition: ExperimentDefinition,
+    arm: str,
+    member_id: int | str,
+    week: int,
+    challenge: object | None,
+    *,
+    shadow: object | None = None,
+    event_id: str | None = None,
+    timestamp: datetime | None = None,
+) -> ExposureEvent:
+    """The checked exposure event of :func:`record_exposure`, not yet written (group commit writes many).
+
+    Checks the arm, week and holdout rules and the assignment lock exactly as :func:`record_exposure`.
+    """
     if not definition.covers_week(week):
         raise ExperimentError(
             f"experiment {definition.name!r} runs weeks {definition.start_week}-{definition.end_week}; "
@@ -111,7 +142,7 @@ def record_exposure(
             f"experiment {definition.name!r}: only holdout exposures carry a shadow challenge"
         )
     store.ensure_assignment_lock(definition)
-    event = ExposureEvent(
+    return ExposureEvent(
         event_id=event_id or f"exp-{uuid4().hex}",
         experiment=definition.name,
         salt=definition.salt,
@@ -122,7 +153,6 @@ def record_exposure(
         shadow=None if shadow is None else to_snapshot(shadow),
         timestamp=timestamp,
     )
-    return store.add_exposure(event)
 
 
 def ingest_purchase(store: EventStore, event: PurchaseEvent | Mapping[str, Any]) -> Progress:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,6 +107,8 @@ class SqliteEventStore:
             raise StoreUnavailable(f"cannot open the experiment event store {self.path}: {exc}") from exc
         self._lock = threading.RLock()
         self._locked: set[tuple[str, str, str]] = set()
+        # Definitions are frozen: one already checked skips even the fingerprint (a hash per exposure).
+        self._checked: dict[int, ExperimentDefinition] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def close(self) -> None:
@@ -146,9 +148,12 @@ class SqliteEventStore:
         ExperimentError
             Arms or weights differ from those recorded at the first exposure with this salt.
         """
+        if self._checked.get(id(definition)) is definition:
+            return
         fingerprint = definition.assignment_fingerprint()
         key = (definition.name, definition.salt, fingerprint)
         if key in self._locked:
+            self._checked[id(definition)] = definition
             return
         arms = json.dumps([[a.name, a.policy, a.weight] for a in definition.arms])
         with self._transaction() as conn:
@@ -168,6 +173,7 @@ class SqliteEventStore:
                     "Give the experiment a new salt to start a new assignment."
                 )
         self._locked.add(key)
+        self._checked[id(definition)] = definition
 
     def lock_status(self, definition: ExperimentDefinition) -> str:
         """Read-only: ``"not started"``, ``"locked, unchanged"`` or ``"CHANGED: ..."`` for ``definition``."""
@@ -185,49 +191,67 @@ class SqliteEventStore:
     # -- writes ------------------------------------------------------------------------------------
     def add_exposure(self, event: ExposureEvent) -> Progress:
         """Store an exposure (idempotent by event id) and the week's challenge; returns the progress."""
+        with self._transaction() as conn:
+            return self._expose(conn, event)
+
+    def add_exposures(self, events: Sequence[ExposureEvent]) -> list[Progress | Conflict]:
+        """Store many exposures in one transaction (one commit); a conflicting one is answered by its error.
+
+        Each event runs under its own savepoint, so a conflict undoes that event only.
+        """
+        out: list[Progress | Conflict] = []
+        with self._transaction() as conn:
+            for event in events:
+                conn.execute("SAVEPOINT exposure")
+                try:
+                    out.append(self._expose(conn, event))
+                except Conflict as exc:
+                    conn.execute("ROLLBACK TO exposure")
+                    out.append(exc)
+                conn.execute("RELEASE exposure")
+        return out
+
+    def _expose(self, conn: sqlite3.Connection, event: ExposureEvent) -> Progress:
         member = str(event.member_id)
         snapshot = event.challenge if event.challenge is not None else event.shadow
         items = None if snapshot is None else json.dumps(list(snapshot.item_ids))
         shown = int(event.challenge is not None)
         cost = 0.0 if snapshot is None else snapshot.reward_cost
-        with self._transaction() as conn:
-            inserted = conn.execute(
-                "INSERT OR IGNORE INTO exposures VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    event.event_id,
-                    event.experiment,
-                    event.salt,
-                    event.arm,
-                    member,
-                    event.week,
-                    _ts(event.timestamp),
-                ),
-            ).rowcount
-            if not inserted:
-                row = conn.execute(
-                    "SELECT experiment, salt, arm, member_id, week FROM exposures WHERE event_id = ?",
-                    (event.event_id,),
-                ).fetchone()
-                if tuple(row) != (event.experiment, event.salt, event.arm, member, event.week):
-                    raise Conflict(
-                        f"exposure {event.event_id!r} was already recorded with other content: {row}"
-                    )
-            current = conn.execute(
-                _CHALLENGE_SQL,
-                (member, event.week),
+        inserted = conn.execute(
+            "INSERT OR IGNORE INTO exposures VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                event.event_id,
+                event.experiment,
+                event.salt,
+                event.arm,
+                member,
+                event.week,
+                _ts(event.timestamp),
+            ),
+        ).rowcount
+        if not inserted:
+            row = conn.execute(
+                "SELECT experiment, salt, arm, member_id, week FROM exposures WHERE event_id = ?",
+                (event.event_id,),
             ).fetchone()
-            if current is None:
-                conn.execute(
-                    "INSERT INTO challenges VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (member, event.week, event.experiment, event.salt, event.arm, items, shown, cost),
-                )
-            elif tuple(current) != (event.experiment, event.arm, items, shown, cost):
-                raise Conflict(
-                    f"member {member} week {event.week}: already served {tuple(current)}, "
-                    f"now {(event.experiment, event.arm, items, shown, cost)}; "
-                    "a week's challenge must not change"
-                )
-            return self._progress(conn, member, event.week)
+            if tuple(row) != (event.experiment, event.salt, event.arm, member, event.week):
+                raise Conflict(f"exposure {event.event_id!r} was already recorded with other content: {row}")
+        current = conn.execute(
+            _CHALLENGE_SQL,
+            (member, event.week),
+        ).fetchone()
+        if current is None:
+            conn.execute(
+                "INSERT INTO challenges VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (member, event.week, event.experiment, event.salt, event.arm, items, shown, cost),
+            )
+        elif tuple(current) != (event.experiment, event.arm, items, shown, cost):
+            raise Conflict(
+                f"member {member} week {event.week}: already served {tuple(current)}, "
+                f"now {(event.experiment, event.arm, items, shown, cost)}; "
+                "a week's challenge must not change"
+            )
+        return self._progress(conn, member, event.week)
 
     def add_purchases(self, events: Iterable[PurchaseEvent]) -> list[Progress]:
         """Store purchases (idempotent by event id); returns the progress of every challenge they touch."""

@@ -175,7 +175,7 @@ def create_app(
         if state.owns_store:
             await state.store.close()
         if owns_runtime and experiments is not None:
-            experiments.close()
+            await experiments.aclose()
 
     app = FastAPI(
         title="Offer engine",

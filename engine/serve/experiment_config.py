@@ -21,5 +21,6 @@ class ExperimentsServeConfig(StrictModel):
     progress_cache_entries: int = Field(ge=1)
     progress_ttl_s: float | None = Field(default=None, gt=0)
     #: Where exposure writes run: "thread" (a worker thread; for stores that flush to disk on each
-    #: commit) or "inline" (on the event loop; cheaper for short writes, e.g. SQLite NORMAL).
+    #: commit) or "inline" (on the event loop, the exposures of concurrent requests group-committed in
+    #: one write; cheaper for short writes, e.g. SQLite NORMAL or Redis).
     exposure_writes: Literal["thread", "inline"] = "thread"

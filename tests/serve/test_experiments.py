@@ -15,6 +15,7 @@ from engine.experiments.definition import ExperimentDefinition, load_definition
 from engine.experiments.store import SqliteEventStore
 from engine.serve.app import create_app
 from engine.serve.experiment import ExperimentRuntime
+from engine.serve.experiment_config import ExperimentsServeConfig
 from engine.serve.settings import Settings
 from tests.serve.conftest import REDIS_URL, WEEK, LiveServer, delete_prefix, make_settings, redis_available
 
@@ -407,3 +408,49 @@ def test_changed_arms_under_the_same_salt_are_refused_at_start_up(
     )
     with pytest.raises(ExperimentError, match="CHANGED"):
         ExperimentRuntime.from_config(exp_settings.experiments)
+
+
+@pytest.mark.redis
+def test_redis_event_store_on_the_loop_records_each_exposure_once_and_survives_restart(
+    artifact_root: Path, rules_path: Path, definition_path: Path, definition: ExperimentDefinition
+) -> None:
+    """``exposure_writes = "inline"`` with Redis: writes on the async connection, concurrent members."""
+    if not redis_available():
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    from engine.experiments.redis_store import RedisEventStore
+
+    prefix = f"test-serve-events-{uuid.uuid4().hex[:12]}"
+    settings = experiment_settings(
+        artifact_root, rules_path, definition_path, Path("unused"), "NORMAL", "inline"
+    )
+    assert settings.experiments is not None
+    events = {"type": "redis", "url": REDIS_URL, "prefix": prefix, "busy_timeout_s": 5.0}
+    raw = {**settings.experiments.model_dump(), "store": events}
+    settings = settings.model_copy(update={"experiments": ExperimentsServeConfig.model_validate(raw)})
+    bodies: dict[int, list[Json]] = {m: [] for m in MEMBERS}
+    held = member_in(definition, "holdout")
+    try:
+        with LiveServer(create_app(settings)) as live:
+            barrier = threading.Barrier(len(MEMBERS) * 2)
+
+            def first_request(member: int) -> None:
+                barrier.wait()
+                bodies[member].append(challenge(live, member))
+
+            threads = [threading.Thread(target=first_request, args=(m,)) for m in [*MEMBERS, *MEMBERS]]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        assert all(len(b) == 2 and b[0] == b[1] for b in bodies.values())
+        assert bodies[held][0]["reason_code"] == "holdout"
+        assert bodies[held][0]["progress"]["arm"] == "holdout"
+        with RedisEventStore.from_url(REDIS_URL, prefix) as store:
+            exposures = store.table("exposures")
+        assert sorted(exposures["member_id"]) == sorted(str(m) for m in MEMBERS)
+        with LiveServer(create_app(settings)) as live:  # a restart reads progress back from Redis
+            member = member_in(definition, "recommender")
+            progress = get(live, f"/v1/members/{member}/progress", week=WEEK)
+            assert progress == bodies[member][0]["progress"]
+    finally:
+        delete_prefix(REDIS_URL, prefix)
