@@ -28,84 +28,8 @@ import redis
 from engine.errors import Conflict, ExperimentError, StoreUnavailable
 from engine.experiments.definition import ExperimentDefinition
 from engine.experiments.events import ExposureEvent, OptOutEvent, PickProgress, Progress, PurchaseEvent
+from engine.experiments.redis_scripts import APPEND, COMPLETE, EXPOSE_SCRIPT, LOCK
 from engine.experiments.store import TABLE_COLUMNS
-
-_APPEND = """
-local seen = redis.call('HGET', KEYS[1], ARGV[1])
-if seen then
-  if seen == ARGV[2] then return 0 end
-  return redis.error_reply('CONFLICT event ' .. ARGV[1] .. ' already recorded as ' .. seen)
-end
-if ARGV[3] and ARGV[3] ~= '' then
-  local cur = redis.call('HGET', KEYS[3], ARGV[3])
-  if cur and cur ~= ARGV[4] then
-    return redis.error_reply("CONFLICT member|week " .. ARGV[3] .. ": already served " .. cur ..
-                             ", now " .. ARGV[4] .. "; a week's challenge must not change")
-  end
-  if not cur then redis.call('HSET', KEYS[3], ARGV[3], ARGV[4]) end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XADD', KEYS[2], '*', 'event', ARGV[2])
-if ARGV[5] and ARGV[5] ~= '' then redis.call('SADD', KEYS[4], ARGV[5]) end
-return 1
-"""
-
-_COMPLETE = """
-local raw = redis.call('HGET', KEYS[1], ARGV[1])
-if not raw then return 0 end
-local ch = cjson.decode(raw)
-if ch.shown == 0 then return 0 end
-for _, item in ipairs(ch.item_ids) do
-  if redis.call('SISMEMBER', KEYS[2], item) == 0 then return 0 end
-end
-local reward = cjson.encode({experiment = ch.experiment, arm = ch.arm, reward_cost = ch.reward_cost,
-                             issued_at = ARGV[2]})
-return redis.call('HSETNX', KEYS[3], ARGV[1], reward)
-"""
-
-# One exposure in one round trip (the serving layer also runs it on its own async connection): the
-# append of _APPEND, the reward check of _COMPLETE and the reads of the week's progress. Reply: the
-# challenge JSON, then (shown challenges only) reward issued now, reward issued, one bought flag per pick.
-EXPOSE_SCRIPT = """
-local seen = redis.call('HGET', KEYS[1], ARGV[1])
-if seen then
-  if seen ~= ARGV[2] then
-    return redis.error_reply('CONFLICT event ' .. ARGV[1] .. ' already recorded as ' .. seen)
-  end
-else
-  local cur = redis.call('HGET', KEYS[3], ARGV[3])
-  if cur and cur ~= ARGV[4] then
-    return redis.error_reply("CONFLICT member|week " .. ARGV[3] .. ": already served " .. cur ..
-                             ", now " .. ARGV[4] .. "; a week's challenge must not change")
-  end
-  if not cur then redis.call('HSET', KEYS[3], ARGV[3], ARGV[4]) end
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-  redis.call('XADD', KEYS[2], '*', 'event', ARGV[2])
-end
-local raw = redis.call('HGET', KEYS[3], ARGV[3])
-local ch = cjson.decode(raw)
-if ch.shown == 0 then return {raw} end
-local out = {raw, 0, 0}
-local all = 1
-for _, item in ipairs(ch.item_ids) do
-  local flag = redis.call('SISMEMBER', KEYS[4], item)
-  if flag == 0 then all = 0 end
-  table.insert(out, flag)
-end
-if all == 1 then
-  local reward = cjson.encode({experiment = ch.experiment, arm = ch.arm, reward_cost = ch.reward_cost,
-                               issued_at = ARGV[5]})
-  out[2] = redis.call('HSETNX', KEYS[5], ARGV[3], reward)
-end
-out[3] = redis.call('HEXISTS', KEYS[5], ARGV[3])
-return out
-"""
-
-_LOCK = """
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if not cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return ARGV[2] end
-return cur
-"""
 
 _STREAMS = ("exposures", "purchases", "opt_outs")
 _BATCH = 5000
@@ -130,11 +54,11 @@ class RedisEventStore:
         # redis-py's return types are unions over its decode modes; this store always reads bytes.
         self._r: Any = client
         self.prefix = prefix
-        self._append = client.register_script(_APPEND)
-        self._complete = client.register_script(_COMPLETE)
+        self._append = client.register_script(APPEND)
+        self._complete = client.register_script(COMPLETE)
         self._expose = client.register_script(EXPOSE_SCRIPT)
         self._expose_loaded = False
-        self._lock_script = client.register_script(_LOCK)
+        self._lock_script = client.register_script(LOCK)
         self._locked: set[tuple[str, str, str]] = set()
         # Definitions are frozen: one already checked skips even the fingerprint (a hash per exposure).
         self._checked: dict[int, ExperimentDefinition] = {}
@@ -238,11 +162,11 @@ class RedisEventStore:
 
     @property
     def expose_sha(self) -> str:
-        """SHA1 of :data:`EXPOSE_SCRIPT`, for ``EVALSHA`` on another connection."""
+        """SHA1 of ``EXPOSE_SCRIPT``, for ``EVALSHA`` on another connection."""
         return str(self._expose.sha)
 
     def exposure_command(self, event: ExposureEvent) -> tuple[str, int, list[str], list[str]]:
-        """``(member, week, keys, args)`` of the :data:`EXPOSE_SCRIPT` call that stores ``event``."""
+        """``(member, week, keys, args)`` of the ``EXPOSE_SCRIPT`` call that stores ``event``."""
         member = str(event.member_id)
         snapshot = event.challenge if event.challenge is not None else event.shadow
         challenge = {
@@ -286,7 +210,7 @@ class RedisEventStore:
 
     @staticmethod
     def exposure_progress(member: str, week: int, reply: list[Any]) -> Progress:
-        """The :class:`Progress` of an :data:`EXPOSE_SCRIPT` reply (see the script for its layout)."""
+        """The :class:`Progress` of an ``EXPOSE_SCRIPT`` reply (see the script for its layout)."""
         ch = json.loads(reply[0])
         if not ch["shown"]:
             return Progress(member_id=member, week=week, experiment=ch["experiment"], arm=ch["arm"])

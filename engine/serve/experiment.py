@@ -40,7 +40,8 @@ from engine.experiments.definition import ExperimentDefinition, check_overlaps, 
 from engine.experiments.events import ExposureEvent, Progress, PurchaseEvent
 from engine.experiments.hooks import ExposureBatcher, exposure_event_id, make_exposure_hook
 from engine.experiments.protocol import EventStore
-from engine.experiments.redis_store import EXPOSE_SCRIPT, RedisEventStore
+from engine.experiments.redis_scripts import EXPOSE_SCRIPT
+from engine.experiments.redis_store import RedisEventStore
 from engine.experiments.service import ingest_purchases, progress_for, record_exposure
 from engine.serve.experiment_config import ExperimentsServeConfig
 from engine.serve.issuance import ArmChoice, Exposure
@@ -74,7 +75,7 @@ def progress_body(progress: Progress) -> bytes:
 class WireExposures:
     """Exposure writes to a Redis event store over the serving layer's lean async connection.
 
-    One ``EVALSHA`` of :data:`~engine.experiments.redis_store.EXPOSE_SCRIPT` per exposure, sent without
+    One ``EVALSHA`` of :data:`~engine.experiments.redis_scripts.EXPOSE_SCRIPT` per exposure, sent without
     blocking the loop; the writes of concurrent requests pipeline on the one connection by themselves
     (group commit on the wire), and each request answers only after its own write is acknowledged.
     """
