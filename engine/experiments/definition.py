@@ -195,3 +195,30 @@ def find_definition(name: str, directory: Path | str = EXPERIMENTS_DIR) -> Exper
     if name not in definitions:
         raise ExperimentError(f"no experiment {name!r} in {directory} (known: {sorted(definitions)})")
     return definitions[name]
+
+
+class LockMemo:
+    """Assignment locks this process has already confirmed, so an exposure checks its lock only once.
+
+    Definitions are frozen: the same object is recognised by identity without even hashing its
+    fingerprint; an equal definition loaded again is recognised by ``(name, salt, fingerprint)``.
+    """
+
+    def __init__(self) -> None:
+        self._by_identity: dict[int, ExperimentDefinition] = {}
+        self._keys: set[tuple[str, str, str]] = set()
+
+    def pending(self, definition: ExperimentDefinition) -> str | None:
+        """None when ``definition``'s lock is already confirmed; else the fingerprint to check."""
+        if self._by_identity.get(id(definition)) is definition:
+            return None
+        fingerprint = definition.assignment_fingerprint()
+        if (definition.name, definition.salt, fingerprint) in self._keys:
+            self._by_identity[id(definition)] = definition
+            return None
+        return fingerprint
+
+    def confirm(self, definition: ExperimentDefinition, fingerprint: str) -> None:
+        """Remember that the store holds ``fingerprint`` as ``definition``'s lock."""
+        self._keys.add((definition.name, definition.salt, fingerprint))
+        self._by_identity[id(definition)] = definition

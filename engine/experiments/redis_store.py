@@ -26,7 +26,7 @@ import pandas as pd
 import redis
 
 from engine.errors import Conflict, ExperimentError, StoreUnavailable
-from engine.experiments.definition import ExperimentDefinition
+from engine.experiments.definition import ExperimentDefinition, LockMemo
 from engine.experiments.events import ExposureEvent, OptOutEvent, PickProgress, Progress, PurchaseEvent
 from engine.experiments.redis_scripts import APPEND, COMPLETE, EXPOSE_SCRIPT, LOCK
 from engine.experiments.store import TABLE_COLUMNS
@@ -59,9 +59,7 @@ class RedisEventStore:
         self._expose = client.register_script(EXPOSE_SCRIPT)
         self._expose_loaded = False
         self._lock_script = client.register_script(LOCK)
-        self._locked: set[tuple[str, str, str]] = set()
-        # Definitions are frozen: one already checked skips even the fingerprint (a hash per exposure).
-        self._checked: dict[int, ExperimentDefinition] = {}
+        self._locks = LockMemo()
 
     @classmethod
     def from_url(cls, url: str, prefix: str) -> RedisEventStore:
@@ -100,12 +98,8 @@ class RedisEventStore:
     # -- assignment lock ---------------------------------------------------------------------------
     def ensure_assignment_lock(self, definition: ExperimentDefinition) -> None:
         """Record the assignment fingerprint, or refuse a changed one under the same salt."""
-        if self._checked.get(id(definition)) is definition:
-            return
-        fingerprint = definition.assignment_fingerprint()
-        key = (definition.name, definition.salt, fingerprint)
-        if key in self._locked:
-            self._checked[id(definition)] = definition
+        fingerprint = self._locks.pending(definition)
+        if fingerprint is None:
             return
         field = f"{definition.name}|{definition.salt}"
         stored = self._call(self._lock_script, [self._k("locks")], [field, fingerprint])
@@ -114,8 +108,7 @@ class RedisEventStore:
                 f"experiment {definition.name!r}: arms or weights changed after exposures began; "
                 "members would move between arms. Give the experiment a new salt to start a new assignment."
             )
-        self._locked.add(key)
-        self._checked[id(definition)] = definition
+        self._locks.confirm(definition, fingerprint)
 
     def lock_status(self, definition: ExperimentDefinition) -> str:
         """Read-only: not started, locked unchanged, or changed."""

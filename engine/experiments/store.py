@@ -23,7 +23,7 @@ from types import TracebackType
 import pandas as pd
 
 from engine.errors import Conflict, ExperimentError, StoreUnavailable
-from engine.experiments.definition import ExperimentDefinition
+from engine.experiments.definition import ExperimentDefinition, LockMemo
 from engine.experiments.events import (
     ChallengeSnapshot,
     ExposureEvent,
@@ -106,9 +106,7 @@ class SqliteEventStore:
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open the experiment event store {self.path}: {exc}") from exc
         self._lock = threading.RLock()
-        self._locked: set[tuple[str, str, str]] = set()
-        # Definitions are frozen: one already checked skips even the fingerprint (a hash per exposure).
-        self._checked: dict[int, ExperimentDefinition] = {}
+        self._locks = LockMemo()
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def close(self) -> None:
@@ -148,12 +146,8 @@ class SqliteEventStore:
         ExperimentError
             Arms or weights differ from those recorded at the first exposure with this salt.
         """
-        if self._checked.get(id(definition)) is definition:
-            return
-        fingerprint = definition.assignment_fingerprint()
-        key = (definition.name, definition.salt, fingerprint)
-        if key in self._locked:
-            self._checked[id(definition)] = definition
+        fingerprint = self._locks.pending(definition)
+        if fingerprint is None:
             return
         arms = json.dumps([[a.name, a.policy, a.weight] for a in definition.arms])
         with self._transaction() as conn:
@@ -172,8 +166,7 @@ class SqliteEventStore:
                     f"(recorded {row[1]}, now {arms}); members would move between arms. "
                     "Give the experiment a new salt to start a new assignment."
                 )
-        self._locked.add(key)
-        self._checked[id(definition)] = definition
+        self._locks.confirm(definition, fingerprint)
 
     def lock_status(self, definition: ExperimentDefinition) -> str:
         """Read-only: ``"not started"``, ``"locked, unchanged"`` or ``"CHANGED: ..."`` for ``definition``."""
