@@ -39,6 +39,13 @@ def _dump(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+def store_error(exc: redis.RedisError, where: str) -> Conflict | StoreUnavailable:
+    """Our error for a Redis error: a script's ``CONFLICT`` reply, or else the store being unavailable."""
+    if isinstance(exc, redis.ResponseError) and str(exc).startswith("CONFLICT"):
+        return Conflict(str(exc)[len("CONFLICT ") :])
+    return StoreUnavailable(f"experiment event store {where}: {exc}")
+
+
 class RedisEventStore:
     """Experiment events in Redis streams and hashes (see the module docstring).
 
@@ -78,12 +85,8 @@ class RedisEventStore:
     def _call(self, fn: Any, keys: list[str], args: list[object]) -> Any:
         try:
             return fn(keys=keys, args=args)
-        except redis.ResponseError as exc:
-            if str(exc).startswith("CONFLICT"):
-                raise Conflict(str(exc)[len("CONFLICT ") :]) from exc
-            raise StoreUnavailable(f"experiment event store {self.path}: {exc}") from exc
         except redis.RedisError as exc:
-            raise StoreUnavailable(f"experiment event store {self.path}: {exc}") from exc
+            raise store_error(exc, self.path) from exc
 
     def close(self) -> None:
         """Close the connection pool."""

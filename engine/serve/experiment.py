@@ -33,7 +33,7 @@ from pathlib import Path
 import orjson
 import redis
 
-from engine.errors import ConfigError, Conflict, ExperimentError, StoreUnavailable
+from engine.errors import ConfigError, Conflict, ExperimentError
 from engine.experiments.assignment import assign_arm
 from engine.experiments.config import RedisStoreConfig, load_experiments_config, open_store
 from engine.experiments.definition import ExperimentDefinition, check_overlaps, load_definition
@@ -41,7 +41,7 @@ from engine.experiments.events import ExposureEvent, Progress, PurchaseEvent
 from engine.experiments.hooks import ExposureBatcher, exposure_event_id, make_exposure_hook
 from engine.experiments.protocol import EventStore
 from engine.experiments.redis_scripts import EXPOSE_SCRIPT
-from engine.experiments.redis_store import RedisEventStore
+from engine.experiments.redis_store import RedisEventStore, store_error
 from engine.experiments.service import ingest_purchases, progress_for, record_exposure
 from engine.serve.experiment_config import ExperimentsServeConfig
 from engine.serve.issuance import ArmChoice, Exposure
@@ -89,12 +89,8 @@ class WireExposures:
         member, week, keys, args = self._store.exposure_command(event)
         try:
             reply = await self._wire.evalsha(self._store.expose_sha, EXPOSE_SCRIPT, keys, args)
-        except redis.ResponseError as exc:
-            if str(exc).startswith("CONFLICT"):
-                raise Conflict(str(exc)[len("CONFLICT ") :]) from exc
-            raise StoreUnavailable(f"experiment event store {self._store.path}: {exc}") from exc
         except redis.RedisError as exc:
-            raise StoreUnavailable(f"experiment event store {self._store.path}: {exc}") from exc
+            raise store_error(exc, self._store.path) from exc
         return self._store.exposure_progress(member, week, reply)
 
     async def close(self) -> None:
