@@ -193,3 +193,22 @@ def check_bars(agg: pd.DataFrame, pairs: list[Paired], bars: Bars, window: int) 
         strict = None if bar.passed is None else bool(model_value > base_value)
         out.append(BarResult(bar.name, f"model stretch_value > {baseline}", bar.measured, strict))
     return out
+
+
+def ranking_note(agg: pd.DataFrame, window: int, baseline: str = "popular") -> str:
+    """One informational sentence comparing the model's stretch ranking alone with ``baseline``'s.
+
+    Uses the mean over cutoffs of ``stretch_top1_adoption`` on ``window``
+    (:func:`~engine.backtest.metrics.ranking_outcomes`). It is not one of the issue's bars.
+    """
+    metric = "stretch_top1_adoption"
+    model, base = _mean(agg, window, "model", metric), _mean(agg, window, baseline, metric)
+    lead = "Informational, not a bar: stretch top-1 adoption before the rules"
+    if math.isnan(model) or math.isnan(base):
+        absent = [name for name, v in (("model", model), (baseline, base)) if math.isnan(v)]
+        return f"{lead} cannot be compared ({', '.join(absent)} not measured)."
+    ratio = f"ratio {model / base:.3f}" if base else f"ratio n/a, {baseline} is 0"
+    return (
+        f"{lead} (share of members with a stretch candidate who bought in their rank-1 category): "
+        f"model {model:.4f} vs {baseline} {base:.4f} ({ratio})."
+    )

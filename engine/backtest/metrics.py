@@ -8,6 +8,7 @@ stretch_product, reward_cost, expected_profit, status, reason``), optionally wit
 
 :func:`member_outcomes` gives one row per member in scope (active before the cutoff and seen in the
 window), so policies can be compared member by member; :func:`summarize` turns it into rates.
+:func:`ranking_outcomes` measures a policy's stretch ranking alone, before the rules pick among it.
 
 Definitions (all over members in scope who were issued a challenge, unless said otherwise)
     habitual_hit_rate     mean over both habitual picks of "bought that product in the window"
@@ -23,6 +24,10 @@ Definitions (all over members in scope who were issued a challenge, unless said 
                           once the offer itself lifts completion)
     incremental_profit    the rules' assumed incremental margin (expected_profit + expected_cost, i.e.
                           unit margin x configured lift over the three picks) - realised reward cost
+    stretch_top1_adoption share, over members in scope with at least one stretch candidate in the
+                          artifact (not only those issued a challenge), buying anything in the category
+                          of their rank-1 stretch candidate: the ranking alone, before the rules
+    stretch_top1_members  how many members stretch_top1_adoption is measured over
 """
 
 from __future__ import annotations
@@ -159,6 +164,49 @@ def member_outcomes(
     base.loc[base["issued"], "reason"] = ISSUED
     base["stretch_category"] = base[MEMBER_ID].map(issued.set_index(MEMBER_ID)["stretch_category"])
     return base.merge(outcome, on=MEMBER_ID, how="left")
+
+
+def ranking_outcomes(
+    artifact_stretch: pd.DataFrame,
+    window_transactions: pd.DataFrame,
+    catalog: pd.DataFrame,
+    scope: pd.Index,
+) -> dict[str, float]:
+    """How good a policy's stretch ranking is on its own, before the rules pick among the candidates.
+
+    The rules take the stretch category with the highest margin x probability among the first few
+    eligible candidates, so ``stretch_adoption`` mixes ranking quality with how the list meets the
+    rules; this looks only at each member's rank-1 candidate.
+
+    Parameters
+    ----------
+    artifact_stretch
+        The artifact's ``stretch`` table (``member_id``, ``category``, ``rank`` with 1 = best; other
+        columns are ignored). A member's best candidate is the row with the lowest rank.
+    window_transactions
+        Canonical transactions of the challenge window only.
+    catalog
+        Canonical catalog; gives each window purchase its category.
+    scope
+        Members in scope (see :func:`members_in_scope`).
+
+    Returns
+    -------
+    dict
+        ``stretch_top1_adoption`` (NaN when no member in scope has a candidate) and
+        ``stretch_top1_members``.
+    """
+    missing = [c for c in (MEMBER_ID, CATEGORY, "rank") if c not in artifact_stretch.columns]
+    if missing:
+        raise DataValidationError(f"stretch candidates: missing columns {missing}")
+    candidates = artifact_stretch[artifact_stretch[MEMBER_ID].isin(scope)]
+    best = candidates.sort_values([MEMBER_ID, "rank"], kind="mergesort").drop_duplicates(MEMBER_ID)
+    tx = window_transactions.join(catalog.set_index(ITEM_ID)[[CATEGORY]], on=ITEM_ID)
+    adopted = _bought(tx, best[MEMBER_ID], best[CATEGORY], CATEGORY)
+    return {
+        "stretch_top1_adoption": float(adopted.mean()) if len(adopted) else math.nan,
+        "stretch_top1_members": float(len(adopted)),
+    }
 
 
 def gini(counts: np.ndarray) -> float:

@@ -1,8 +1,9 @@
 """The backtest report: Markdown with PNG plots, written where a reader finds it (experiments/backtest/).
 
-The verdict on the issue's bars comes first and says PASS or FAIL plainly; then the tables (mean +- sd
-over cutoffs per policy, paired model-vs-baseline differences with confidence intervals, coverage and
-why members got no offer) and the plots. ``summaries.csv`` carries every number per cutoff.
+The verdict on the issue's bars comes first and says PASS or FAIL plainly, followed by one informational
+line on the stretch ranking alone (model vs popular before the rules; not a bar); then the tables
+(mean +- sd over cutoffs per policy, paired model-vs-baseline differences with confidence intervals,
+coverage and why members got no offer) and the plots. ``summaries.csv`` carries every number per cutoff.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ matplotlib.use("Agg")  # files only, no display; must precede pyplot
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from engine.backtest.analysis import BarResult, Paired, over_cutoffs
+from engine.backtest.analysis import BarResult, Paired, over_cutoffs, ranking_note
 from engine.backtest.config import HABITUAL_BASELINES, STRETCH_BASELINES
 from engine.backtest.runner import BacktestResult
 
@@ -27,6 +28,7 @@ TABLE_METRICS: dict[str, str] = {
     "habitual_hit_rate": "habitual hit/pick",
     "habitual_both_rate": "both habitual",
     "stretch_adoption": "stretch adoption",
+    "stretch_top1_adoption": "stretch top-1, before rules",
     "stretch_value": "stretch margin/member",
     "stretch_product_hit": "stretch product",
     "completion_rate": "completion",
@@ -238,6 +240,8 @@ def write_report(
             else "**The model passes every bar that was run.**"
         ),
         "",
+        ranking_note(agg, primary_window),
+        "",
         "## Protocol",
         "",
         "- Global temporal split: for each cutoff c the model and the baselines are built on weeks < c",
@@ -254,6 +258,10 @@ def write_report(
         "- Money: expected cost = reward x P(complete | offer) from the rules; realised cost = reward paid",
         "  for challenges completed in the window with no offer shown (the subsidy for purchases that happen",
         "  anyway); estimated incremental profit = the rules' assumed incremental margin - realised cost.",
+        "- Stretch top-1, before rules: over members in scope with at least one stretch candidate, the share",
+        "  buying in the category of their rank-1 candidate. It measures the ranking alone, before the rules",
+        "  pick by margin x probability among the first eligible candidates; it is not a bar. The habitual",
+        "  baselines keep the model's stretch list, so they show the model's value.",
         "",
     ]
     for window in result.windows:

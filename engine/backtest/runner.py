@@ -8,7 +8,8 @@ For each cutoff ``c``:
    habitual list, so each comparison isolates one kind of pick; the shared tables are the model's);
 3. every policy's artifact goes through :func:`engine.challenge.assemble_batch` for week ``c``;
 4. the challenges are measured on weeks ``c .. c + w - 1`` for each window ``w``, over members active
-   before ``c`` and seen in the window. Ranking uses each policy's full candidate lists.
+   before ``c`` and seen in the window. Ranking uses each policy's full candidate lists;
+   ``stretch_top1_adoption`` also measures each policy's stretch ranking alone, before the rules.
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ from engine.backtest.baselines import (
 from engine.backtest.challenges import challenge_table
 from engine.backtest.config import BacktestConfig
 from engine.backtest.history import category_stats, with_category
-from engine.backtest.metrics import member_outcomes, members_in_scope, no_offer_reasons, summarize
+from engine.backtest.metrics import (
+    member_outcomes,
+    members_in_scope,
+    no_offer_reasons,
+    ranking_outcomes,
+    summarize,
+)
 from engine.backtest.tracking import BacktestTracker, NullTracker
 from engine.challenge import assemble_batch
 from engine.data.schema import WEEK, Dataset
@@ -190,7 +197,8 @@ def run_backtest(
                 scope = members_in_scope(train.transactions, in_window)
                 per_member = member_outcomes(table, in_window, dataset.catalog, scope)
                 keys = {"cutoff": cutoff, "window": window, "policy": policy}
-                summaries.append({**keys, **summarize(per_member)})
+                ranking = ranking_outcomes(artifact.stretch, in_window, dataset.catalog, scope)
+                summaries.append({**keys, **summarize(per_member), **ranking})
                 outcomes.append(per_member.assign(**keys))
                 reasons.extend(
                     {**keys, "reason": r, "members": n} for r, n in no_offer_reasons(per_member).items()

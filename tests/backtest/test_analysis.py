@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.backtest.analysis import check_bars, cluster_bootstrap_ci, over_cutoffs, paired, paired_table
+from engine.backtest.analysis import (
+    check_bars,
+    cluster_bootstrap_ci,
+    over_cutoffs,
+    paired,
+    paired_table,
+    ranking_note,
+)
 from engine.backtest.config import Bars, StatsParams
 
 PARAMS = StatsParams(bootstrap_resamples=500, confidence=0.9, seed=1)
@@ -86,3 +93,24 @@ def test_bars_pass_and_fail_plainly() -> None:
     assert verdict["stretch_value vs popular"] is True
     assert verdict["stretch_value vs cooc"] is False
     assert verdict["stretch_value vs random"] is None  # not run
+
+
+def _top1(values: dict[str, list[float]]) -> pd.DataFrame:
+    rows = [
+        {"cutoff": 30 + i, "window": 1, "policy": p, "stretch_top1_adoption": v}
+        for p, vs in values.items()
+        for i, v in enumerate(vs)
+    ]
+    return over_cutoffs(pd.DataFrame(rows), ["stretch_top1_adoption"])
+
+
+def test_ranking_note_gives_the_ratio_of_means_as_information() -> None:
+    note = ranking_note(_top1({"model": [0.04, 0.08], "popular": [0.04, 0.04]}), 1)
+    assert note.startswith("Informational, not a bar")
+    assert "model 0.0600 vs popular 0.0400 (ratio 1.500)" in note
+
+
+def test_ranking_note_says_what_was_not_measured() -> None:
+    note = ranking_note(_top1({"model": [0.04]}), 1)
+    assert "cannot be compared (popular not measured)" in note
+    assert "ratio n/a, popular is 0" in ranking_note(_top1({"model": [0.04], "popular": [0.0]}), 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -59,6 +60,13 @@ def test_backtest_command_writes_report_and_tracks_runs(configs: Path) -> None:
     assert ("PASS" in report) or ("FAIL" in report)
     for policy in ("model", "topfreq", "decayed", "popular", "cooc", "random"):
         assert f"| {policy} |" in report
+    assert "stretch top-1, before rules" in report
+    assert "Informational, not a bar: stretch top-1 adoption" in report
+    summaries = pd.read_csv(out / "summaries.csv").set_index(["cutoff", "window", "policy"])
+    top1 = summaries["stretch_top1_adoption"].unstack("policy")
+    assert top1["model"].notna().all()
+    # habitual baselines keep the model's stretch list, so their ranking-alone number is the model's
+    pd.testing.assert_series_equal(top1["topfreq"], top1["model"], check_names=False)
     for png in ("metrics_w1.png", "metrics_w2.png", "by_cutoff_w1.png", "paired_w1.png"):
         assert (out / png).stat().st_size > 0
 
@@ -72,6 +80,7 @@ def test_backtest_command_writes_report_and_tracks_runs(configs: Path) -> None:
     assert sorted(r.data.params["cutoff"] for r in children) == ["13", "15"]
     assert all(r.data.tags["mlflow.parentRunId"] == parents[0].info.run_id for r in children)
     assert "model.w1.habitual_hit_rate" in parents[0].data.metrics
+    assert all("popular.w1.stretch_top1_adoption" in r.data.metrics for r in children)
 
 
 def test_bad_option_is_refused_clearly(configs: Path) -> None:

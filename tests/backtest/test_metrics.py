@@ -15,6 +15,7 @@ from engine.backtest.metrics import (
     member_outcomes,
     members_in_scope,
     no_offer_reasons,
+    ranking_outcomes,
     summarize,
 )
 from engine.errors import DataValidationError
@@ -138,3 +139,46 @@ def test_nobody_issued_gives_nan_rates(catalog: pd.DataFrame) -> None:
     assert s["coverage"] == 0.0
     assert math.isnan(s["habitual_hit_rate"])
     assert no_offer_reasons(out) == {"budget": 3, NOT_IN_BATCH: 1}
+
+
+def _stretch() -> pd.DataFrame:
+    rows = [
+        # member, category, rank: rows deliberately not in rank order
+        (1, "DAIRY", 2),  # bought in the window, but only rank 2
+        (1, "PRODUCE", 1),  # bought in the window
+        (2, "DELI", 2),  # bought in the window, but only rank 2
+        (2, "BAKERY", 1),  # not bought in the window
+        (9, "DAIRY", 1),  # not in scope
+    ]
+    frame = pd.DataFrame(rows, columns=["member_id", "category", "rank"])
+    return frame.assign(score=0.1, suggested_item_id=1, expected_margin=0.05)
+
+
+def _ranking(stretch: pd.DataFrame, catalog: pd.DataFrame) -> dict[str, float]:
+    return ranking_outcomes(stretch, _window(), catalog, members_in_scope(_train(), _window()))
+
+
+def test_top1_adoption_reads_each_members_rank_1_category(catalog: pd.DataFrame) -> None:
+    # members 3 and 4 are in scope without a candidate; member 9 has one but is out of scope
+    out = _ranking(_stretch(), catalog)
+    assert out["stretch_top1_members"] == 2
+    assert out["stretch_top1_adoption"] == pytest.approx(0.5)
+
+
+def test_top1_adoption_would_differ_on_rank_2(catalog: pd.DataFrame) -> None:
+    # with rank 1 gone, both members' best candidate is one they bought: the metric must see that
+    stretch = _stretch()
+    out = _ranking(stretch[stretch["rank"] == 2], catalog)
+    assert out["stretch_top1_members"] == 2
+    assert out["stretch_top1_adoption"] == pytest.approx(1.0)
+
+
+def test_top1_adoption_without_candidates_is_nan(catalog: pd.DataFrame) -> None:
+    out = _ranking(_stretch()[lambda f: f["member_id"] == 9], catalog)
+    assert out["stretch_top1_members"] == 0
+    assert math.isnan(out["stretch_top1_adoption"])
+
+
+def test_top1_adoption_names_missing_columns(catalog: pd.DataFrame) -> None:
+    with pytest.raises(DataValidationError, match="rank"):
+        _ranking(_stretch().drop(columns="rank"), catalog)
