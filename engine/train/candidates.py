@@ -42,7 +42,7 @@ def _cutoff_weeks(
     """Label weeks for the final ranker, the validation week (or None) and its training weeks."""
     n = config.ranker.label_weeks
     final = list(range(as_of_week - n, as_of_week))
-    auto = config.ranker.kind == "auto"
+    auto = config.ranker.selects
     valid_train = list(range(as_of_week - 1 - n, as_of_week - 1)) if auto else []
     earliest = min([*final, *valid_train])
     if earliest <= first_week:
@@ -67,6 +67,7 @@ def _select(
         valid.shoppers,
         rk.select_k_habitual,
         rk,
+        rk.habitual_kind,
         {
             "top_frequency": valid.habitual["n_baskets"].to_numpy(),
             "decayed": valid.habitual["decayed_freq"].to_numpy(),
@@ -82,6 +83,7 @@ def _select(
         valid.shoppers,
         rk.select_k_stretch,
         rk,
+        rk.stretch_ranker_kind,
         {
             "popularity": valid.stretch["adoption_rate"].to_numpy(),
             "cooccurrence": valid.stretch["cooccurrence"].to_numpy(),
@@ -142,7 +144,8 @@ def fit_candidates(
     if valid_week is not None:
         hab_kind, st_kind, metrics = _select(frames, valid_week, valid_train, config)
     else:
-        hab_kind = st_kind = config.ranker.kind  # type: ignore[assignment]
+        hab_kind = config.ranker.habitual_kind  # type: ignore[assignment]  # not auto: no validation week
+        st_kind = config.ranker.stretch_ranker_kind  # type: ignore[assignment]
     lap("ranker_selection_seconds")
 
     rk = config.ranker
@@ -200,6 +203,17 @@ def build_candidates(dataset: Dataset, as_of_week: int, config: TrainConfig) -> 
     return fit_candidates(dataset, as_of_week, config).artifact
 
 
+def likely_stretch(stretch: pd.DataFrame, min_relative_score: float) -> pd.DataFrame:
+    """Stretch pairs whose ``score`` is at least ``min_relative_score`` x the member's best score.
+
+    Every member keeps their most likely category; 0 keeps every pair.
+    """
+    if min_relative_score <= 0 or stretch.empty:
+        return stretch
+    best = stretch.groupby(MEMBER_IDX, sort=False)["score"].transform("max").to_numpy()
+    return stretch[stretch["score"].to_numpy() >= min_relative_score * best]
+
+
 def _tables(
     data: Dataset,
     history: History,
@@ -223,6 +237,7 @@ def _tables(
         }
     )
     stretch = stretch.assign(expected_margin=stretch["score"] * stretch["unit_margin"])
+    stretch = likely_stretch(stretch, cand.stretch_min_relative_score)
     key = stretch["score"] * np.power(stretch["unit_margin"].clip(lower=0), cand.stretch_margin_exponent)
     st = top_k_per_member(stretch.assign(rank_key=key), "rank_key", cand.k_stretch)
     st_out = pd.DataFrame(

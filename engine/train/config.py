@@ -42,6 +42,10 @@ class FeatureParams(StrictModel):
     recent_weeks: PositiveInt = 4
     #: Weeks over which category adoption among non-buyers and item popularity are measured.
     popularity_weeks: PositiveInt = 8
+    #: Short window for the trend of a category (recent adoption hazard, penetration now vs then).
+    trend_weeks: PositiveInt = 2
+    #: Added to both penetrations in the trend ratio so that rare categories do not swing it.
+    penetration_smoothing: float = Field(default=1e-4, gt=0)
     #: Most similar members (by the categories they buy) whose recent purchases score a stretch category.
     n_neighbours: PositiveInt = 50
 
@@ -58,6 +62,10 @@ class CandidateParams(StrictModel):
     #: Stretch categories are ranked by ``score * unit_margin ** margin_exponent``: 1 ranks by expected
     #: margin, 0 by adoption probability alone.
     stretch_margin_exponent: float = Field(default=0.25, ge=0)
+    #: A stretch category whose adoption probability is below this share of the member's most likely one
+    #: is not a candidate (0 keeps all): the rules rank candidates by margin x probability, and a stretch
+    #: pick the member is unlikely to adopt earns nothing.
+    stretch_min_relative_score: float = Field(default=0.0, ge=0, le=1)
 
 
 class HistGBParams(StrictModel):
@@ -82,6 +90,8 @@ class RankerParams(StrictModel):
 
     #: ``auto`` fits both kinds on earlier label weeks and keeps the one that ranks best on a later week.
     kind: Literal["auto", "logistic", "hist_gb"] = "auto"
+    #: The stretch ranker's kind when it should differ from ``kind`` (none: the same as ``kind``).
+    stretch_kind: Literal["auto", "logistic", "hist_gb"] | None = None
     #: Label weeks stacked into the ranker's training set (the weeks just before the cutoff).
     label_weeks: PositiveInt = 2
     #: Habitual hit rate is measured on each member's top-k ranked items when picking the ranker.
@@ -97,6 +107,21 @@ class RankerParams(StrictModel):
     num_threads: PositiveInt = 1
     hist_gb: HistGBParams = Field(default_factory=HistGBParams)
     logistic: LogisticParams = Field(default_factory=LogisticParams)
+
+    @property
+    def habitual_kind(self) -> Literal["auto", "logistic", "hist_gb"]:
+        """The habitual ranker's kind (``kind``)."""
+        return self.kind
+
+    @property
+    def stretch_ranker_kind(self) -> Literal["auto", "logistic", "hist_gb"]:
+        """The stretch ranker's kind: ``stretch_kind``, else ``kind``."""
+        return self.stretch_kind or self.kind
+
+    @property
+    def selects(self) -> bool:
+        """Whether either ranker is chosen on a validation week (``auto``)."""
+        return "auto" in (self.habitual_kind, self.stretch_ranker_kind)
 
 
 class TrackingParams(StrictModel):

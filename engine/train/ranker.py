@@ -162,6 +162,7 @@ def select_ranker(
     valid_members: np.ndarray,
     k: int,
     params: RankerParams,
+    kind: RankerKind | Literal["auto"],
     baselines: dict[str, np.ndarray],
     negative_rate: float = 1.0,
 ) -> Selection:
@@ -171,10 +172,12 @@ def select_ranker(
     ----------
     prefix
         ``habitual`` or ``stretch``; metric names start with it.
+    kind
+        ``auto`` compares every kind; otherwise only that kind is fitted (its metrics still reported).
     baselines
         Named baseline scores for ``valid`` (for instance personal frequency), reported beside the models.
     """
-    kinds: tuple[RankerKind, ...] = KINDS if params.kind == "auto" else (params.kind,)
+    kinds: tuple[RankerKind, ...] = KINDS if kind == "auto" else (kind,)
     metrics: dict[str, float] = {}
     for name, score in baselines.items():
         metrics.update(evaluate(f"{prefix}_baseline_{name}", valid, score, k, valid_members, False))

@@ -89,3 +89,37 @@ def test_neighbour_scores_weight_similar_members_recent_categories() -> None:
     assert scores[2, 3] == pytest.approx(1.0)  # member 2's nearest neighbour is member 1
     full = neighbour_scores(bought, recent, n_neighbours=2, batch_size=1)
     assert ((full >= 0) & (full <= 1)).all()
+
+
+def test_category_trend_uses_the_recent_weeks_only(tiny_dataset: Dataset) -> None:
+    data = tiny_dataset.before_week(6)
+    history = History.build(data.transactions, data.catalog)
+    features = FeatureParams(popularity_weeks=8, trend_weeks=2, penetration_smoothing=1e-12)
+    stats = category_stats(history, 6, features)
+    milk = history.categories.to_idx(["MILK"])[0]
+    # weeks 4 and 5: member 2 is the only non-buyer of MILK both weeks and adopts in week 5
+    assert stats.adoption_recent[milk] == pytest.approx(1 / 2)
+    # MILK in 3 of the 4 shopper-weeks of weeks 4-5, against 6 of the 11 shopper-weeks of weeks 1-5
+    assert stats.penetration_trend[milk] == pytest.approx((3 / 4) / (6 / 11))
+    cake = history.categories.to_idx(["CAKE"])[0]
+    # CAKE: member 3 in weeks 2 and 5 -> 1 of 4 recent shopper-weeks against 2 of 11
+    assert stats.penetration_trend[cake] == pytest.approx((1 / 4) / (2 / 11))
+    pairs, _ = stretch_pairs(history, 6, features, stats)
+    row = pairs[pairs[CATEGORY_IDX] == cake].iloc[0]
+    assert row["adoption_recent"] == stats.adoption_recent[cake]
+    expected = stats.adoption_rate[cake] * stats.penetration_trend[cake]
+    assert row["adjusted_adoption"] == pytest.approx(expected)
+
+
+def test_likely_stretch_keeps_categories_near_the_members_best() -> None:
+    import pandas as pd
+
+    from engine.train.candidates import likely_stretch
+
+    pairs = pd.DataFrame(
+        {MEMBER_IDX: [0, 0, 0, 1, 1], CATEGORY_IDX: [1, 2, 3, 1, 2], "score": [0.1, 0.08, 0.05, 0.02, 0.019]}
+    )
+    kept = likely_stretch(pairs, 0.7)
+    assert kept[CATEGORY_IDX].tolist() == [1, 2, 1, 2]  # 0.05 < 0.7 x 0.1; 0.019 >= 0.7 x 0.02
+    assert likely_stretch(pairs, 1.0)[CATEGORY_IDX].tolist() == [1, 1]
+    assert len(likely_stretch(pairs, 0.0)) == len(pairs)

@@ -12,7 +12,7 @@ import pytest
 from engine.artifact import TABLES, CandidateArtifact, read_artifact
 from engine.data.schema import Dataset
 from engine.errors import DataValidationError
-from engine.train.candidates import build_candidates
+from engine.train.candidates import build_candidates, fit_candidates
 from engine.train.config import TrainConfig
 from engine.train.pipeline import CHAMPION_FILE, resolve_as_of, train
 
@@ -145,3 +145,23 @@ def test_stretch_ranks_by_expected_margin_when_the_exponent_is_one(
     assert (steps <= 1e-12).all()
     # a higher-value category beats a likelier but cheaper one somewhere
     assert (ordered.groupby("member_id")["score"].diff().dropna() > 0).any()
+
+
+def test_stretch_floor_and_ranker_kind_reach_the_artifact(
+    synthetic_dataset: Dataset, fast_config: TrainConfig
+) -> None:
+    ranker = fast_config.ranker.model_copy(update={"kind": "hist_gb", "stretch_kind": "logistic"})
+    loose = fast_config.model_copy(update={"ranker": ranker})
+    strict = loose.model_copy(
+        update={"candidates": loose.candidates.model_copy(update={"stretch_min_relative_score": 1.0})}
+    )
+    built = fit_candidates(synthetic_dataset, CUTOFF, loose)
+    assert (built.params["habitual_ranker"], built.params["stretch_ranker"]) == ("hist_gb", "logistic")
+    all_lists = built.artifact.stretch
+    only_best = fit_candidates(synthetic_dataset, CUTOFF, strict).artifact.stretch
+    # with the floor at 1 every member keeps exactly their most likely category
+    assert (only_best.groupby("member_id").size() == 1).all()
+    assert (all_lists.groupby("member_id").size() > 1).any()
+    best = all_lists.sort_values("score", ascending=False).drop_duplicates("member_id")
+    best_category = best.set_index("member_id")["category"]
+    assert (only_best.set_index("member_id")["category"] == best_category[only_best["member_id"]]).all()
