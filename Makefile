@@ -2,7 +2,7 @@
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
-SRC     := engine tests benchmarks
+SRC     := engine tests benchmarks experiments
 
 .DEFAULT_GOAL := help
 
