@@ -4,6 +4,8 @@ The verdict on the issue's bars comes first and says PASS or FAIL plainly, follo
 line on the stretch ranking alone (model vs popular before the rules; not a bar); then the tables
 (mean +- sd over cutoffs per policy, paired model-vs-baseline differences with confidence intervals,
 coverage and why members got no offer) and the plots. ``summaries.csv`` carries every number per cutoff.
+Hand-written notes in ``<out_dir>/tuning.md`` (what was tried, on which weeks) are copied in after the
+verdict, so that a regenerated report keeps them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ import pandas as pd
 from engine.backtest.analysis import BarResult, Paired, over_cutoffs, ranking_note
 from engine.backtest.config import HABITUAL_BASELINES, STRETCH_BASELINES
 from engine.backtest.runner import BacktestResult
+
+#: Hand-written notes in the report folder, copied into the report after the verdict when present.
+TUNING_NOTES = "tuning.md"
 
 #: Columns of the per-policy tables, with their headings.
 TABLE_METRICS: dict[str, str] = {
@@ -242,6 +247,7 @@ def write_report(
         "",
         ranking_note(agg, primary_window),
         "",
+        *_tuning_notes(out_dir / TUNING_NOTES),
         "## Protocol",
         "",
         "- Global temporal split: for each cutoff c the model and the baselines are built on weeks < c",
@@ -295,6 +301,14 @@ def write_report(
     path = out_dir / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def _tuning_notes(path: Path) -> list[str]:
+    """The notes file's lines under a heading naming it, or nothing when there is no such file."""
+    if not path.is_file():
+        return []
+    text = path.read_text(encoding="utf-8").strip()
+    return [f"## What was tried (from `{path.name}`, written by hand)", "", *text.splitlines(), ""]
 
 
 def _plot(kind: str, window: int) -> str:

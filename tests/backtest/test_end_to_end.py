@@ -49,6 +49,8 @@ def configs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_backtest_command_writes_report_and_tracks_runs(configs: Path) -> None:
     out = configs / "report"
+    out.mkdir()
+    (out / "tuning.md").write_text("Tried a margin exponent of 0.5 on weeks 9-12 only.\n")
     result = CliRunner().invoke(
         app, ["backtest", "--config", str(configs / "backtest.toml"), "--out", str(out), "--cutoffs", "13,15"]
     )
@@ -62,6 +64,10 @@ def test_backtest_command_writes_report_and_tracks_runs(configs: Path) -> None:
         assert f"| {policy} |" in report
     assert "stretch top-1, before rules" in report
     assert "Informational, not a bar: stretch top-1 adoption" in report
+    # the hand-written tuning notes are carried into the regenerated report, after the verdict
+    notes = report.index("## What was tried (from `tuning.md`, written by hand)")
+    assert report.index("## Verdict") < notes < report.index("## Protocol")
+    assert "Tried a margin exponent of 0.5 on weeks 9-12 only." in report
     summaries = pd.read_csv(out / "summaries.csv").set_index(["cutoff", "window", "policy"])
     top1 = summaries["stretch_top1_adoption"].unstack("policy")
     assert top1["model"].notna().all()
@@ -98,3 +104,11 @@ def test_unknown_policy_is_refused(configs: Path) -> None:
     )
     assert result.exit_code != 0
     assert "lasso" in str(result.exception)
+
+
+def test_report_without_tuning_notes_has_no_notes_section(tmp_path: Path) -> None:
+    from engine.backtest.report import TUNING_NOTES, _tuning_notes
+
+    assert _tuning_notes(tmp_path / TUNING_NOTES) == []
+    (tmp_path / TUNING_NOTES).write_text("\n  weeks 22-29 only \n\n")
+    assert _tuning_notes(tmp_path / TUNING_NOTES)[2:] == ["weeks 22-29 only", ""]
