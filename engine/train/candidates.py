@@ -17,13 +17,15 @@ from engine.artifact import CandidateArtifact, Manifest
 from engine.data.schema import CATALOG_COLUMNS, CATEGORY, ITEM_ID, MEMBER_ID, WEEK, Dataset
 from engine.data.tiers import TiersConfig, derive_tiers, load_tiers_config
 from engine.errors import DataValidationError
+from engine.train.categories import CategoryStats
 from engine.train.config import TrainConfig
 from engine.train.cutoffs import CutoffBuilder, CutoffFrames
 from engine.train.fingerprint import data_fingerprint
 from engine.train.history import CATEGORY_IDX, ITEM_IDX, MEMBER_IDX, History
-from engine.train.pairs import HABITUAL_FEATURES, STRETCH_FEATURES
+from engine.train.pairs import HABITUAL_FEATURES
 from engine.train.ranker import Ranker, RankerKind, select_ranker
-from engine.train.tables import cold_start_tables, top_k_per_member
+from engine.train.stretch import STRETCH_FEATURES, concat_blocks
+from engine.train.tables import cold_start_tables, top_k_per_member, top_stretch
 
 
 @dataclass
@@ -132,10 +134,9 @@ def fit_candidates(
     fingerprint = data_fingerprint(tx, data.catalog)
     history = History.build(tx, data.catalog)
     lap("history_seconds")
-    label_weeks = {*final_weeks, *valid_train, *([valid_week] if valid_week else [])}
-    frames = CutoffBuilder(data, history, config, tiers_config).frames(
-        [*label_weeks, as_of_week], label_weeks
-    )
+    label_weeks = sorted({*final_weeks, *valid_train, *([valid_week] if valid_week else [])})
+    builder = CutoffBuilder(data, history, config, tiers_config)
+    frames = builder.frames(label_weeks)
     lap("features_and_lightfm_seconds")
 
     metrics: dict[str, float] = {}
@@ -149,22 +150,25 @@ def fit_candidates(
     lap("ranker_selection_seconds")
 
     rk = config.ranker
-    now = frames[as_of_week]
     hab_train = pd.concat([frames[w].habitual for w in final_weeks], ignore_index=True)
     st_train = pd.concat([frames[w].stretch for w in final_weeks], ignore_index=True)
-    habitual = now.habitual.assign(
-        score=Ranker(hab_kind, HABITUAL_FEATURES, rk, rk.negative_rate_habitual)
-        .fit(hab_train)
-        .predict_proba(now.habitual)
-    )
-    stretch = now.stretch.assign(
-        score=Ranker(st_kind, STRETCH_FEATURES, rk, rk.negative_rate_stretch)
-        .fit(st_train)
-        .predict_proba(now.stretch)
-    )
+    del frames  # the training pairs are no longer needed: free them before the challenge week
+    hab_ranker = Ranker(hab_kind, HABITUAL_FEATURES, rk, rk.negative_rate_habitual).fit(hab_train)
+    del hab_train
+    st_ranker = Ranker(st_kind, STRETCH_FEATURES, rk, rk.negative_rate_stretch).fit(st_train)
+    del st_train
     lap("ranker_fit_seconds")
 
-    tables = _tables(data, history, now, habitual, stretch, as_of_week, config, tiers_config)
+    now = builder.challenge(as_of_week)
+    habitual = now.habitual.assign(score=hab_ranker.predict_proba(now.habitual))
+    # Scored and cut down to what the artifact keeps one block of members at a time.
+    stretch = concat_blocks(
+        top_stretch(block.assign(score=st_ranker.predict_proba(block)), config.candidates)
+        for block in builder.stretch_blocks(now.stretch, now.stretch.members)
+    )
+    lap("challenge_week_seconds")
+
+    tables = _tables(data, history, now.category_stats, habitual, stretch, as_of_week, config, tiers_config)
     manifest = Manifest(
         model_version=model_version or f"asof{as_of_week}-{fingerprint[:12]}",
         as_of_week=as_of_week,
@@ -203,27 +207,17 @@ def build_candidates(dataset: Dataset, as_of_week: int, config: TrainConfig) -> 
     return fit_candidates(dataset, as_of_week, config).artifact
 
 
-def likely_stretch(stretch: pd.DataFrame, min_relative_score: float) -> pd.DataFrame:
-    """Stretch pairs whose ``score`` is at least ``min_relative_score`` x the member's best score.
-
-    Every member keeps their most likely category; 0 keeps every pair.
-    """
-    if min_relative_score <= 0 or stretch.empty:
-        return stretch
-    best = stretch.groupby(MEMBER_IDX, sort=False)["score"].transform("max").to_numpy()
-    return stretch[stretch["score"].to_numpy() >= min_relative_score * best]
-
-
 def _tables(
     data: Dataset,
     history: History,
-    now: CutoffFrames,
+    stats: CategoryStats,
     habitual: pd.DataFrame,
     stretch: pd.DataFrame,
     as_of_week: int,
     config: TrainConfig,
     tiers_config: TiersConfig,
 ) -> dict[str, pd.DataFrame]:
+    """The artifact's tables from scored habitual pairs and the stretch pairs kept by :func:`top_stretch`."""
     cand = config.candidates
     hab = top_k_per_member(habitual, "score", cand.k_habitual)
     hab_out = pd.DataFrame(
@@ -236,21 +230,17 @@ def _tables(
             "rank": hab["rank"].to_numpy(),
         }
     )
-    stretch = stretch.assign(expected_margin=stretch["score"] * stretch["unit_margin"])
-    stretch = likely_stretch(stretch, cand.stretch_min_relative_score)
-    key = stretch["score"] * np.power(stretch["unit_margin"].clip(lower=0), cand.stretch_margin_exponent)
-    st = top_k_per_member(stretch.assign(rank_key=key), "rank_key", cand.k_stretch)
     st_out = pd.DataFrame(
         {
-            MEMBER_ID: history.members.to_id(st[MEMBER_IDX]),
-            CATEGORY: history.categories.to_id(st[CATEGORY_IDX]),
-            "score": st["score"].to_numpy(),
-            "suggested_item_id": history.items.to_id(st["suggested_item_idx"]),
-            "expected_margin": st["expected_margin"].to_numpy(),
-            "rank": st["rank"].to_numpy(),
+            MEMBER_ID: history.members.to_id(stretch[MEMBER_IDX]),
+            CATEGORY: history.categories.to_id(stretch[CATEGORY_IDX]),
+            "score": stretch["score"].to_numpy(),
+            "suggested_item_id": history.items.to_id(stretch["suggested_item_idx"]),
+            "expected_margin": stretch["expected_margin"].to_numpy(),
+            "rank": stretch["rank"].to_numpy(),
         }
     )
-    popular_items, popular_categories = cold_start_tables(history, now.category_stats, as_of_week, config)
+    popular_items, popular_categories = cold_start_tables(history, stats, as_of_week, config)
     tiers = derive_tiers(data.transactions, as_of_week, tiers_config)
     last_week = data.transactions.groupby(MEMBER_ID)[WEEK].max()
     members = tiers.assign(last_week=tiers[MEMBER_ID].map(last_week).astype(np.int64))

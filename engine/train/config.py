@@ -48,6 +48,14 @@ class FeatureParams(StrictModel):
     penetration_smoothing: float = Field(default=1e-4, gt=0)
     #: Most similar members (by the categories they buy) whose recent purchases score a stretch category.
     n_neighbours: PositiveInt = 50
+    #: Neighbours are searched among at most this many members active before the cutoff (a seeded random
+    #: sample when there are more), so the search costs members x pool, not members squared.
+    n_neighbour_pool: PositiveInt = 20_000
+    #: Seed of the neighbour pool sample (drawn afresh at each cutoff week from this seed and the week).
+    neighbour_pool_seed: int = 42
+    #: Stretch pairs (members x never-bought categories) are built, scored and cut down to what the
+    #: artifact keeps this many members at a time, so memory does not grow with the number of members.
+    member_block: PositiveInt = 20_000
 
 
 class CandidateParams(StrictModel):
@@ -102,6 +110,9 @@ class RankerParams(StrictModel):
     #: the inverse share so probabilities stay calibrated). Stretch pairs are ~99% negatives.
     negative_rate_habitual: float = Field(default=1.0, gt=0, le=1)
     negative_rate_stretch: float = Field(default=0.2, gt=0, le=1)
+    #: Members whose pairs enter the training data per label week: a seeded random sample (from
+    #: ``random_state`` and the week) when more members were active, so training data stays bounded.
+    ranker_max_members: PositiveInt = 20_000
     random_state: int = 42
     #: OpenMP/BLAS threads while fitting and scoring the ranker.
     num_threads: PositiveInt = 1

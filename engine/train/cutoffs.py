@@ -1,13 +1,19 @@
-"""LightFM fits and candidate features at each cutoff the ranker needs, oldest first.
+"""LightFM fits and candidate features at each label week of the ranker, then at the challenge week.
 
 The ranker learns from label weeks before the challenge week: for a label week ``w`` the features use
 weeks ``< w`` only and the label is "bought in week ``w``". The same code then builds the features at
 the challenge week itself. LightFM is fitted at the oldest cutoff and continued (warm start) with a few
 epochs at each later one, so every cutoff's scores come from a model that saw only weeks before it.
+
+Stretch pairs are dense, so they are built and LightFM-scored ``member_block`` members at a time by
+:meth:`CutoffBuilder.stretch_blocks`, for label weeks and the challenge week alike. A label week keeps
+the pairs of at most ``ranker_max_members`` members (a seeded sample) as training data; the caller
+scores each challenge-week block and keeps only what the artifact needs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,30 +22,38 @@ from tqdm import tqdm
 
 from engine.data.schema import SALES_VALUE, TIERS, WEEK, Dataset
 from engine.data.tiers import TiersConfig, tier_of_spend
+from engine.train.categories import CategoryStats, category_stats
 from engine.train.config import TrainConfig
 from engine.train.features import category_features, interactions, item_features, member_features
-from engine.train.history import BASKETS, CATEGORY_IDX, ITEM_IDX, MEMBER_IDX, History
+from engine.train.history import BASKETS, CATEGORY_IDX, ITEM_IDX, MEMBER_IDX, History, sample_members
 from engine.train.model import LightFMModel
-from engine.train.pairs import (
-    CategoryStats,
-    category_stats,
-    habitual_pairs,
-    stretch_pairs,
-    with_labels,
-    with_lfm,
-)
+from engine.train.pairs import habitual_pairs, with_labels, with_lfm
+from engine.train.stretch import StretchInputs, concat_blocks, member_blocks, stretch_block, stretch_inputs
 
 
 @dataclass(frozen=True)
 class CutoffFrames:
-    """Candidate pairs with features at one cutoff (and labels when the cutoff is a label week)."""
+    """Labelled candidate pairs with features at one label week: the ranker's training data."""
 
     week: int
     habitual: pd.DataFrame
     stretch: pd.DataFrame
-    category_stats: CategoryStats
-    #: Members that shopped in ``week`` (the ones a backtest would score); empty at the challenge week.
+    #: Members that shopped in ``week`` among those whose pairs were kept (the ones a backtest would score).
     shoppers: np.ndarray
+
+
+@dataclass(frozen=True)
+class ChallengeWeek:
+    """The challenge week's habitual pairs, and the inputs its stretch pairs are built from block by block."""
+
+    week: int
+    habitual: pd.DataFrame
+    stretch: StretchInputs
+
+    @property
+    def category_stats(self) -> CategoryStats:
+        """Category statistics at the challenge week."""
+        return self.stretch.stats
 
 
 def _tier_idx(history: History, week: int, tiers: TiersConfig) -> np.ndarray:
@@ -74,7 +88,8 @@ class CutoffBuilder:
         self._item_features = item_features(dataset.catalog, history.items)
         self._category_features = category_features(dataset.catalog, history.categories)
 
-    def _fit_models(self, week: int, first: bool) -> None:
+    def _fit_models(self, week: int) -> None:
+        first = not self.item_model.is_fitted
         h = self.history
         n_members = len(h.members)
         dept = h.department_spend(week)
@@ -104,30 +119,64 @@ class CutoffBuilder:
         self.item_model.fit(items, item_weights, users, self._item_features, epochs=item_epochs)
         self.category_model.fit(cats, cat_weights, users, self._category_features, epochs=cat_epochs)
 
-    def frames(self, weeks: list[int], label_weeks: set[int]) -> dict[int, CutoffFrames]:
-        """Fit through ``weeks`` (ascending) and return each cutoff's frames; labels for ``label_weeks``."""
+    def _habitual(self, week: int) -> pd.DataFrame:
+        h, cfg = self.history, self.config
+        hab = habitual_pairs(h, week, cfg.features, cfg.candidates)
+        scores = self.item_model.score_pairs(hab[MEMBER_IDX].to_numpy(), hab[ITEM_IDX].to_numpy())
+        return with_lfm(hab, scores)
+
+    def _stretch_inputs(self, week: int) -> StretchInputs:
+        features = self.config.features
+        return stretch_inputs(self.history, week, features, category_stats(self.history, week, features))
+
+    def stretch_blocks(self, inputs: StretchInputs, members: np.ndarray) -> Iterator[pd.DataFrame]:
+        """Stretch pairs of ``members`` (sorted, from ``inputs.members``) with LightFM scores, block by block.
+
+        The one per-block step of label weeks and the challenge week. Scores come from the category
+        model as last fitted, so ``inputs`` must be those of the cutoff the models were fitted through.
+        """
+        for block in member_blocks(members, self.config.features.member_block):
+            pairs = stretch_block(inputs, block)
+            scores = self.category_model.score_pairs(
+                pairs[MEMBER_IDX].to_numpy(), pairs[CATEGORY_IDX].to_numpy()
+            )
+            yield with_lfm(pairs, scores)
+
+    def frames(self, label_weeks: list[int]) -> dict[int, CutoffFrames]:
+        """Fit through ``label_weeks`` (ascending) and return each one's labelled training pairs.
+
+        A week keeps the pairs of at most ``ranker_max_members`` members active before it: a sample
+        seeded with ``[ranker.random_state, week]``, the same for habitual and stretch pairs.
+        """
         out: dict[int, CutoffFrames] = {}
         h, cfg = self.history, self.config
-        steps = tqdm(sorted(weeks), desc="cutoffs", unit="week", disable=not cfg.progress, leave=False)
-        for n, week in enumerate(steps):
-            self._fit_models(week, first=n == 0)
-            hab = habitual_pairs(h, week, cfg.features, cfg.candidates)
-            hab = with_lfm(
-                hab, self.item_model.score_pairs(hab[MEMBER_IDX].to_numpy(), hab[ITEM_IDX].to_numpy())
+        steps = tqdm(label_weeks, desc="label weeks", unit="week", disable=not cfg.progress, leave=False)
+        for week in steps:
+            self._fit_models(week)
+            inputs = self._stretch_inputs(week)
+            members = sample_members(
+                inputs.members, cfg.ranker.ranker_max_members, [cfg.ranker.random_state, week]
             )
-            stats = category_stats(h, week, cfg.features)
-            st, _ = stretch_pairs(h, week, cfg.features, stats)
-            st = with_lfm(
-                st, self.category_model.score_pairs(st[MEMBER_IDX].to_numpy(), st[CATEGORY_IDX].to_numpy())
+            sampled = len(members) < len(inputs.members)
+            hab = self._habitual(week)
+            if sampled:
+                hab = hab[hab[MEMBER_IDX].isin(members)].reset_index(drop=True)
+            bought_items, bought_cats = h.bought_in_week(week)
+            hab = with_labels(hab, bought_items, ITEM_IDX)
+            st = concat_blocks(
+                with_labels(block, bought_cats, CATEGORY_IDX)
+                for block in self.stretch_blocks(inputs, members)
             )
-            shoppers = np.zeros(0, dtype=np.int64)
-            if week in label_weeks:
-                bought_items, bought_cats = h.bought_in_week(week)
-                hab = with_labels(hab, bought_items, ITEM_IDX)
-                st = with_labels(st, bought_cats, CATEGORY_IDX)
-                mw = h.member_week
-                seen = mw.loc[mw[WEEK].to_numpy() == week, MEMBER_IDX].to_numpy()
-                # In scope as in the backtest: shopped in the label week and active before it.
-                shoppers = np.intersect1d(seen, h.member_weeks(week)[MEMBER_IDX].to_numpy())
-            out[week] = CutoffFrames(week, hab, st, stats, shoppers)
+            mw = h.member_week
+            seen = mw.loc[mw[WEEK].to_numpy() == week, MEMBER_IDX].to_numpy()
+            # In scope as in the backtest: shopped in the label week and active before it (and kept).
+            shoppers = np.intersect1d(seen, h.member_weeks(week)[MEMBER_IDX].to_numpy())
+            if sampled:
+                shoppers = shoppers[np.isin(shoppers, members)]
+            out[week] = CutoffFrames(week, hab, st, shoppers)
         return out
+
+    def challenge(self, week: int) -> ChallengeWeek:
+        """Fit through the challenge ``week`` (after every label week) and build its habitual pairs."""
+        self._fit_models(week)
+        return ChallengeWeek(week, self._habitual(week), self._stretch_inputs(week))

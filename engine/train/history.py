@@ -34,6 +34,20 @@ DEPARTMENT_IDX = "department_idx"
 BASKETS = "baskets"
 
 
+def sample_members(members: np.ndarray, size: int, seed: int | list[int]) -> np.ndarray:
+    """``size`` of ``members`` drawn without replacement with ``seed``, sorted; all of them when fewer.
+
+    Returns
+    -------
+    numpy.ndarray
+        Int64 ``member_idx``: ``members`` as given when it has at most ``size``, else a sorted sample.
+    """
+    members = np.asarray(members, dtype=np.int64)
+    if len(members) <= size:
+        return members
+    return np.sort(np.random.default_rng(seed).choice(members, size=size, replace=False))
+
+
 @dataclass(frozen=True)
 class History:
     """Per-week aggregates of the training transactions, with the id maps that index them.

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 
 from engine.data.schema import CATEGORY, ITEM_ID, WEEK
-from engine.train.config import TrainConfig
-from engine.train.history import ITEM_IDX, MEMBER_IDX, History
-from engine.train.pairs import CategoryStats
+from engine.train.categories import CategoryStats
+from engine.train.config import CandidateParams, TrainConfig
+from engine.train.history import CATEGORY_IDX, ITEM_IDX, MEMBER_IDX, History
 
 
 def top_k_per_member(pairs: pd.DataFrame, by: str, k: int) -> pd.DataFrame:
@@ -17,6 +17,42 @@ def top_k_per_member(pairs: pd.DataFrame, by: str, k: int) -> pd.DataFrame:
     top = ordered.groupby(MEMBER_IDX, sort=False).head(k).copy()
     top["rank"] = top.groupby(MEMBER_IDX, sort=False).cumcount().to_numpy(dtype=np.int64) + 1
     return top.reset_index(drop=True)
+
+
+def likely_stretch(stretch: pd.DataFrame, min_relative_score: float) -> pd.DataFrame:
+    """Stretch pairs whose ``score`` is at least ``min_relative_score`` x the member's best score.
+
+    Every member keeps their most likely category; 0 keeps every pair.
+    """
+    if min_relative_score <= 0 or stretch.empty:
+        return stretch
+    best = stretch.groupby(MEMBER_IDX, sort=False)["score"].transform("max").to_numpy()
+    return stretch[stretch["score"].to_numpy() >= min_relative_score * best]
+
+
+#: What the artifact needs of a member's ranked stretch categories.
+STRETCH_KEPT: tuple[str, ...] = (MEMBER_IDX, CATEGORY_IDX, "suggested_item_idx", "score", "expected_margin")
+
+
+def top_stretch(scored: pd.DataFrame, candidates: CandidateParams) -> pd.DataFrame:
+    """Each member's ``k_stretch`` best stretch pairs, those the artifact keeps, with ``rank`` 1..k.
+
+    Pairs below the ``stretch_min_relative_score`` floor (:func:`likely_stretch`) are dropped, then the
+    rest ranked by ``score * unit_margin ** stretch_margin_exponent``. Per member, so a block of members
+    at a time gives the same rows as all members at once.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`STRETCH_KEPT` and ``rank``, ordered by member and rank.
+    """
+    stretch = scored.assign(expected_margin=scored["score"] * scored["unit_margin"])
+    stretch = likely_stretch(stretch, candidates.stretch_min_relative_score)
+    key = stretch["score"] * np.power(
+        stretch["unit_margin"].clip(lower=0), candidates.stretch_margin_exponent
+    )
+    top = top_k_per_member(stretch.assign(rank_key=key), "rank_key", candidates.k_stretch)
+    return top.loc[:, [*STRETCH_KEPT, "rank"]]
 
 
 def cold_start_tables(

@@ -23,9 +23,11 @@ import pandas as pd
 from engine.data.config import load_data_config
 from engine.data.loaders import load_dataset
 from engine.data.schema import WEEK
+from engine.train.categories import category_stats
 from engine.train.config import load_train_config
 from engine.train.history import CATEGORY_IDX, MEMBER_IDX, History
-from engine.train.pairs import LABEL, category_stats, stretch_pairs, with_labels
+from engine.train.pairs import LABEL, with_labels
+from engine.train.stretch import stretch_pairs
 
 FIRST_BACKTEST_CUTOFF = 30
 #: Member-weeks of "prior" at the popularity hazard added to each category's in-week rate.
@@ -50,7 +52,7 @@ def main() -> None:
     rows = []
     for week in weeks:
         stats = category_stats(history, week, features)
-        pairs, _ = stretch_pairs(history, week, features, stats)
+        pairs = stretch_pairs(history, week, features, stats)
         _, bought = history.bought_in_week(week)
         pairs = with_labels(pairs, bought, CATEGORY_IDX)
         mw = history.member_week

@@ -7,10 +7,12 @@ import pytest
 
 from engine.data.schema import Dataset
 from engine.errors import DataValidationError
+from engine.train.categories import category_stats
 from engine.train.config import CandidateParams, FeatureParams
 from engine.train.features import IdMap, interactions
 from engine.train.history import CATEGORY_IDX, ITEM_IDX, MEMBER_IDX, History
-from engine.train.pairs import category_stats, habitual_pairs, stretch_pairs
+from engine.train.pairs import habitual_pairs
+from engine.train.stretch import stretch_pairs
 
 
 def test_idmap_keeps_ids_apart_from_indices() -> None:
@@ -56,8 +58,9 @@ def test_stretch_pairs_only_hold_never_bought_categories(tiny_dataset: Dataset) 
     data = tiny_dataset.before_week(5)
     history = History.build(data.transactions, data.catalog)
     stats = category_stats(history, 5, FeatureParams())
-    pairs, bought = stretch_pairs(history, 5, FeatureParams(), stats)
-    assert not bought[pairs[MEMBER_IDX], pairs[CATEGORY_IDX]].any()
+    pairs = stretch_pairs(history, 5, FeatureParams(), stats)
+    bought = set(history.member_categories(5)[[MEMBER_IDX, CATEGORY_IDX]].itertuples(index=False))
+    assert not bought & set(pairs[[MEMBER_IDX, CATEGORY_IDX]].itertuples(index=False))
     m2 = history.members.to_idx([2])[0]
     cats = set(history.categories.to_id(pairs.loc[pairs[MEMBER_IDX] == m2, CATEGORY_IDX]))
     # member 2 bought CHEESE and BREAD; TOBACCO has no item that may carry an offer
@@ -77,18 +80,47 @@ def test_category_adoption_among_non_buyers(tiny_dataset: Dataset) -> None:
 
 
 def test_neighbour_scores_weight_similar_members_recent_categories() -> None:
-    from engine.train.affinity import neighbour_scores
+    from engine.train.affinity import NeighbourPool, neighbour_scores
 
     # members 0 and 1 buy the same categories, member 2 others; member 1 bought category 3 recently
     bought = np.array([[1, 1, 0, 0], [1, 1, 0, 1], [0, 0, 1, 1]], dtype=bool)
     recent = np.array([[0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]], dtype=bool)
-    scores = neighbour_scores(bought, recent, n_neighbours=1)
+    members = np.arange(3)
+    pool = NeighbourPool.of(members, bought, recent)
+    scores = neighbour_scores(pool, members, bought, n_neighbours=1)
     assert scores.shape == (3, 4)
     assert scores[0, 3] == pytest.approx(1.0)  # its one neighbour (member 1) bought category 3 recently
     assert scores[0, 2] == 0.0
     assert scores[2, 3] == pytest.approx(1.0)  # member 2's nearest neighbour is member 1
-    full = neighbour_scores(bought, recent, n_neighbours=2, batch_size=1)
+    full = neighbour_scores(pool, members, bought, n_neighbours=2, batch_size=1)
     assert ((full >= 0) & (full <= 1)).all()
+
+
+def test_neighbours_come_from_the_pool_and_never_the_member_itself() -> None:
+    from engine.train.affinity import NeighbourPool, neighbour_scores, pool_members
+
+    # 12 members all buy the shared category 0 (so every pair is similar) and their own category
+    # 1 + m; recently each bought only its own category, so score[m, 1 + j] > 0 exactly when j is
+    # one of m's neighbours.
+    n = 12
+    bought = np.zeros((n, n + 1), dtype=bool)
+    bought[:, 0] = True
+    bought[np.arange(n), 1 + np.arange(n)] = True
+    recent = np.zeros_like(bought)
+    recent[np.arange(n), 1 + np.arange(n)] = True
+    everyone = np.arange(n)
+    in_pool = pool_members(n, everyone, size=5, seed=[7, 1])
+    assert len(in_pool) == 5
+    assert np.array_equal(in_pool, np.sort(in_pool))
+    pool = NeighbourPool.of(in_pool, bought[in_pool], recent[in_pool])
+    scores = neighbour_scores(pool, everyone, bought, n_neighbours=3, batch_size=4)
+    neighbour_of = scores[:, 1:] > 0
+    assert not neighbour_of[:, np.setdiff1d(everyone, in_pool)].any()  # only pool members
+    assert not neighbour_of[everyone, everyone].any()  # never oneself
+    assert (neighbour_of.sum(axis=1) == 3).all()
+    # a pool as large as the members is everyone: the same scores as before pools existed
+    assert np.array_equal(pool_members(n, everyone, size=n, seed=0), everyone)
+    assert np.array_equal(pool_members(n, everyone[2:], size=50, seed=0), everyone)
 
 
 def test_category_trend_uses_the_recent_weeks_only(tiny_dataset: Dataset) -> None:
@@ -104,7 +136,7 @@ def test_category_trend_uses_the_recent_weeks_only(tiny_dataset: Dataset) -> Non
     cake = history.categories.to_idx(["CAKE"])[0]
     # CAKE: member 3 in weeks 2 and 5 -> 1 of 4 recent shopper-weeks against 2 of 11
     assert stats.penetration_trend[cake] == pytest.approx((1 / 4) / (2 / 11))
-    pairs, _ = stretch_pairs(history, 6, features, stats)
+    pairs = stretch_pairs(history, 6, features, stats)
     row = pairs[pairs[CATEGORY_IDX] == cake].iloc[0]
     assert row["adoption_recent"] == stats.adoption_recent[cake]
     expected = stats.adoption_rate[cake] * stats.penetration_trend[cake]
@@ -114,7 +146,7 @@ def test_category_trend_uses_the_recent_weeks_only(tiny_dataset: Dataset) -> Non
 def test_likely_stretch_keeps_categories_near_the_members_best() -> None:
     import pandas as pd
 
-    from engine.train.candidates import likely_stretch
+    from engine.train.tables import likely_stretch
 
     pairs = pd.DataFrame(
         {MEMBER_IDX: [0, 0, 0, 1, 1], CATEGORY_IDX: [1, 2, 3, 1, 2], "score": [0.1, 0.08, 0.05, 0.02, 0.019]}
