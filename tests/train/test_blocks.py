@@ -7,11 +7,13 @@ import pandas as pd
 import pytest
 
 from engine.data.schema import Dataset
+from engine.data.tiers import load_tiers_config
 from engine.train.candidates import fit_candidates
 from engine.train.categories import category_stats
 from engine.train.config import FeatureParams, TrainConfig
+from engine.train.cutoffs import CutoffBuilder
 from engine.train.history import MEMBER_IDX, History
-from engine.train.stretch import stretch_pairs
+from engine.train.stretch import concat_blocks, stretch_pairs
 
 CUTOFF = 16
 ONE_BLOCK = 10**9
@@ -62,3 +64,24 @@ def test_candidates_in_tiny_blocks_equal_one_block(
         pd.testing.assert_frame_equal(
             blocks.artifact.table(name), whole.artifact.table(name), check_exact=exact, rtol=1e-12, obj=name
         )
+
+
+def test_label_weeks_keep_a_seeded_sample_of_members(
+    synthetic_dataset: Dataset, fast_config: TrainConfig
+) -> None:
+    config = _with(fast_config, member_block=7, pool=ONE_BLOCK, ranker_max_members=50)
+    data = synthetic_dataset.before_week(CUTOFF)
+    history = History.build(data.transactions, data.catalog)
+    builder = CutoffBuilder(data, history, config, load_tiers_config(config.tiers))
+    frames = builder.frames([CUTOFF - 2, CUTOFF - 1])
+    kept = {week: set(frame.stretch[MEMBER_IDX]) for week, frame in frames.items()}
+    for week, frame in frames.items():
+        assert len(kept[week]) == 50
+        assert set(frame.habitual[MEMBER_IDX]) <= kept[week]
+        assert set(frame.shoppers) <= kept[week]
+        assert len(frame.shoppers) > 0
+    assert kept[CUTOFF - 2] != kept[CUTOFF - 1]  # drawn afresh each week
+    # the challenge week still gets every active member's stretch candidates
+    now = builder.challenge(CUTOFF)
+    pairs = concat_blocks(builder.stretch_blocks(now.stretch, now.stretch.members))
+    assert set(pairs[MEMBER_IDX]) == set(now.stretch.members)
