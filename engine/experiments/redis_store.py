@@ -210,20 +210,7 @@ class RedisEventStore:
         ch = json.loads(reply[0])
         if not ch["shown"]:
             return Progress(member_id=member, week=week, experiment=ch["experiment"], arm=ch["arm"])
-        items: list[str] = ch["item_ids"]
-        flags = reply[3:]
-        return Progress(
-            member_id=member,
-            week=week,
-            experiment=ch["experiment"],
-            arm=ch["arm"],
-            offered=True,
-            picks=tuple(PickProgress(item_id=i, bought=bool(f)) for i, f in zip(items, flags, strict=True)),
-            completed=all(flags),
-            reward_issued=bool(reply[2]),
-            reward_cost=ch["reward_cost"],
-            reward_issued_now=bool(reply[1]),
-        )
+        return _shown_progress(member, week, ch, reply[3:], bool(reply[2]), bool(reply[1]))
 
     def add_purchases(self, events: Iterable[PurchaseEvent]) -> list[Progress]:
         """Store purchases; returns the progress of each member-week touched.
@@ -283,21 +270,9 @@ class RedisEventStore:
         ch = json.loads(raw)
         if not ch["shown"]:
             return Progress(member_id=member, week=week, experiment=ch["experiment"], arm=ch["arm"])
-        items: list[str] = ch["item_ids"]
-        flags = self._r.smismember(self._k("bought", member, week), items)
-        bought = {i for i, f in zip(items, flags, strict=True) if f}
-        return Progress(
-            member_id=member,
-            week=week,
-            experiment=ch["experiment"],
-            arm=ch["arm"],
-            offered=True,
-            picks=tuple(PickProgress(item_id=i, bought=i in bought) for i in items),
-            completed=bought.issuperset(items),
-            reward_issued=bool(self._r.hexists(self._k("rewards"), f"{member}|{week}")),
-            reward_cost=ch["reward_cost"],
-            reward_issued_now=issued_now,
-        )
+        flags = self._r.smismember(self._k("bought", member, week), ch["item_ids"])
+        reward_issued = bool(self._r.hexists(self._k("rewards"), f"{member}|{week}"))
+        return _shown_progress(member, week, ch, flags, reward_issued, issued_now)
 
     def _stream(self, name: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -336,3 +311,26 @@ class RedisEventStore:
         out["rewards"] = int(self._r.hlen(self._k("rewards")))
         out["opt_outs"] = int(self._r.xlen(self._k("opt_outs")))
         return out
+
+
+def _shown_progress(
+    member: str, week: int, ch: dict[str, Any], flags: Sequence[Any], reward_issued: bool, issued_now: bool
+) -> Progress:
+    """Progress of a shown challenge record ``ch``, ``flags[k]`` saying whether pick ``k`` was bought.
+
+    One construction for both reads: the exposure script's reply and a plain progress read.
+    """
+    items: list[str] = ch["item_ids"]
+    bought = [bool(f) for f in flags]
+    return Progress(
+        member_id=member,
+        week=week,
+        experiment=ch["experiment"],
+        arm=ch["arm"],
+        offered=True,
+        picks=tuple(PickProgress(item_id=i, bought=b) for i, b in zip(items, bought, strict=True)),
+        completed=all(bought),
+        reward_issued=reward_issued,
+        reward_cost=ch["reward_cost"],
+        reward_issued_now=issued_now,
+    )
