@@ -22,6 +22,33 @@ DEPARTMENTS = ("GROCERY", "PRODUCE", "DELI", "FUEL", "GARDEN CENTER")
 CATEGORIES = tuple(f"CAT{k}" for k in range(12))
 
 
+def lift_entry(kind: str, log_odds: float, std_error: float = 0.0, **kw: Any) -> dict[str, Any]:
+    """One lift-file entry with its provenance filled in."""
+    return {
+        "kind": kind,
+        "department": kw.get("department", "*"),
+        "log_odds": log_odds,
+        "std_error": std_error,
+        "ci_low": log_odds - 2 * std_error,
+        "ci_high": log_odds + 2 * std_error,
+        "n": 100,
+        "status": kw.get("status", "estimated"),
+        "source": "test",
+        "method": "test",
+        "estimated_on": "2026-12-01",
+    }
+
+
+def lifts_dict(habitual: float, stretch: float, std_error: float = 0.0, **kw: Any) -> dict[str, Any]:
+    """A lift file with one ``*`` estimate per pick kind (log odds ratios)."""
+    return {
+        "lift": [
+            lift_entry("habitual", habitual, std_error, **kw),
+            lift_entry("stretch", stretch, std_error, **kw),
+        ]
+    }
+
+
 def rules_dict(**overrides: Any) -> dict[str, Any]:
     """A valid rules mapping; ``overrides`` replace whole top-level sections."""
     base: dict[str, Any] = {
@@ -38,11 +65,7 @@ def rules_dict(**overrides: Any) -> dict[str, Any]:
             },
         },
         "hard_guard": {"max_reward_share": 0.5},
-        "economic_guard": {
-            "min_expected_profit": 0.0,
-            "habitual_lift": {"mode": "absolute", "value": 0.05},
-            "stretch_lift": {"mode": "relative", "value": 0.5},
-        },
+        "economic_guard": {"min_expected_profit": 0.0, "lifts": lifts_dict(0.2, 0.5)},
         "tiers": {
             "bronze": {"stars": 25, "cash_per_star": 0.02},
             "silver": {"stars": 30, "cash_per_star": 0.02},
@@ -52,8 +75,7 @@ def rules_dict(**overrides: Any) -> dict[str, Any]:
         "budget": {"weekly_expected_cost": None},
     }
     base.update(overrides)
-    if base["budget"].get("weekly_expected_cost") is None:
-        base["budget"] = {}
+    base["budget"] = {k: v for k, v in base["budget"].items() if v is not None}
     return base
 
 
@@ -193,17 +215,15 @@ def random_rules(draw: st.DrawFn) -> RulesConfig:
             "stars": draw(st.integers(1, 40)),
             "cash_per_star": draw(st.floats(0.001, 0.1)),
             "min_weeks_between_offers": draw(st.integers(1, 4)),
+            "min_p_complete": draw(st.sampled_from([0.0, 0.0, 0.001, 0.05])),
         }
         for t in TIERS
     }
-    lift = st.fixed_dictionaries(
-        {
-            "mode": st.sampled_from(["absolute", "relative"]),
-            "value": st.floats(0.0, 0.6),
-            "max_p_offer": st.floats(0.5, 1.0),
-        }
-    )
+    for t in tiers.values():
+        if draw(st.booleans()):
+            t["min_stars"] = draw(st.integers(1, int(t["stars"])))  # type: ignore[call-overload]
     budget = draw(st.one_of(st.none(), st.floats(0.0, 0.3)))
+    trial = draw(st.one_of(st.none(), st.floats(0.0, 0.2)))
     return make_rules(
         eligibility={
             "excluded_departments": draw(st.lists(st.sampled_from(DEPARTMENTS), max_size=1)),
@@ -219,11 +239,17 @@ def random_rules(draw: st.DrawFn) -> RulesConfig:
         hard_guard={"max_reward_share": draw(st.floats(0.0, 1.0))},  # 0 forbids every paid reward
         economic_guard={
             "min_expected_profit": draw(st.floats(-0.1, 0.1)),
-            "habitual_lift": draw(lift),
-            "stretch_lift": draw(lift),
+            "lifts": lifts_dict(
+                draw(st.floats(-0.5, 1.5)),
+                draw(st.floats(-0.5, 2.0)),
+                draw(st.floats(0.0, 0.5)),
+                status=draw(st.sampled_from(["estimated", "prior", "measured"])),
+            ),
+            "lift_quantile": draw(st.floats(0.05, 0.95)),
+            "count_habit_value": draw(st.booleans()),
         },
         tiers=tiers,
-        budget={"weekly_expected_cost": budget},
+        budget={"weekly_expected_cost": budget, "weekly_trial_cost": trial},
         search={"max_habitual": draw(st.integers(2, 6)), "max_stretch": draw(st.integers(1, 4))},
     )
 

@@ -18,9 +18,14 @@ from engine.challenge import (
     challenges_frame,
 )
 from engine.rules.config import RulesConfig, load_rules
-from tests.strategies import artifact_from, catalog_of, item, make_rules
+from tests.strategies import artifact_from, catalog_of, item, lifts_dict, make_rules
 
 WEEK = 10
+
+
+def _shift(p: float, beta: float) -> float:
+    odds = p / (1 - p) * math.exp(beta)
+    return odds / (1 + odds)
 
 
 def _member(
@@ -67,9 +72,11 @@ def test_issued_challenge_has_two_habitual_one_stretch_and_adds_up() -> None:
     assert (c.stretch.category, c.stretch.item_id) == ("SALAD", 4)
     assert c.reward is not None
     assert c.reward.cash_cost == pytest.approx(0.5)
-    p_offer = [0.55, 0.45, 0.15]
+    # make_rules: log odds ratios 0.2 (habitual) and 0.5 (stretch), no uncertainty
+    p_offer = [_shift(0.5, 0.2), _shift(0.4, 0.2), _shift(0.1, 0.5)]
+    assert [c.habitual[0].p_offer, c.habitual[1].p_offer, c.stretch.p_offer] == pytest.approx(p_offer)
     assert c.p_complete == pytest.approx(math.prod(p_offer))
-    incremental = 0.6 * 0.05 + 0.9 * 0.05 + 2.0 * 0.05
+    incremental = 0.6 * (p_offer[0] - 0.5) + 0.9 * (p_offer[1] - 0.4) + 2.0 * (p_offer[2] - 0.1)
     assert c.expected_profit == pytest.approx(incremental - 0.5 * math.prod(p_offer))
     assert c.expected_cost == pytest.approx(0.5 * math.prod(p_offer))
     rules = {r.rule: r.passed for r in c.explanation.rules}
@@ -115,9 +122,10 @@ def test_search_finds_a_passing_combination_when_the_favourite_fails() -> None:
     member = _member([(20, 0.9), (1, 0.5), (3, 0.4)], [("SALAD", 4, 0.1)])
     rules = make_rules(hard_guard={"max_reward_share": 0.15})
     c = assemble_challenge(member, catalog, rules, WEEK, model_version="m", rules_version="r")
-    # favourite pair (20, 1) has margin 0.05 + 0.6 + 2.0 = 2.65 -> cap 0.40 < 0.50; (1, 3) passes
+    # favourite pair (20, 1) has margin 0.05 + 0.6 + 2.0 = 2.65 -> cap 0.40 < 0.50; of those that pass,
+    # (20, 3) (margin 3.45 -> cap 0.52) is the most likely to be completed: 0.9 x 0.4 > 0.5 x 0.4
     assert c.status == "issued", c.reason
-    assert {p.item_id for p in c.habitual} == {1, 3}
+    assert {p.item_id for p in c.habitual} == {20, 3}
 
 
 def test_excluded_items_leave_too_few_habitual_products() -> None:
@@ -199,10 +207,7 @@ def test_missing_probability_refuses_the_offer() -> None:
 
 def test_paying_for_purchases_that_happen_anyway_fails_the_economic_guard() -> None:
     # no assumed lift: the reward would subsidise baskets the member buys anyway
-    lift = {"mode": "absolute", "value": 0.0}
-    rules = make_rules(
-        economic_guard={"min_expected_profit": 0.0, "habitual_lift": lift, "stretch_lift": lift},
-    )
+    rules = make_rules(economic_guard={"min_expected_profit": 0.0, "lifts": lifts_dict(0.0, 0.0)})
     c = _assemble(_member([(1, 0.9), (2, 0.9)], [("SALAD", 4, 0.9)]), rules)
     assert (c.status, c.reason_code) == ("no_offer", "economic_guard")
     assert "< minimum 0.0000" in c.reason

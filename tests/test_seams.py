@@ -43,7 +43,7 @@ def _engine_imports(folder: Path) -> dict[str, set[str]]:
             ),
         ),
         ("serve", ("engine.train", "engine.backtest", "engine.cli")),
-        ("challenge.py", ("engine.serve", "engine.train", "engine.backtest", "engine.experiments")),
+        ("challenge", ("engine.serve", "engine.train", "engine.backtest", "engine.experiments")),
         ("artifact.py", ("engine.train", "engine.serve", "engine.rules")),
     ],
 )

@@ -32,15 +32,13 @@ def check_frequency(policy: TierPolicy, tier: str, week: int, last_offer_week: i
     )
 
 
-def reward_of(policy: TierPolicy, tier: str) -> tuple[int, float, RuleResult]:
-    """The tier's reward: stars, cash cost, and the explanation line."""
-    cost = policy.reward_cost
-    return (
-        policy.stars,
-        cost,
-        RuleResult(
-            "tier_reward",
-            True,
-            f"{tier}: {policy.stars} stars x {policy.cash_per_star:.4f} per star = {cost:.2f} cash cost",
-        ),
-    )
+def reward_line(policy: TierPolicy, tier: str, stars: int) -> RuleResult:
+    """The explanation line of a reward of ``stars`` for ``tier`` (cut below the full reward or not)."""
+    cost = stars * policy.cash_per_star
+    text = f"{tier}: {stars} stars x {policy.cash_per_star:.4f} per star = {cost:.2f} cash cost"
+    if stars < policy.stars:
+        text += (
+            f"; cut from the tier's {policy.stars} stars because no eligible picks carry the full reward "
+            f"under the hard guard (floor {policy.floor_stars} stars)"
+        )
+    return RuleResult("tier_reward", True, text)

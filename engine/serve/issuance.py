@@ -33,9 +33,10 @@ from typing import NamedTuple
 import orjson
 
 from engine.candidates import Catalog, Id, MemberCandidates
-from engine.challenge import Challenge, Explanation, MemberHistory, RuleOutcome, assemble_challenge
+from engine.challenge import Challenge, MemberHistory, assemble_challenge, no_offer
 from engine.errors import ArtifactError, OfferEngineError, StoreUnavailable
 from engine.rules.config import RulesConfig
+from engine.rules.outcome import RuleResult
 from engine.serve.baseline import baseline_member, baseline_rules
 from engine.serve.calendar import WeekCalendar
 from engine.serve.publish import catalog_from_blob
@@ -209,23 +210,15 @@ class _Context:
 
     def no_offer(self, tier: str, code: str, reason: str) -> Challenge:
         """An explicit refusal, explained by the one rule that refused."""
-        refusal = RuleOutcome(rule=code, passed=False, detail=reason)
-        return Challenge(
-            member_id=self.member_id,
-            week=self.week,
-            tier=tier,
-            status="no_offer",
-            reason_code=code,
-            reason=reason,
-            habitual=[],
-            stretch=None,
-            reward=None,
-            expected_cost=0.0,
-            expected_profit=0.0,
-            p_complete=0.0,
-            explanation=Explanation(picks=[], arithmetic="", rules=[refusal]),
-            model_version=self.model_version,
-            rules_version=self.rules_version,
+        return no_offer(
+            self.member_id,
+            tier,
+            self.week,
+            code,
+            reason,
+            [RuleResult(code, False, reason)],
+            "",
+            (self.model_version, self.rules_version),
         )
 
     def payload(self, challenge: Challenge) -> bytes:

@@ -50,8 +50,9 @@ def test_shipped_rules_load() -> None:
         ("eligibility.min_margin_rate", -0.1, r"eligibility\.min_margin_rate: .*greater than or equal to 0"),
         ("hard_guard.max_reward_share", 1.5, r"hard_guard\.max_reward_share: .*less than or equal to 1"),
         ("tiers.platinum", {"stars": 1, "cash_per_star": 0.1}, r"tiers: .*unknown tier\(s\) \['platinum'\]"),
-        ("economic_guard.habitual_lift.mode", "double", r"habitual_lift\.mode: Input should be 'absolute'"),
-        ("economic_guard.stretch_lift.value", -0.2, r"stretch_lift\.value: .*greater than or equal to 0"),
+        ("economic_guard.habitual_lift", {"mode": "absolute"}, r"habitual_lift / stretch_lift .* are gone"),
+        ("economic_guard.lift_quantile", 1.0, r"lift_quantile: .*less than 1"),
+        ("tiers.gold.min_stars", 80, r"min_stars 80 is above stars 50"),
         (
             "economic_guard.min_expected_profit",
             float("nan"),

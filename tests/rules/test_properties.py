@@ -7,23 +7,31 @@ calling the engine's guard functions, so a bug in those functions cannot hide fr
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from engine.candidates import ItemInfo, MemberCandidates
-from engine.challenge import Challenge, MemberHistory, assemble_batch
+from engine.challenge import Challenge, MemberHistory, assemble_batch, habit_value
 from engine.rules.budget import select_within_budget
-from engine.rules.config import Lift, RulesConfig
+from engine.rules.config import RulesConfig
 from tests.strategies import artifact_from, scenarios
 
 WEEK = 10
 TOL = 1e-9
 
 
-def _lifted(p: float, lift: Lift) -> float:
-    raw = p + lift.value if lift.mode == "absolute" else p * (1 + lift.value)
-    return max(p, min(raw, lift.max_p_offer))
+def _lifted(p: float, kind: str, department: str, rules: RulesConfig) -> float:
+    """p_offer recomputed from the lift file: odds ratio at the guards' quantile, never below 0."""
+    econ = rules.economic_guard
+    entries = {(e.kind, e.department): e for e in econ.lifts.lift}
+    e = entries.get((kind, department), entries[(kind, "*")])
+    beta = max(0.0, e.log_odds + NormalDist().inv_cdf(econ.lift_quantile) * e.std_error)
+    if p <= 0 or p >= 1:
+        return p
+    odds = p / (1 - p) * math.exp(beta)
+    return odds / (1 + odds)
 
 
 def _eligible_item(it: ItemInfo, rules: RulesConfig) -> None:
@@ -64,24 +72,31 @@ def _check_issued(
     policy = rules.tiers[m.tier]
     if history.last_offer_week is not None:
         assert WEEK - history.last_offer_week >= policy.min_weeks_between_offers
-    # hard guard from the catalog's own prices and margins
-    cost = policy.stars * policy.cash_per_star
-    assert c.reward.cash_cost == cost
+    # hard guard from the catalog's own prices and margins; the reward is the tier's, or cut to the
+    # floor at the least, and then only when the full reward does not fit
+    stars = c.reward.stars
+    assert policy.floor_stars <= stars <= policy.stars
+    cost = stars * policy.cash_per_star
+    assert math.isclose(c.reward.cash_cost, cost)
     margins = [it.price * it.margin_rate for it in picks]
     assert all(math.isfinite(x) for x in margins)
-    assert cost <= rules.hard_guard.max_reward_share * sum(margins) + TOL
-    # economic guard from the model's scores and the lift assumptions
+    cap = rules.hard_guard.max_reward_share * sum(margins)
+    assert cost <= cap + TOL
+    if stars < policy.stars:
+        assert (stars + 1) * policy.cash_per_star > cap - TOL
+    # economic guard from the model's scores and the lift file
     econ = rules.economic_guard
     p_base = [by_item[i].score for i in h_ids] + [
         next(s.score for s in m.stretch if s.category == c.stretch.category)
     ]
-    lifts = [econ.habitual_lift, econ.habitual_lift, econ.stretch_lift]
-    p_offer = [_lifted(p, lift) for p, lift in zip(p_base, lifts, strict=True)]
+    kinds = ["habitual", "habitual", "stretch"]
+    p_offer = [_lifted(p, k, it.department, rules) for p, k, it in zip(p_base, kinds, picks, strict=True)]
     assert all(0 <= p <= 1 for p in p_base + p_offer)
     p_complete = math.prod(p_offer)
-    profit = (
-        sum(mg * (po - pb) for mg, pb, po in zip(margins, p_base, p_offer, strict=True)) - cost * p_complete
-    )
+    assert p_complete >= policy.min_p_complete - TOL
+    habit = habit_value(stretch_item) if econ.count_habit_value else 0.0
+    values = [*margins[:2], margins[2] + habit]
+    profit = sum(v * (po - pb) for v, pb, po in zip(values, p_base, p_offer, strict=True)) - cost * p_complete
     assert profit >= econ.min_expected_profit - TOL
     assert math.isclose(c.expected_profit, profit, rel_tol=1e-9, abs_tol=1e-12)
     assert math.isclose(c.expected_cost, cost * p_complete, rel_tol=1e-9, abs_tol=1e-12)
@@ -117,6 +132,9 @@ def test_no_issued_challenge_breaks_a_rule(s: Scenario) -> None:
     budget = rules.budget.weekly_expected_cost
     if budget is not None:
         assert sum(c.expected_cost for c in challenges if c.status == "issued") <= budget + TOL
+    trial = rules.budget.weekly_trial_cost
+    if trial is not None:
+        assert sum(c.expected_cost for c in challenges if c.status == "issued" and c.trial) <= trial + TOL
 
 
 def test_the_scenarios_do_issue_challenges() -> None:
