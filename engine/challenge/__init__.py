@@ -3,13 +3,20 @@
 Public API
     :class:`Challenge` (with :class:`HabitualPick`, :class:`StretchPick`, :class:`Reward`,
     :class:`Explanation`, :class:`RuleOutcome`) and :func:`no_offer`        ``model.py``
-    :func:`assemble_challenge` (search, verify, build), :func:`apply_budget`,
+    :func:`assemble_challenge` (search, verify, build), :func:`allocate_week` (budgets and
+    their shadow prices), :func:`apply_budget`,
     :func:`assemble_batch`                                                  ``assemble.py``
     :func:`challenges_frame` and :data:`FRAME_COLUMNS`                      ``frame.py``
     :class:`MemberHistory` (what the rules remember of a member's offers), re-exported from the rules.
 """
 
-from engine.challenge.assemble import apply_budget, assemble_batch, assemble_challenge, habit_value
+from engine.challenge.assemble import (
+    allocate_week,
+    apply_budget,
+    assemble_batch,
+    assemble_challenge,
+    habit_value,
+)
 from engine.challenge.frame import FRAME_COLUMNS, challenges_frame
 from engine.challenge.model import (
     Challenge,
@@ -33,6 +40,7 @@ __all__ = [
     "RuleOutcome",
     "Status",
     "StretchPick",
+    "allocate_week",
     "apply_budget",
     "assemble_batch",
     "assemble_challenge",

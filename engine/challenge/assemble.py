@@ -23,7 +23,7 @@ from engine.candidates import (
     paused_gc,
 )
 from engine.challenge.model import Candidate, Challenge, Fields, _outcomes, _pick, no_offer
-from engine.rules.budget import select_within_budget
+from engine.rules.budget import BudgetPrices, allocate_budget
 from engine.rules.config import Budget, RulesConfig, TierPolicy, rules_version
 from engine.rules.eligibility import eligibility_index, eligible_habitual, eligible_stretch
 from engine.rules.explain import arithmetic_text, why_habitual, why_stretch
@@ -263,18 +263,22 @@ def assemble_challenge(
 
 def _withhold(
     challenges: list[Challenge], rows: Sequence[int], limit: float | None, code: str, what: str
-) -> None:
-    """Turn the challenges at ``rows`` that do not fit ``limit`` into ``no_offer`` with ``code``, in place."""
-    keep = select_within_budget(
+) -> float | None:
+    """Turn the challenges at ``rows`` the budget does not keep into ``no_offer`` with ``code``, in place.
+
+    Returns the shadow price (``None``: the budget does not bind).
+    """
+    alloc = allocate_budget(
         [challenges[k].expected_cost for k in rows], [challenges[k].expected_profit for k in rows], limit
     )
-    for k, kept in zip(rows, keep.tolist(), strict=True):
+    for k, kept in zip(rows, alloc.keep.tolist(), strict=True):
         if kept:
             continue
         c = challenges[k]
         why = (
-            f"{what} {limit:.2f} on expected reward cost is spent on challenges with more expected "
-            f"profit per unit of cost (this one: {c.expected_profit:.4f} for {c.expected_cost:.4f})"
+            f"{what} {limit:.2f} on expected reward cost goes to challenges with more expected profit per "
+            f"unit of cost than the shadow price {alloc.shadow_price:.4f} (this one: "
+            f"{c.expected_profit:.4f} for {c.expected_cost:.4f})"
         )
         results = [RuleResult(r.rule, r.passed, r.detail) for r in c.explanation.rules]
         challenges[k] = no_offer(
@@ -287,21 +291,28 @@ def _withhold(
             c.explanation.arithmetic,
             (c.model_version, c.rules_version),
         )
+    return alloc.shadow_price
 
 
-def apply_budget(challenges: Sequence[Challenge], budget: Budget) -> list[Challenge]:
-    """Withhold issued challenges beyond the weekly budgets on expected reward cost.
+def allocate_week(challenges: Sequence[Challenge], budget: Budget) -> tuple[list[Challenge], BudgetPrices]:
+    """Withhold issued challenges beyond the weekly budgets; return them with the week's shadow prices.
 
     First the trial cap over challenges whose lift is only a prior (reason ``trial_budget``), then the
-    weekly budget over all (reason ``budget``); each kept greedily by expected profit per unit of expected
-    cost (:mod:`engine.rules.budget`). A withheld challenge keeps its arithmetic in the explanation.
+    weekly budget over all (reason ``budget``); each keeps challenges by expected profit per unit of
+    expected cost above its shadow price (:mod:`engine.rules.budget`), the prices serving applies to
+    each first issuance. A withheld challenge keeps its arithmetic in the explanation.
     """
     out = list(challenges)
     trial = [k for k, c in enumerate(out) if c.status == "issued" and c.trial]
-    _withhold(out, trial, budget.weekly_trial_cost, "trial_budget", "weekly trial budget")
+    trial_price = _withhold(out, trial, budget.weekly_trial_cost, "trial_budget", "weekly trial budget")
     issued = [k for k, c in enumerate(out) if c.status == "issued"]
-    _withhold(out, issued, budget.weekly_expected_cost, "budget", "weekly budget")
-    return out
+    total_price = _withhold(out, issued, budget.weekly_expected_cost, "budget", "weekly budget")
+    return out, BudgetPrices(trial_price, total_price)
+
+
+def apply_budget(challenges: Sequence[Challenge], budget: Budget) -> list[Challenge]:
+    """:func:`allocate_week` without the prices."""
+    return allocate_week(challenges, budget)[0]
 
 
 def assemble_batch(

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.rules.budget import select_within_budget
+from engine.rules.budget import allocate_budget, passes_shadow_price
 from engine.rules.config import EconomicGuard, HardGuard, TierPolicy
 from engine.rules.guards import (
     check_economic_guard,
@@ -159,11 +159,18 @@ def test_vectorised_guards_agree_with_the_scalar_ones(
             assert bool(table.economic_ok[k]) == econ.passed
 
 
-def test_budget_keeps_best_ratio_first_then_fills_with_what_fits() -> None:
+def test_budget_keeps_best_ratio_first_up_to_the_shadow_price() -> None:
     cost = [1.0, 1.0, 0.5, 0.0, 2.0]
     profit = [1.0, 3.0, 0.5, 0.1, 10.0]
-    # ratios 1, 3, 1, free, 5: items 4 and 1 fit (3.0 of 3.6); tied 0 then 2: 0 does not fit, 2 does
-    keep = select_within_budget(cost, profit, 3.6)
-    assert keep.tolist() == [False, True, True, True, True]
-    assert select_within_budget(cost, profit, None).all()
-    assert select_within_budget([math.nan, 1.0], [1.0, 1.0], None).tolist() == [False, True]
+    # ratios 1, 3, 1, free, 5: items 4 and 1 fit (3.0 of 3.6); item 0 (ratio 1) does not: the price is 1,
+    # and item 2, tied with it, is not kept either (a threshold serving can apply one request at a time)
+    alloc = allocate_budget(cost, profit, 3.6)
+    assert alloc.keep.tolist() == [False, True, False, True, True]
+    assert alloc.shadow_price == 1.0
+    assert alloc.spent == 3.0
+    assert [passes_shadow_price(c, p, 1.0) for c, p in zip(cost, profit, strict=True)] == alloc.keep.tolist()
+    unlimited = allocate_budget(cost, profit, None)
+    assert unlimited.keep.all()
+    assert unlimited.shadow_price is None
+    assert allocate_budget([math.nan, 1.0], [1.0, 1.0], None).keep.tolist() == [False, True]
+    assert allocate_budget(cost, profit, 100.0).shadow_price is None

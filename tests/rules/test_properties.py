@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from engine.candidates import ItemInfo, MemberCandidates
 from engine.challenge import Challenge, MemberHistory, assemble_batch, habit_value
-from engine.rules.budget import select_within_budget
+from engine.rules.budget import allocate_budget, passes_shadow_price
 from engine.rules.config import RulesConfig
 from tests.strategies import artifact_from, scenarios
 
@@ -155,19 +155,20 @@ def test_the_scenarios_do_issue_challenges() -> None:
     profits=st.lists(st.floats(-1.0, 5.0), min_size=40, max_size=40),
     budget=st.floats(0.0, 20.0),
 )
-def test_budget_is_never_exceeded_and_greedy_by_ratio(
+def test_budget_is_never_exceeded_and_kept_is_exactly_above_the_shadow_price(
     costs: list[float], profits: list[float], budget: float
 ) -> None:
     profits = profits[: len(costs)]
-    keep = select_within_budget(costs, profits, budget)
-    spent = sum(c for c, k in zip(costs, keep.tolist(), strict=True) if k)
-    assert spent <= budget + TOL
-    # anything left out did not fit next to what was kept, or a better-ratio challenge took its place
-    for k, kept in enumerate(keep.tolist()):
-        if not kept:
-            assert costs[k] > 0
-            assert spent + costs[k] > budget - TOL or any(
-                keep[j]
-                for j in range(len(costs))
-                if costs[j] > 0 and profits[j] / costs[j] >= profits[k] / costs[k]
-            )
+    alloc = allocate_budget(costs, profits, budget)
+    kept = alloc.keep.tolist()
+    assert sum(c for c, k in zip(costs, kept, strict=True) if k) <= budget + TOL
+    # what serving decides one request at a time is what the batch kept
+    assert kept == [
+        passes_shadow_price(c, p, alloc.shadow_price) for c, p in zip(costs, profits, strict=True)
+    ]
+    if alloc.shadow_price is not None:
+        # the price is the lowest that fits: also taking everything at the price would overspend
+        at_or_above = [
+            c for c, p in zip(costs, profits, strict=True) if c > 0 and p / c >= alloc.shadow_price
+        ]
+        assert sum(at_or_above) > budget - TOL
