@@ -18,11 +18,15 @@ handler and a single CLI wrapper turn any of them into ``{"error": ..., "detail"
     └── StoreUnavailable             503 / exit 7   the online store (Redis) cannot be reached
 
 Library exceptions are wrapped with ``raise StoreUnavailable(...) from exc`` so callers handle ours only.
+Messages and details are passed through :func:`engine.redaction.redact` when the error is built, so a
+credential in a URL (``redis://:secret@host``) never reaches a response body, the CLI or a log line.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
+
+from engine.redaction import redact, redact_value
 
 
 class OfferEngineError(Exception):
@@ -32,9 +36,10 @@ class OfferEngineError(Exception):
     exit_code: ClassVar[int] = 1
 
     def __init__(self, message: str, *, detail: object | None = None) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
-        self.detail = detail
+        self.detail = redact_value(detail)
 
     def to_dict(self) -> dict[str, object]:
         """The JSON body the service answers with."""
