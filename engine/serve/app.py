@@ -154,6 +154,7 @@ def create_app(
         calendar=calendar,
         retention_s=settings.issuance.retention_days * DAY_S,
         history_retention_s=settings.issuance.history_retention_days * DAY_S,
+        cold_start_per_week=settings.issuance.cold_start_per_week,
         assign_arm=assign_arm,
         on_exposure=on_exposure,
         progress_of=progress_of,

@@ -11,6 +11,11 @@
    written. The week's budget, the counters and the member's history change in the same atomic step.
 4. the exposure hook (experiments) hears about each new issuance; by default it does nothing.
 
+Members the model does not know (any well-formed id is one) are bounded: at most
+``cold_start_per_week`` of them get a stored challenge per week; beyond that they get an explicit
+no-offer (reason code ``cold_start_cap``) that is not stored. They are outside every experiment's
+population (no arm, no exposure): the experiment measures the members the model was trained on.
+
 With an experiment running for the week (``assign_arm`` answers an :class:`ArmChoice`), the response is
 stamped with the experiment and arm, and the arm's policy decides the challenge: ``recommender`` the
 normal one, ``baseline`` the simple one of :mod:`engine.serve.baseline` (under the same rules),
@@ -51,6 +56,8 @@ CACHED_VERSIONS = 3
 
 #: The reason code of the holdout arm's explicit no-offer.
 HOLDOUT_REASON = "holdout"
+#: The reason code of an unknown member's (unstored) no-offer once the week's cold-start cap is reached.
+COLD_START_CAP_REASON = "cold_start_cap"
 
 
 class ArmChoice(NamedTuple):
@@ -165,6 +172,8 @@ class Issuer:
     assign_arm: ArmAssigner = no_arm
     on_exposure: ExposureHook = no_exposure
     progress_of: ProgressHook | None = None
+    #: Stored challenges per week for members unknown to the model (``None``: no limit).
+    cold_start_per_week: int | None = None
     versions: VersionCache = field(init=False)
     _baseline: tuple[str, RulesConfig] | None = field(init=False, default=None)
 
@@ -247,10 +256,23 @@ class _Context:
         if challenge.status == "no_offer":
             names.append(f"no_offer:{challenge.reason_code}")
         if self.cold_start:
-            names.append("cold_start")
+            names += ["cold_start", cold_start_counter(self.week)]
         if self.choice is not None:
             names.append(f"arm:{self.choice.arm}")
         return names
+
+
+def cold_start_counter(week: int) -> str:
+    """The store counter of the week's stored cold-start challenges (what the cap is checked against)."""
+    return f"cold_start:w{week}"
+
+
+async def _cold_start_capped(issuer: Issuer, week: int) -> bool:
+    cap = issuer.cold_start_per_week
+    if cap is None:
+        return False
+    # Read before the write, so concurrent first requests may pass the cap by at most their number.
+    return (await issuer.store.counters()).get(cold_start_counter(week), 0) >= cap
 
 
 def _typed_id(member_id: str, int_ids: bool) -> Id:
@@ -290,16 +312,25 @@ async def _decide(issuer: Issuer, member_id: str, week: int) -> Decision:
         raise StoreUnavailable("no model version is published yet; publish one with `offers publish`")
     data = await issuer.versions.get(found.version)
     live = issuer.rules.current()
+    cold_start = found.record is None
     ctx = _Context(
         member_id=_typed_id(member_id, data.int_ids),
         week=week,
         model_version=found.version,
         rules_version=live.version,
-        choice=issuer.assign_arm(member_id, week),
-        cold_start=found.record is None,
+        choice=None if cold_start else issuer.assign_arm(member_id, week),
+        cold_start=cold_start,
         issued_at=dt.datetime.now(dt.UTC).isoformat(),
         expires_at=issuer.calendar.expires(week).isoformat(),
     )
+    if cold_start and await _cold_start_capped(issuer, week):
+        refusal = ctx.no_offer(
+            "unknown",
+            COLD_START_CAP_REASON,
+            f"member is unknown to model {found.version!r} and the week's "
+            f"{issuer.cold_start_per_week} challenges for new members are issued",
+        )
+        return Decision(ctx.payload(refusal), new=False)
     history = _history(found.history)
     policy = None if ctx.choice is None else ctx.choice.policy
     tier = "unknown"

@@ -13,14 +13,16 @@ import anyio.to_thread
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import AfterValidator
 
 from engine.errors import BadRequest, StoreUnavailable
 from engine.experiments.events import PurchaseEvent
 from engine.serve.issuance import challenge_for
+from engine.serve.member_ids import check_member_id
 from engine.serve.publish import check_version, load_for_publish, publish
 from engine.serve.schemas import (
     ERROR_RESPONSES,
-    MEMBER_ID_PATTERN,
+    MEMBER_ID_SCHEMA,
     BatchRequest,
     BatchResponse,
     ChallengeProgress,
@@ -36,6 +38,15 @@ from engine.serve.schemas import (
 from engine.serve.state import ServeState
 
 router = APIRouter()
+#: A member id in a URL: the one rule of :mod:`engine.serve.member_ids`, stated in the spec.
+MemberIdPath = Annotated[
+    str,
+    Path(
+        description="the loyalty member id (numeric ids without leading zeros)",
+        json_schema_extra=MEMBER_ID_SCHEMA,
+    ),
+    AfterValidator(check_member_id),
+]
 JSON = "application/json"
 
 
@@ -57,7 +68,7 @@ def _json(body: object, status_code: int = 200) -> Response:
 )
 async def get_challenge(
     request: Request,
-    member_id: Annotated[str, Path(pattern=MEMBER_ID_PATTERN, description="the loyalty member id")],
+    member_id: MemberIdPath,
     week: Annotated[int | None, Query(description="challenge week; default: the current week")] = None,
 ) -> Response:
     """Return the member's challenge, issuing it first if this is the week's first request."""
@@ -142,7 +153,7 @@ async def post_purchases(request: Request, body: PurchaseBatch) -> Response:
 )
 async def get_progress(
     request: Request,
-    member_id: Annotated[str, Path(pattern=MEMBER_ID_PATTERN, description="the loyalty member id")],
+    member_id: MemberIdPath,
     week: Annotated[int | None, Query(description="challenge week; default: the current week")] = None,
 ) -> Response:
     """The member's progress, from the purchase events received so far."""
