@@ -9,6 +9,8 @@ handler and a single CLI wrapper turn any of them into ``{"error": ..., "detail"
     │   └── RulesError               422 / exit 2   a rules file is invalid (marketer-facing)
     ├── DataValidationError          422 / exit 3   input data breaks the documented schema
     ├── ArtifactError                500 / exit 4   a candidate artifact is missing or malformed
+    │   └── InvalidArtifact          422 / exit 4   an artifact offered for publishing is unreadable or
+    │                                                 holds impossible values (refused, nothing changes)
     ├── NotFittedError               500 / exit 4   a model was used before ``fit``
     ├── ExperimentError              422 / exit 5   an experiment definition or its data is invalid
     ├── BadRequest                   422 / exit 6   an API request or event is malformed
@@ -69,6 +71,13 @@ class ArtifactError(OfferEngineError):
     """A candidate artifact is missing, incomplete or of an unknown format version."""
 
     exit_code = 4
+
+
+class InvalidArtifact(ArtifactError):
+    """An artifact on disk is unreadable or breaks its documented value ranges (NaN scores, negative
+    prices or margins); publishing it is refused and the version serving keeps serving."""
+
+    http_status = 422
 
 
 class NotFittedError(OfferEngineError):

@@ -100,8 +100,10 @@ async def _publish_on_start(state: ServeState) -> None:
     except NotFound as exc:
         log.warning("no model published at start-up: %s", exc.message)
     except OfferEngineError as exc:
-        # Start anyway: /readyz says not ready until an admin publishes a model.
-        log.error("publishing the champion at start-up failed: %s", exc.message)
+        # Start anyway (a bad champion must not keep the service down): /readyz says not ready, and
+        # why, until an admin publishes a good model.
+        state.publish_problem = f"publishing the champion at start-up failed: {exc.message}"
+        log.error(state.publish_problem)
 
 
 def create_app(

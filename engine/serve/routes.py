@@ -177,7 +177,7 @@ async def readyz(request: Request) -> Response:
     await state.store.ping()
     current = await state.store.current_version()
     if current is None:
-        raise StoreUnavailable("not ready: no model version is published yet")
+        raise StoreUnavailable(f"not ready: {state.publish_problem or 'no model version is published yet'}")
     return _json(
         {
             "status": "ready",
