@@ -17,7 +17,7 @@ from pydantic import AfterValidator
 
 from engine.errors import BadRequest, StoreUnavailable
 from engine.experiments.events import PurchaseEvent
-from engine.serve.issuance import challenge_for
+from engine.serve.issuance import challenge_for, preview_for
 from engine.serve.member_ids import check_member_id
 from engine.serve.publish import check_version, load_for_publish, publish
 from engine.serve.schemas import (
@@ -25,6 +25,7 @@ from engine.serve.schemas import (
     MEMBER_ID_SCHEMA,
     BatchRequest,
     BatchResponse,
+    ChallengePreview,
     ChallengeProgress,
     ChallengeResponse,
     Counters,
@@ -77,6 +78,25 @@ async def get_challenge(
     if decision.new:
         state.metrics.decision(decision.status, decision.reason_code, decision.cold_start)
     return Response(decision.payload, media_type=JSON)
+
+
+@router.get(
+    "/v1/members/{member_id}/challenge:preview",
+    response_model=ChallengePreview,
+    responses=ERROR_RESPONSES,
+    summary="Look up what the member gets this week, with the explanation, without issuing anything",
+    tags=["support"],
+)
+async def preview_challenge(
+    request: Request,
+    member_id: MemberIdPath,
+    week: Annotated[int | None, Query(description="challenge week; default: the current week")] = None,
+) -> Response:
+    """Read-only: the issued challenge, or the one that would be issued; no budget, counter or exposure."""
+    state = _admin(request)
+    decision = await preview_for(state.issuer, member_id, state.week(week))
+    issued = b"true" if decision.stored else b"false"
+    return Response(b'%b,"issued":%b}' % (decision.payload[:-1], issued), media_type=JSON)
 
 
 @router.post(

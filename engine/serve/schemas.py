@@ -69,6 +69,16 @@ class ChallengeResponse(Challenge):
     progress: ChallengeProgress | None = None
 
 
+class ChallengePreview(ChallengeResponse):
+    """A read-only look-up (support staff, marketers): what the member gets this week, explained.
+
+    ``issued`` is True when this is the challenge already issued to the member this week, False when it
+    is the one the rules in force would issue now (nothing was stored, spent or exposed to make it).
+    """
+
+    issued: bool
+
+
 ItemIdIn = Annotated[int, Field(ge=0)] | Annotated[str, Field(min_length=1, max_length=64)]
 
 

@@ -46,6 +46,8 @@ def test_every_route_refuses_a_non_canonical_id_with_422(shared_live: LiveServer
             "fast path, week": client.get(f"/v1/members/{raw}/challenge", params={"week": WEEK}),
             "routed": client.get(f"/v1/members/{raw}/challenge", params={"week": WEEK, "x": "1"}),
             "batch": client.post("/v1/challenges:batch", json={"member_ids": ["1", raw], "week": WEEK}),
+            "preview": client.get(f"/v1/members/{raw}/challenge:preview", params={"week": WEEK}),
+            "progress": client.get(f"/v1/members/{raw}/progress", params={"week": WEEK}),
         }
         # The connection survived every refusal (a 500 used to reset it).
         assert client.get("/v1/members/1/challenge", params={"week": WEEK}).status_code == 200
