@@ -26,6 +26,7 @@ from engine.serve.experiment import ExperimentRuntime
 from engine.serve.hotpath import HotPath, render_error
 from engine.serve.issuance import ArmAssigner, ExposureHook, Issuer, no_arm, no_exposure
 from engine.serve.metrics import Metrics
+from engine.serve.openapi import state_bounds
 from engine.serve.publish import champion_version, load_for_publish, publish
 from engine.serve.redis_store import RedisStore
 from engine.serve.routes import router
@@ -188,6 +189,7 @@ def create_app(
     )
     app.state.serve = state
     app.include_router(router)
+    state_bounds(app, settings)
     _install_handlers(app, metrics)
     app.add_middleware(HotPath, state=state)
     return app

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 CHAMPION_FILE = "CHAMPION"
 #: A model version names a directory: no separators, no "..", nothing a shell would mangle.
-VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+VERSION_MAX_LENGTH = 128
+VERSION_PATTERN = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{0,{VERSION_MAX_LENGTH - 1}}}$")
 #: Placeholder member id in the stored cold-start record; replaced by the requesting member's id.
 COLD_START_PLACEHOLDER = ""
 
@@ -47,7 +48,7 @@ class Publication:
 
 def check_version(version: str) -> str:
     """``version`` if it is a safe directory name, else :class:`BadRequest`."""
-    if not VERSION_PATTERN.match(version) or ".." in version:
+    if not VERSION_PATTERN.fullmatch(version) or ".." in version:
         raise BadRequest(
             f"model version {version!r} is not valid: use letters, digits, '_', '.', '-' (at most 128)"
         )
