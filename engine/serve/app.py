@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from engine.errors import NotFound, OfferEngineError
+from engine.redaction import redact, redact_value
 from engine.serve.calendar import WeekCalendar
 from engine.serve.embedded import EmbeddedStore
 from engine.serve.experiment import ExperimentRuntime
@@ -49,9 +50,8 @@ def build_store(settings: Settings) -> Store:
 
 
 def _error(status: int, error: str, detail: object) -> Response:
-    return Response(
-        orjson.dumps({"error": error, "detail": detail}), status_code=status, media_type="application/json"
-    )
+    body = orjson.dumps({"error": error, "detail": redact_value(detail)}, default=lambda v: redact(str(v)))
+    return Response(body, status_code=status, media_type="application/json")
 
 
 def _validation_message(exc: RequestValidationError) -> str:

@@ -20,6 +20,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.errors import OfferEngineError, StoreUnavailable
+from engine.redaction import redact
 from engine.serve.issuance import challenge_for
 from engine.serve.member_ids import member_id_problem
 from engine.serve.metrics import Metrics
@@ -43,7 +44,8 @@ def render_error(exc: OfferEngineError, metrics: Metrics, path: str) -> tuple[in
         log.warning("store unavailable: %s", exc.message, extra={"path": path})
     elif exc.http_status >= 500:
         log.error("%s: %s", type(exc).__name__, exc.message, extra={"path": path})
-    return exc.http_status, orjson.dumps(exc.to_dict(), default=str)
+    # ``default`` renders objects orjson cannot (they were not redacted as strings when the error was built).
+    return exc.http_status, orjson.dumps(exc.to_dict(), default=lambda v: redact(str(v)))
 
 
 async def _respond(send: Send, status: int, body: bytes) -> None:

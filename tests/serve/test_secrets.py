@@ -13,6 +13,8 @@ import pytest
 
 from engine.errors import StoreUnavailable
 from engine.redaction import redact
+from engine.serve.hotpath import render_error
+from engine.serve.metrics import Metrics
 from tests.serve.conftest import ADMIN_KEY, WEEK, free_port
 
 SECRET = "s3cr3t-pa55word"
@@ -38,6 +40,21 @@ def test_engine_errors_carry_no_credential_in_message_or_body() -> None:
     assert SECRET not in exc.message
     assert SECRET not in str(exc)
     assert SECRET not in repr(exc.to_dict())
+
+
+class _Opaque:
+    """An object orjson cannot encode, whose text holds a credential."""
+
+    def __str__(self) -> str:
+        return f"pool(redis://:{SECRET}@h:1/0)"
+
+
+def test_error_bodies_redact_objects_rendered_as_text() -> None:
+    exc = StoreUnavailable("store away", detail={"pool": _Opaque()})
+    status, body = render_error(exc, Metrics((0.1,)), "/x")
+    assert status == 503
+    assert SECRET not in body.decode()
+    assert "redis://***@h:1/0" in body.decode()
 
 
 def test_no_secret_in_any_answer_or_log_line_when_redis_is_away(
