@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
 from engine.errors import StoreUnavailable
-from engine.redaction import redact
+from engine.redaction import RedactingFilter, redact
 from engine.serve.hotpath import render_error
+from engine.serve.logs import JsonFormatter
 from engine.serve.metrics import Metrics
 from tests.serve.conftest import ADMIN_KEY, WEEK, free_port
 
@@ -40,6 +44,27 @@ def test_engine_errors_carry_no_credential_in_message_or_body() -> None:
     assert SECRET not in exc.message
     assert SECRET not in str(exc)
     assert SECRET not in repr(exc.to_dict())
+
+
+def test_log_lines_are_redacted_in_message_arguments_extra_fields_and_tracebacks() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger(f"test.secrets.{uuid.uuid4().hex}")
+    logger.addHandler(handler)
+    logger.propagate = False
+    url = f"redis://:{SECRET}@10.0.0.5:6379/0"
+    logger.warning("connecting to %s", url, extra={"url": url})
+    try:
+        raise ConnectionError(f"cannot reach {url}")
+    except ConnectionError:
+        logger.exception("failed")
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert SECRET not in stream.getvalue()
+    assert "redis://***@10.0.0.5:6379/0" in lines[0]
+    assert "ConnectionError: cannot reach redis://***@10.0.0.5" in lines[1]
 
 
 class _Opaque:
