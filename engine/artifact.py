@@ -29,6 +29,11 @@ popular_items.parquet       cold start: items by share of active members buying 
     item_id, score, rank
 popular_categories.parquet  cold start: categories by weekly adoption share among non-buyers
     category, score, suggested_item_id, rank
+
+Value ranges, checked by :func:`read_artifact` (:data:`VALUE_RANGES`): every score is a probability in
+[0, 1], ``expected_margin`` and ``price`` are finite and not negative, ``margin_rate`` is in [0, 1]. A file
+that cannot be read or breaks a range raises :class:`~engine.errors.InvalidArtifact` naming the file,
+the column, the number of rows and examples, so a bad artifact is refused before it is published.
 """
 
 from __future__ import annotations
@@ -38,9 +43,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from engine.errors import ArtifactError
+from engine.errors import ArtifactError, InvalidArtifact
 
 ARTIFACT_FORMAT_VERSION = 1
 
@@ -53,6 +60,17 @@ TABLES: dict[str, tuple[str, ...]] = {
     "popular_items": ("item_id", "score", "rank"),
     "popular_categories": ("category", "score", "suggested_item_id", "rank"),
 }
+
+
+#: (table, column) -> (lowest, highest) allowed value; NaN and infinities are never allowed.
+VALUE_RANGES: dict[tuple[str, str], tuple[float, float]] = {
+    **{(t, "score"): (0.0, 1.0) for t in ("habitual", "stretch", "popular_items", "popular_categories")},
+    ("stretch", "expected_margin"): (0.0, np.inf),
+    ("items", "price"): (0.0, np.inf),
+    ("items", "margin_rate"): (0.0, 1.0),
+}
+#: How many offending rows an error names.
+MAX_EXAMPLES = 5
 
 
 @dataclass(frozen=True)
@@ -107,32 +125,61 @@ def read_manifest(directory: Path) -> Manifest:
     try:
         raw = json.loads(path.read_text())
     except FileNotFoundError as exc:
-        raise ArtifactError(f"{directory}: not a candidate artifact (no manifest.json)") from exc
-    except json.JSONDecodeError as exc:
-        raise ArtifactError(f"{path}: not valid JSON: {exc}") from exc
+        raise InvalidArtifact(f"{directory}: not a candidate artifact (no manifest.json)") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidArtifact(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise InvalidArtifact(f"{path}: expected a JSON object, got {type(raw).__name__}")
     version = raw.get("format_version")
     if version != ARTIFACT_FORMAT_VERSION:
-        raise ArtifactError(
+        raise InvalidArtifact(
             f"{path}: format_version {version!r} is not supported (expected {ARTIFACT_FORMAT_VERSION})"
         )
     try:
         return Manifest(**raw)
     except TypeError as exc:
-        raise ArtifactError(f"{path}: bad manifest: {exc}") from exc
+        raise InvalidArtifact(f"{path}: bad manifest: {exc}") from exc
+
+
+def check_values(name: str, frame: pd.DataFrame, where: Path | str) -> None:
+    """Raise :class:`InvalidArtifact` when a column of table ``name`` leaves its :data:`VALUE_RANGES`."""
+    for (table, column), (low, high) in VALUE_RANGES.items():
+        if table != name:
+            continue
+        values = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+        bad = ~np.isfinite(values) | (values < low) | (values > high)
+        if bad.any():
+            rows = [f"{frame[column].iloc[i]!r} (row {i})" for i in np.flatnonzero(bad)[:MAX_EXAMPLES]]
+            span = f"{low:g}..{high:g}" if np.isfinite(high) else f">= {low:g}"
+            raise InvalidArtifact(
+                f"{where}: column {column!r}: {int(bad.sum())} row(s) are not finite numbers in {span} "
+                f"(e.g. {', '.join(rows)})"
+            )
 
 
 def read_artifact(directory: Path | str) -> CandidateArtifact:
-    """Load every table of an artifact directory, checking that each has its documented columns."""
+    """Load every table of an artifact directory, checking its columns and value ranges.
+
+    Raises
+    ------
+    InvalidArtifact
+        A file is missing or unreadable (truncated, not Parquet), a column is missing, or a value is
+        outside :data:`VALUE_RANGES`; the message names the file and column.
+    """
     directory = Path(directory)
     manifest = read_manifest(directory)
     tables: dict[str, pd.DataFrame] = {}
     for name, columns in TABLES.items():
         path = directory / f"{name}.parquet"
         if not path.exists():
-            raise ArtifactError(f"{directory}: missing table {path.name}")
-        frame = pd.read_parquet(path)
+            raise InvalidArtifact(f"{directory}: missing table {path.name}")
+        try:
+            frame = pd.read_parquet(path)
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            raise InvalidArtifact(f"{path}: not a readable Parquet file: {exc}") from exc
         missing = [c for c in columns if c not in frame.columns]
         if missing:
-            raise ArtifactError(f"{path}: missing columns {missing}")
+            raise InvalidArtifact(f"{path}: missing columns {missing}")
+        check_values(name, frame, path)
         tables[name] = frame
     return CandidateArtifact(manifest=manifest, **tables)

@@ -9,6 +9,8 @@ handler and a single CLI wrapper turn any of them into ``{"error": ..., "detail"
     │   └── RulesError               422 / exit 2   a rules file is invalid (marketer-facing)
     ├── DataValidationError          422 / exit 3   input data breaks the documented schema
     ├── ArtifactError                500 / exit 4   a candidate artifact is missing or malformed
+    │   └── InvalidArtifact          422 / exit 4   an artifact offered for publishing is unreadable or
+    │                                                 holds impossible values (refused, nothing changes)
     ├── NotFittedError               500 / exit 4   a model was used before ``fit``
     ├── ExperimentError              422 / exit 5   an experiment definition or its data is invalid
     ├── BadRequest                   422 / exit 6   an API request or event is malformed
@@ -18,11 +20,15 @@ handler and a single CLI wrapper turn any of them into ``{"error": ..., "detail"
     └── StoreUnavailable             503 / exit 7   the online store (Redis) cannot be reached
 
 Library exceptions are wrapped with ``raise StoreUnavailable(...) from exc`` so callers handle ours only.
+Messages and details are passed through :func:`engine.redaction.redact` when the error is built, so a
+credential in a URL (``redis://:secret@host``) never reaches a response body, the CLI or a log line.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
+
+from engine.redaction import redact, redact_value
 
 
 class OfferEngineError(Exception):
@@ -32,9 +38,10 @@ class OfferEngineError(Exception):
     exit_code: ClassVar[int] = 1
 
     def __init__(self, message: str, *, detail: object | None = None) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
-        self.detail = detail
+        self.detail = redact_value(detail)
 
     def to_dict(self) -> dict[str, object]:
         """The JSON body the service answers with."""
@@ -64,6 +71,13 @@ class ArtifactError(OfferEngineError):
     """A candidate artifact is missing, incomplete or of an unknown format version."""
 
     exit_code = 4
+
+
+class InvalidArtifact(ArtifactError):
+    """An artifact on disk is unreadable or breaks its documented value ranges (NaN scores, negative
+    prices or margins); publishing it is refused and the version serving keeps serving."""
+
+    http_status = 422
 
 
 class NotFittedError(OfferEngineError):

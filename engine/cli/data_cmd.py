@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         ):
             summary.add_row(label, value)
         console.print(summary)
-        drops = Table(title="Rows removed (or filled) on load")
+        drops = Table(title="Rows removed, filled or rewritten on load")
         for column in ("table", "reason", "rows", "examples"):
             drops.add_column(column, justify="right" if column == "rows" else "left")
         for d in ds.dropped:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-from engine.errors import ConfigError
+from engine.errors import ArtifactError, ConfigError, NotFound
 
 if TYPE_CHECKING:
     from engine.serve.settings import Settings
@@ -68,7 +68,11 @@ def _publish_once(settings: Settings) -> None:
             await store.close()
 
     if settings.publish_on_start != "never":
-        asyncio.run(run())
+        try:
+            asyncio.run(run())
+        except (ArtifactError, NotFound) as exc:
+            # A bad or missing champion must not keep the service down: it starts not ready.
+            Console(stderr=True).print(f"no model published at start-up: {exc.message}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

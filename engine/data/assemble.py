@@ -23,6 +23,7 @@ from engine.data.validation import (
     apply_row_checks,
     coerce,
     fail,
+    normalised_ids,
     require_columns,
     require_no_nulls,
     require_rows,
@@ -59,15 +60,24 @@ def _align_ids(left: pd.Series, right: pd.Series) -> tuple[pd.Series, pd.Series]
     return left.astype("str"), right.astype("str")
 
 
+def _ids(raw: pd.DataFrame, column: str, where: str, table: str, notes: list[DropCount]) -> pd.Series:
+    """Coerce an id column, noting the ids rewritten to canonical form (``'001' -> 1``)."""
+    ids = coerce(raw, column, "id", where)
+    note = normalised_ids(raw[column], ids, table, column)
+    if note is not None:
+        notes.append(note)
+    return ids
+
+
 def _catalog(raw: pd.DataFrame, where: str, config: DataConfig) -> tuple[pd.DataFrame, list[DropCount]]:
     require_rows(raw, where)
     # Category is the level stretch picks are made at: a catalog without it is unusable. Empty values
     # in it are filled and counted instead.
     require_columns(raw, [s.ITEM_ID, s.CATEGORY, s.DEPARTMENT], where)
-    cat = pd.DataFrame({s.ITEM_ID: coerce(raw, s.ITEM_ID, "id", where)})
+    notes: list[DropCount] = []
+    cat = pd.DataFrame({s.ITEM_ID: _ids(raw, s.ITEM_ID, where, "catalog", notes)})
     require_no_nulls(cat, [s.ITEM_ID], where)
     require_unique(cat, s.ITEM_ID, where)
-    notes: list[DropCount] = []
 
     department = coerce(raw, s.DEPARTMENT, "str", where)
     no_dept = department.isna() | (department.str.strip() == "")
@@ -94,7 +104,11 @@ def _catalog(raw: pd.DataFrame, where: str, config: DataConfig) -> tuple[pd.Data
     if s.EXCLUDED in raw:
         cat[s.EXCLUDED] = coerce(raw, s.EXCLUDED, "bool", where)
 
-    checks = [RowCheck("catalog", s.PRICE, "price <= 0", cat[s.PRICE] <= 0)]  # NaN compares False
+    price = cat[s.PRICE]
+    checks = [
+        RowCheck("catalog", s.PRICE, "not a finite number (inf)", np.isinf(price)),
+        RowCheck("catalog", s.PRICE, "price <= 0", price <= 0),  # NaN compares False
+    ]
     if s.MARGIN_RATE in cat:
         rate = cat[s.MARGIN_RATE]
         checks.append(
@@ -112,13 +126,16 @@ def _filled(table: str, column: str, label: str, ids: pd.Series) -> DropCount:
     )
 
 
-def _transactions(raw: pd.DataFrame, where: str, config: DataConfig) -> pd.DataFrame:
+def _transactions(raw: pd.DataFrame, where: str, config: DataConfig) -> tuple[pd.DataFrame, list[DropCount]]:
     require_rows(raw, where)
     required = [s.MEMBER_ID, s.ITEM_ID, s.BASKET_ID, s.QUANTITY, s.SALES_VALUE]
     require_columns(raw, required, where)
     if s.WEEK not in raw and s.TIMESTAMP not in raw:
         require_columns(raw, [s.WEEK, s.TIMESTAMP], where)  # names both in the message
-    tx = pd.DataFrame({c: coerce(raw, c, "id", where) for c in (s.MEMBER_ID, s.ITEM_ID, s.BASKET_ID)})
+    notes: list[DropCount] = []
+    tx = pd.DataFrame(
+        {c: _ids(raw, c, where, "transactions", notes) for c in (s.MEMBER_ID, s.ITEM_ID, s.BASKET_ID)}
+    )
     if s.TIMESTAMP in raw:
         tx[s.TIMESTAMP] = coerce(raw, s.TIMESTAMP, "datetime", where)
     if s.WEEK in raw:
@@ -131,7 +148,7 @@ def _transactions(raw: pd.DataFrame, where: str, config: DataConfig) -> pd.DataF
     tx[s.QUANTITY] = coerce(raw, s.QUANTITY, "float", where)
     tx[s.SALES_VALUE] = coerce(raw, s.SALES_VALUE, "float", where)
     require_no_nulls(tx, [s.MEMBER_ID, s.ITEM_ID, s.BASKET_ID, s.QUANTITY, s.SALES_VALUE], where)
-    return tx[list(s.TRANSACTION_COLUMNS)]
+    return tx[list(s.TRANSACTION_COLUMNS)], notes
 
 
 def _transaction_checks(
@@ -144,6 +161,9 @@ def _transaction_checks(
             RowCheck(t, s.MEMBER_ID, "member not in the members file", ~tx[s.MEMBER_ID].isin(known_members))
         )
     checks += [
+        # First, so that -inf is counted as what it is rather than as a return.
+        RowCheck(t, s.QUANTITY, "not a finite number (inf)", np.isinf(tx[s.QUANTITY])),
+        RowCheck(t, s.SALES_VALUE, "not a finite number (inf)", np.isinf(tx[s.SALES_VALUE])),
         RowCheck(t, s.QUANTITY, "quantity <= 0 (returns or empty lines)", tx[s.QUANTITY] <= 0),
         RowCheck(t, s.SALES_VALUE, "sales_value < 0", tx[s.SALES_VALUE] < 0),
     ]
@@ -169,15 +189,28 @@ def _ts(value: datetime) -> pd.Timestamp:
     return pd.Timestamp(value).tz_localize(None)
 
 
-def _members(raw: pd.DataFrame, where: str) -> pd.DataFrame:
+def _members(raw: pd.DataFrame, where: str, notes: list[DropCount]) -> pd.DataFrame:
     require_rows(raw, where)
     require_columns(raw, [s.MEMBER_ID], where)
-    members = pd.DataFrame({s.MEMBER_ID: coerce(raw, s.MEMBER_ID, "id", where)})
+    members = pd.DataFrame({s.MEMBER_ID: _ids(raw, s.MEMBER_ID, where, "members", notes)})
     require_no_nulls(members, [s.MEMBER_ID], where)
     require_unique(members, s.MEMBER_ID, where)
     if s.TIER in raw:
         members[s.TIER] = raw[s.TIER].to_numpy()
     return members
+
+
+def _derived_tiers(given: pd.DataFrame | None, built: pd.DataFrame) -> DropCount | None:
+    """A note on the members whose tier the members file left empty (derived from their spend)."""
+    if given is None or s.TIER not in given:
+        return None
+    empty = given.loc[given[s.TIER].isna(), s.MEMBER_ID]
+    if empty.empty:
+        return None
+    tiers = built.set_index(s.MEMBER_ID).loc[empty.to_numpy(), s.TIER].value_counts()
+    made = ", ".join(f"{n} {tier}" for tier, n in tiers.items())
+    reason = f"tier: empty, derived from spend: {made} (rows kept)"
+    return DropCount("members", reason, len(empty), tuple(str(v) for v in empty.head(5)))
 
 
 def median_unit_price(transactions: pd.DataFrame) -> pd.Series:
@@ -199,8 +232,9 @@ def assemble(
     one in the data (all of it counts).
     """
     catalog, drops = _catalog(raw.catalog, raw.where["catalog"], config)
-    tx = _transactions(raw.transactions, raw.where["transactions"], config)
-    members = None if raw.members is None else _members(raw.members, raw.where["members"])
+    tx, notes = _transactions(raw.transactions, raw.where["transactions"], config)
+    members = None if raw.members is None else _members(raw.members, raw.where["members"], notes)
+    drops += notes
 
     tx[s.ITEM_ID], catalog[s.ITEM_ID] = _align_ids(tx[s.ITEM_ID], catalog[s.ITEM_ID])
     known_members = None
@@ -225,6 +259,9 @@ def assemble(
     catalog = catalog.astype({s.NAME: "str", s.CATEGORY: "str", s.DEPARTMENT: "str", s.PRICE: "float64"})
     cutoff = int(tx[s.WEEK].max()) + 1 if as_of_week is None else as_of_week
     member_table = build_members(tx, cutoff, tiers, given=members, where=raw.where.get("members", "members"))
+    tier_note = _derived_tiers(members, member_table)
+    if tier_note is not None:
+        drops.append(tier_note)
     return Dataset(
         transactions=tx.reset_index(drop=True),
         catalog=catalog.sort_values(s.ITEM_ID).reset_index(drop=True),

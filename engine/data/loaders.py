@@ -61,11 +61,17 @@ def read_complete_journey() -> RawTables:
     return RawTables(tx, catalog, None, where, "completejourney")
 
 
+#: Canonical id columns: read from CSV as text, so that "001" and "1" reach validation as written.
+_ID_COLUMNS = (s.MEMBER_ID, s.ITEM_ID, s.BASKET_ID)
+
+
 def _read_table(path: Path, fmt: str, columns: dict[str, str]) -> pd.DataFrame:
     if not path.is_file():
         raise DataValidationError(f"{path}: file not found", detail={"file": str(path)})
+    ids = dict.fromkeys(_ID_COLUMNS, "string")
+    ids.update({source: "string" for source, canonical in columns.items() if canonical in _ID_COLUMNS})
     try:
-        frame = pd.read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
+        frame = pd.read_parquet(path) if fmt == "parquet" else pd.read_csv(path, dtype=ids)
     except Exception as exc:  # pyarrow and the csv parser raise many types; all mean "unreadable"
         raise DataValidationError(
             f"{path}: cannot be read as {fmt}: {exc}", detail={"file": str(path)}

@@ -4,9 +4,13 @@ Two kinds of problem:
 
 * structural (missing columns, values that cannot be coerced to the column's type, empty tables, null
   ids, duplicated keys): the data cannot be trusted at all, so these always raise;
-* row-level (unknown items, zero or negative quantities, negative sales, out-of-range timestamps...):
-  under the ``error`` policy they raise; under ``report`` the rows are removed and returned as
-  :class:`~engine.data.schema.DropCount` records, so nothing disappears without being counted.
+* row-level (unknown items, zero, negative or infinite quantities, negative or infinite sales,
+  out-of-range timestamps...): under the ``error`` policy they raise; under ``report`` the rows are
+  removed and returned as :class:`~engine.data.schema.DropCount` records, so nothing disappears without
+  being counted.
+
+Values changed but kept (ids rewritten to their canonical integer, empty labels filled) are recorded as
+``DropCount`` notes too, so ``offers data check`` shows them.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ log = logging.getLogger(__name__)
 MAX_EXAMPLES = 5
 
 ColumnKind = Literal["id", "int", "float", "str", "bool", "datetime"]
+#: Text that names an integer id: optional sign, digits, optional ".0" (a spreadsheet's float export).
+_INTEGER_TEXT = r"^\s*[+-]?[0-9]{1,18}(\.0*)?\s*$"
 
 
 def examples(values: pd.Series | pd.Index | Sequence[object]) -> tuple[str, ...]:
@@ -91,7 +97,13 @@ def coerce(frame: pd.DataFrame, column: str, kind: ColumnKind, where: str) -> pd
             whole = col.dropna()
             if bool((whole == np.floor(whole)).all()) and not col.isna().any():
                 return col.astype("int64")
-        return col.astype("str").where(col.notna())
+        text = col.astype("str").where(col.notna())
+        if not col.isna().any() and len(col) and bool(text.str.match(_INTEGER_TEXT).all()):
+            # Text ids that are all integers ("001", "1") become int64 like numeric files' ids, so
+            # one member has one id; :func:`normalised_ids` reports the ids this rewrote.
+            digits = text.str.strip().str.replace(r"\.0*$", "", regex=True).str.lstrip("+")
+            return pd.to_numeric(digits).astype("int64")
+        return text
     if kind == "str":
         return col.astype("str").where(col.notna())
     if kind == "bool":
@@ -128,6 +140,27 @@ def coerce(frame: pd.DataFrame, column: str, kind: ColumnKind, where: str) -> pd
     if kind == "float":
         return converted.astype("float64")
     return converted
+
+
+def normalised_ids(raw: pd.Series, ids: pd.Series, table: str, column: str) -> DropCount | None:
+    """A note on the ids :func:`coerce` rewrote (``'001' -> 1``), and how many it merged with another id.
+
+    ``raw`` is the column as read, ``ids`` what :func:`coerce` made of it; ``None`` when nothing changed.
+    """
+    if not pd.api.types.is_integer_dtype(ids.dtype) or pd.api.types.is_numeric_dtype(raw.dtype):
+        return None
+    text = raw.astype("str")
+    changed = text != ids.astype("str")
+    if not changed.any():
+        return None
+    pairs = pd.DataFrame({"raw": text, "id": ids}).drop_duplicates()
+    spellings = pairs.groupby("id")["raw"].transform("size")
+    rewritten = pairs[pairs["raw"] != pairs["id"].astype("str")]
+    merged = int((spellings.loc[rewritten.index] > 1).sum())
+    how = f", {merged} of them merged with another id" if merged else ""
+    sample = tuple(f"{r!r} -> {i}" for r, i in rewritten.head(MAX_EXAMPLES).itertuples(index=False))
+    reason = f"{column}: {len(rewritten)} id(s) rewritten to canonical form{how} (rows kept)"
+    return DropCount(table, reason, int(changed.sum()), sample)
 
 
 def require_no_nulls(frame: pd.DataFrame, columns: Sequence[str], where: str) -> None:

@@ -20,12 +20,14 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from engine.errors import NotFound, OfferEngineError
+from engine.redaction import redact, redact_value
 from engine.serve.calendar import WeekCalendar
 from engine.serve.embedded import EmbeddedStore
 from engine.serve.experiment import ExperimentRuntime
 from engine.serve.hotpath import HotPath, render_error
 from engine.serve.issuance import ArmAssigner, ExposureHook, Issuer, no_arm, no_exposure
 from engine.serve.metrics import Metrics
+from engine.serve.openapi import state_bounds
 from engine.serve.publish import champion_version, load_for_publish, publish
 from engine.serve.redis_store import RedisStore
 from engine.serve.routes import router
@@ -48,9 +50,8 @@ def build_store(settings: Settings) -> Store:
 
 
 def _error(status: int, error: str, detail: object) -> Response:
-    return Response(
-        orjson.dumps({"error": error, "detail": detail}), status_code=status, media_type="application/json"
-    )
+    body = orjson.dumps({"error": error, "detail": redact_value(detail)}, default=lambda v: redact(str(v)))
+    return Response(body, status_code=status, media_type="application/json")
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -100,8 +101,10 @@ async def _publish_on_start(state: ServeState) -> None:
     except NotFound as exc:
         log.warning("no model published at start-up: %s", exc.message)
     except OfferEngineError as exc:
-        # Start anyway: /readyz says not ready until an admin publishes a model.
-        log.error("publishing the champion at start-up failed: %s", exc.message)
+        # Start anyway (a bad champion must not keep the service down): /readyz says not ready, and
+        # why, until an admin publishes a good model.
+        state.publish_problem = f"publishing the champion at start-up failed: {exc.message}"
+        log.error(state.publish_problem)
 
 
 def create_app(
@@ -154,6 +157,7 @@ def create_app(
         calendar=calendar,
         retention_s=settings.issuance.retention_days * DAY_S,
         history_retention_s=settings.issuance.history_retention_days * DAY_S,
+        cold_start_per_week=settings.issuance.cold_start_per_week,
         assign_arm=assign_arm,
         on_exposure=on_exposure,
         progress_of=progress_of,
@@ -185,6 +189,7 @@ def create_app(
     )
     app.state.serve = state
     app.include_router(router)
+    state_bounds(app, settings)
     _install_handlers(app, metrics)
     app.add_middleware(HotPath, state=state)
     return app

@@ -5,8 +5,9 @@ request objects, the exception middleware stack) costing more CPU than the whole
 well-formed ``GET /v1/members/{member_id}/challenge[?week=N]`` and ``GET /v1/_bench/ping`` requests are
 answered here, calling the same plain functions as the FastAPI routes (which stay registered: they
 document the API in OpenAPI and answer everything this fast path does not recognise, e.g. malformed ids
-or extra query parameters, with the usual validation errors). Errors use the same renderer as the app's
-exception handler, so both paths answer identically.
+or extra query parameters, with the usual validation errors). Member ids are checked by the same
+:func:`~engine.serve.member_ids.member_id_problem` the routes use, so both paths accept the same ids.
+Errors use the same renderer as the app's exception handler, so both paths answer identically.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.errors import OfferEngineError, StoreUnavailable
+from engine.redaction import redact
 from engine.serve.issuance import challenge_for
+from engine.serve.member_ids import member_id_problem
 from engine.serve.metrics import Metrics
-from engine.serve.schemas import MEMBER_ID_PATTERN
 from engine.serve.state import ServeState
 
 log = logging.getLogger(__name__)
@@ -30,7 +32,6 @@ CHALLENGE_ROUTE = "/v1/members/{member_id}/challenge"
 PING_ROUTE = "/v1/_bench/ping"
 UNMATCHED = "<unmatched>"
 _PREFIX, _SUFFIX = "/v1/members/", "/challenge"
-_MEMBER = re.compile(MEMBER_ID_PATTERN)
 _WEEK = re.compile(rb"^week=([0-9]{1,9})$")
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 _PONG = b'{"ok":true}'
@@ -43,7 +44,8 @@ def render_error(exc: OfferEngineError, metrics: Metrics, path: str) -> tuple[in
         log.warning("store unavailable: %s", exc.message, extra={"path": path})
     elif exc.http_status >= 500:
         log.error("%s: %s", type(exc).__name__, exc.message, extra={"path": path})
-    return exc.http_status, orjson.dumps(exc.to_dict(), default=str)
+    # ``default`` renders objects orjson cannot (they were not redacted as strings when the error was built).
+    return exc.http_status, orjson.dumps(exc.to_dict(), default=lambda v: redact(str(v)))
 
 
 async def _respond(send: Send, status: int, body: bytes) -> None:
@@ -77,7 +79,7 @@ class HotPath:
                 member_id = path[len(_PREFIX) : -len(_SUFFIX)]
                 query: bytes = scope["query_string"]
                 week_match = _WEEK.match(query) if query else None
-                if _MEMBER.match(member_id) and (not query or week_match):
+                if (not query or week_match) and member_id_problem(member_id) is None:
                     week = int(week_match.group(1)) if week_match else None
                     status, body = await self._challenge(member_id, week, path)
                     await _respond(send, status, body)

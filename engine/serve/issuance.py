@@ -11,6 +11,11 @@
    written. The week's budget, the counters and the member's history change in the same atomic step.
 4. the exposure hook (experiments) hears about each new issuance; by default it does nothing.
 
+Members the model does not know (any well-formed id is one) are bounded: at most
+``cold_start_per_week`` of them get a stored challenge per week; beyond that they get an explicit
+no-offer (reason code ``cold_start_cap``) that is not stored. They are outside every experiment's
+population (no arm, no exposure): the experiment measures the members the model was trained on.
+
 With an experiment running for the week (``assign_arm`` answers an :class:`ArmChoice`), the response is
 stamped with the experiment and arm, and the arm's policy decides the challenge: ``recommender`` the
 normal one, ``baseline`` the simple one of :mod:`engine.serve.baseline` (under the same rules),
@@ -22,7 +27,6 @@ Responses are stored as the exact JSON bytes the API returns, so a repeat read i
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import logging
@@ -32,26 +36,25 @@ from typing import NamedTuple
 
 import orjson
 
-from engine.candidates import Catalog, Id, MemberCandidates
+from engine.candidates import Id, MemberCandidates
 from engine.challenge import Challenge, MemberHistory, assemble_challenge, no_offer
 from engine.errors import ArtifactError, OfferEngineError, StoreUnavailable
 from engine.rules.config import RulesConfig
 from engine.rules.outcome import RuleResult
 from engine.serve.baseline import baseline_member, baseline_rules
 from engine.serve.calendar import WeekCalendar
-from engine.serve.publish import catalog_from_blob
 from engine.serve.rules_watch import RulesWatcher
 from engine.serve.store import BudgetClaim, Store
+from engine.serve.versions import VersionCache, VersionData
 
 log = logging.getLogger(__name__)
 
 DAY_S = 86_400
-#: Versions whose catalog and cold-start record stay decoded in memory (current, previous, one spare).
-CACHED_VERSIONS = 3
-
 
 #: The reason code of the holdout arm's explicit no-offer.
 HOLDOUT_REASON = "holdout"
+#: The reason code of an unknown member's (unstored) no-offer once the week's cold-start cap is reached.
+COLD_START_CAP_REASON = "cold_start_cap"
 
 
 class ArmChoice(NamedTuple):
@@ -107,51 +110,8 @@ class Decision:
     status: str = ""
     reason_code: str = ""
     cold_start: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class _VersionData:
-    catalog: Catalog
-    cold_start: MemberCandidates | None
-    int_ids: bool
-
-
-class VersionCache:
-    """Each model version's catalog and cold-start record, fetched from the store once and decoded."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._data: dict[str, _VersionData] = {}
-        self._loading: dict[str, asyncio.Lock] = {}
-
-    async def get(self, version: str) -> _VersionData:
-        """The decoded shared data of ``version``; concurrent first callers share one load."""
-        data = self._data.get(version)
-        if data is not None:
-            return data
-        lock = self._loading.setdefault(version, asyncio.Lock())
-        async with lock:
-            data = self._data.get(version)
-            if data is None:
-                data = await self._load(version)
-                if len(self._data) >= CACHED_VERSIONS:
-                    del self._data[next(iter(self._data))]
-                self._data[version] = data
-        self._loading.pop(version, None)
-        return data
-
-    async def _load(self, version: str) -> _VersionData:
-        catalog = await self._store.get_shared(version, "catalog")
-        if catalog is None:
-            # Only possible if two publishes removed this version between our lookup and now.
-            raise StoreUnavailable(f"model version {version!r} disappeared from the store; retry")
-        cold = await self._store.get_shared(version, "cold_start")
-        kind = await self._store.get_shared(version, "id_kind")
-        return _VersionData(
-            catalog_from_blob(catalog),
-            None if cold is None else MemberCandidates.from_json(cold),
-            kind == b"int",
-        )
+    #: False when ``payload`` is not in the store: a preview, or an unknown member beyond the cap.
+    stored: bool = True
 
 
 @dataclass
@@ -166,6 +126,8 @@ class Issuer:
     assign_arm: ArmAssigner = no_arm
     on_exposure: ExposureHook = no_exposure
     progress_of: ProgressHook | None = None
+    #: Stored challenges per week for members unknown to the model (``None``: no limit).
+    cold_start_per_week: int | None = None
     versions: VersionCache = field(init=False)
     _baseline: tuple[str, RulesConfig] | None = field(init=False, default=None)
 
@@ -240,17 +202,30 @@ class _Context:
         if challenge.status == "no_offer":
             names.append(f"no_offer:{challenge.reason_code}")
         if self.cold_start:
-            names.append("cold_start")
+            names += ["cold_start", cold_start_counter(self.week)]
         if self.choice is not None:
             names.append(f"arm:{self.choice.arm}")
         return names
+
+
+def cold_start_counter(week: int) -> str:
+    """The store counter of the week's stored cold-start challenges (what the cap is checked against)."""
+    return f"cold_start:w{week}"
+
+
+async def _cold_start_capped(issuer: Issuer, week: int) -> bool:
+    cap = issuer.cold_start_per_week
+    if cap is None:
+        return False
+    # Read before the write, so concurrent first requests may pass the cap by at most their number.
+    return (await issuer.store.counters()).get(cold_start_counter(week), 0) >= cap
 
 
 def _typed_id(member_id: str, int_ids: bool) -> Id:
     return int(member_id) if int_ids and member_id.isdigit() else member_id
 
 
-def _member(record: bytes | None, data: _VersionData, ctx: _Context) -> MemberCandidates:
+def _member(record: bytes | None, data: VersionData, ctx: _Context) -> MemberCandidates:
     if record is not None:
         return MemberCandidates.from_json(record)
     if data.cold_start is None:
@@ -275,7 +250,16 @@ async def challenge_for(issuer: Issuer, member_id: str, week: int) -> Decision:
     return dataclasses.replace(decision, payload=payload)
 
 
-async def _decide(issuer: Issuer, member_id: str, week: int) -> Decision:
+async def preview_for(issuer: Issuer, member_id: str, week: int) -> Decision:
+    """What :func:`challenge_for` would answer now, without writing anything.
+
+    The stored challenge if one was issued this week; otherwise the one the rules in force would issue
+    (budget left included), with no challenge, history, budget, counter or exposure written.
+    """
+    return await _decide(issuer, member_id, week, dry_run=True)
+
+
+async def _decide(issuer: Issuer, member_id: str, week: int, *, dry_run: bool = False) -> Decision:
     found = await issuer.store.lookup(week, member_id)
     if found.issued is not None:
         return Decision(found.issued, new=False)
@@ -283,16 +267,25 @@ async def _decide(issuer: Issuer, member_id: str, week: int) -> Decision:
         raise StoreUnavailable("no model version is published yet; publish one with `offers publish`")
     data = await issuer.versions.get(found.version)
     live = issuer.rules.current()
+    cold_start = found.record is None
     ctx = _Context(
         member_id=_typed_id(member_id, data.int_ids),
         week=week,
         model_version=found.version,
         rules_version=live.version,
-        choice=issuer.assign_arm(member_id, week),
-        cold_start=found.record is None,
+        choice=None if cold_start else issuer.assign_arm(member_id, week),
+        cold_start=cold_start,
         issued_at=dt.datetime.now(dt.UTC).isoformat(),
         expires_at=issuer.calendar.expires(week).isoformat(),
     )
+    if cold_start and await _cold_start_capped(issuer, week):
+        refusal = ctx.no_offer(
+            "unknown",
+            COLD_START_CAP_REASON,
+            f"member is unknown to model {found.version!r} and the week's "
+            f"{issuer.cold_start_per_week} challenges for new members are issued",
+        )
+        return Decision(ctx.payload(refusal), new=False, stored=False)
     history = _history(found.history)
     policy = None if ctx.choice is None else ctx.choice.policy
     tier = "unknown"
@@ -329,6 +322,10 @@ async def _decide(issuer: Issuer, member_id: str, week: int) -> Decision:
     budget = None
     if limit is not None and challenge.status == "issued":
         budget = BudgetClaim(week, challenge.expected_cost, limit)
+    if dry_run:
+        if budget is not None and await issuer.store.budget_spent(week) + budget.cost > budget.limit:
+            challenge = ctx.no_offer(tier, "budget", f"the week's expected reward budget {limit} is spent")
+        return Decision(ctx.payload(challenge), new=False, stored=False, cold_start=ctx.cold_start)
     result = await issuer.store.issue_once(
         week,
         member_id,

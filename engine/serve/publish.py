@@ -24,14 +24,15 @@ import orjson
 
 from engine.artifact import CandidateArtifact, read_artifact
 from engine.candidates import DEFAULT_TIER, Catalog, ItemInfo, cold_start_candidates, iter_member_candidates
-from engine.errors import ArtifactError, BadRequest, NotFound
+from engine.errors import ArtifactError, BadRequest, InvalidArtifact, NotFound
 from engine.serve.store import Store
 
 log = logging.getLogger(__name__)
 
 CHAMPION_FILE = "CHAMPION"
 #: A model version names a directory: no separators, no "..", nothing a shell would mangle.
-VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+VERSION_MAX_LENGTH = 128
+VERSION_PATTERN = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{0,{VERSION_MAX_LENGTH - 1}}}$")
 #: Placeholder member id in the stored cold-start record; replaced by the requesting member's id.
 COLD_START_PLACEHOLDER = ""
 
@@ -47,7 +48,7 @@ class Publication:
 
 def check_version(version: str) -> str:
     """``version`` if it is a safe directory name, else :class:`BadRequest`."""
-    if not VERSION_PATTERN.match(version) or ".." in version:
+    if not VERSION_PATTERN.fullmatch(version) or ".." in version:
         raise BadRequest(
             f"model version {version!r} is not valid: use letters, digits, '_', '.', '-' (at most 128)"
         )
@@ -91,17 +92,35 @@ def catalog_from_blob(blob: bytes) -> Catalog:
 
 
 def load_for_publish(artifact_root: Path, version: str) -> Publication:
-    """Read ``<artifact_root>/<version>`` and build its publication (CPU-bound: run off the event loop)."""
+    """Read ``<artifact_root>/<version>`` and build its publication (CPU-bound: run off the event loop).
+
+    Everything is checked before the store is touched, so a refused artifact changes nothing.
+
+    Raises
+    ------
+    NotFound
+        No such artifact directory.
+    InvalidArtifact
+        The artifact cannot be read or holds impossible values (see :mod:`engine.artifact`).
+    """
     directory = artifact_root / check_version(version)
     if not directory.is_dir():
         raise NotFound(f"{directory}: no such model artifact")
     artifact = read_artifact(directory)
     if artifact.manifest.model_version != version:
-        raise ArtifactError(
+        raise InvalidArtifact(
             f"{directory}/manifest.json: model_version is {artifact.manifest.model_version!r}, "
             f"but the directory is named {version!r}"
         )
-    return build_publication(artifact)
+    try:
+        return build_publication(artifact)
+    except InvalidArtifact:
+        raise
+    except ArtifactError as exc:
+        raise InvalidArtifact(f"{directory}: {exc.message}") from exc
+    except (ValueError, TypeError, KeyError) as exc:
+        # Columns of the wrong type (text where ids or numbers belong) fail while records are built.
+        raise InvalidArtifact(f"{directory}: cannot build member records: {exc!r}") from exc
 
 
 async def publish(store: Store, publication: Publication) -> str | None:

@@ -13,16 +13,19 @@ import anyio.to_thread
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import AfterValidator
 
 from engine.errors import BadRequest, StoreUnavailable
 from engine.experiments.events import PurchaseEvent
-from engine.serve.issuance import challenge_for
+from engine.serve.issuance import challenge_for, preview_for
+from engine.serve.member_ids import check_member_id
 from engine.serve.publish import check_version, load_for_publish, publish
 from engine.serve.schemas import (
     ERROR_RESPONSES,
-    MEMBER_ID_PATTERN,
+    MEMBER_ID_SCHEMA,
     BatchRequest,
     BatchResponse,
+    ChallengePreview,
     ChallengeProgress,
     ChallengeResponse,
     Counters,
@@ -36,6 +39,15 @@ from engine.serve.schemas import (
 from engine.serve.state import ServeState
 
 router = APIRouter()
+#: A member id in a URL: the one rule of :mod:`engine.serve.member_ids`, stated in the spec.
+MemberIdPath = Annotated[
+    str,
+    Path(
+        description="the loyalty member id (numeric ids without leading zeros)",
+        json_schema_extra=MEMBER_ID_SCHEMA,
+    ),
+    AfterValidator(check_member_id),
+]
 JSON = "application/json"
 
 
@@ -57,7 +69,7 @@ def _json(body: object, status_code: int = 200) -> Response:
 )
 async def get_challenge(
     request: Request,
-    member_id: Annotated[str, Path(pattern=MEMBER_ID_PATTERN, description="the loyalty member id")],
+    member_id: MemberIdPath,
     week: Annotated[int | None, Query(description="challenge week; default: the current week")] = None,
 ) -> Response:
     """Return the member's challenge, issuing it first if this is the week's first request."""
@@ -66,6 +78,25 @@ async def get_challenge(
     if decision.new:
         state.metrics.decision(decision.status, decision.reason_code, decision.cold_start)
     return Response(decision.payload, media_type=JSON)
+
+
+@router.get(
+    "/v1/members/{member_id}/challenge:preview",
+    response_model=ChallengePreview,
+    responses=ERROR_RESPONSES,
+    summary="Look up what the member gets this week, with the explanation, without issuing anything",
+    tags=["support"],
+)
+async def preview_challenge(
+    request: Request,
+    member_id: MemberIdPath,
+    week: Annotated[int | None, Query(description="challenge week; default: the current week")] = None,
+) -> Response:
+    """Read-only: the issued challenge, or the one that would be issued; no budget, counter or exposure."""
+    state = _admin(request)
+    decision = await preview_for(state.issuer, member_id, state.week(week))
+    issued = b"true" if decision.stored else b"false"
+    return Response(b'%b,"issued":%b}' % (decision.payload[:-1], issued), media_type=JSON)
 
 
 @router.post(
@@ -142,7 +173,7 @@ async def post_purchases(request: Request, body: PurchaseBatch) -> Response:
 )
 async def get_progress(
     request: Request,
-    member_id: Annotated[str, Path(pattern=MEMBER_ID_PATTERN, description="the loyalty member id")],
+    member_id: MemberIdPath,
     week: Annotated[int | None, Query(description="challenge week; default: the current week")] = None,
 ) -> Response:
     """The member's progress, from the purchase events received so far."""
@@ -166,7 +197,7 @@ async def readyz(request: Request) -> Response:
     await state.store.ping()
     current = await state.store.current_version()
     if current is None:
-        raise StoreUnavailable("not ready: no model version is published yet")
+        raise StoreUnavailable(f"not ready: {state.publish_problem or 'no model version is published yet'}")
     return _json(
         {
             "status": "ready",

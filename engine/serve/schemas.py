@@ -5,13 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from engine.challenge import Challenge
+from engine.serve.member_ids import (
+    MAX_NUMERIC_ID,
+    MEMBER_ID_MAX_LENGTH,
+    MEMBER_ID_PATTERN,
+    check_member_id,
+)
 
-#: Member ids in URLs and bodies: letters, digits, '_', '.', '-' (":" separates store keys), 1..64 chars.
-MEMBER_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
-MemberId = Annotated[str, Field(pattern=MEMBER_ID_PATTERN, examples=["1234"])]
+#: The spec states the member-id rule (:mod:`engine.serve.member_ids`); ``check_member_id`` enforces it
+#: with a message that says how to write a non-canonical id.
+MEMBER_ID_SCHEMA: dict[str, Any] = {
+    "pattern": MEMBER_ID_PATTERN,
+    "minLength": 1,
+    "maxLength": MEMBER_ID_MAX_LENGTH,
+    "examples": ["1234"],
+}
+MemberId = Annotated[str, AfterValidator(check_member_id), Field(json_schema_extra=MEMBER_ID_SCHEMA)]
 
 
 class PickStatus(BaseModel):
@@ -57,6 +69,16 @@ class ChallengeResponse(Challenge):
     progress: ChallengeProgress | None = None
 
 
+class ChallengePreview(ChallengeResponse):
+    """A read-only look-up (support staff, marketers): what the member gets this week, explained.
+
+    ``issued`` is True when this is the challenge already issued to the member this week, False when it
+    is the one the rules in force would issue now (nothing was stored, spent or exposed to make it).
+    """
+
+    issued: bool
+
+
 ItemIdIn = Annotated[int, Field(ge=0)] | Annotated[str, Field(min_length=1, max_length=64)]
 
 
@@ -70,7 +92,7 @@ class PurchaseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     event_id: str = Field(min_length=1, max_length=200)
-    member_id: Annotated[int, Field(ge=0)] | MemberId
+    member_id: Annotated[int, Field(ge=0, le=MAX_NUMERIC_ID)] | MemberId
     item_id: ItemIdIn
     category: str | None = Field(default=None, max_length=200)
     week: int = Field(ge=1)

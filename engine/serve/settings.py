@@ -49,10 +49,11 @@ class CalendarConfig(StrictModel):
 
 
 class IssuanceConfig(StrictModel):
-    """How long issued challenges are kept."""
+    """How long issued challenges are kept, and how many members unknown to the model are stored."""
 
     retention_days: int = Field(ge=1)
     history_retention_days: int = Field(ge=1)
+    cold_start_per_week: int = Field(ge=0)
 
 
 class MetricsConfig(StrictModel):

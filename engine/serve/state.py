@@ -27,6 +27,8 @@ class ServeState:
     issuer: Issuer
     owns_store: bool
     experiments: ExperimentRuntime | None = None
+    #: Why no model could be published at start-up (a bad champion), shown by /readyz until one is.
+    publish_problem: str | None = None
 
     def week(self, week: int | None) -> int:
         """The requested week checked against the served range, or the current week."""
