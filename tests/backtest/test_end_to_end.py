@@ -56,6 +56,17 @@ def test_backtest_command_writes_report_and_tracks_runs(configs: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "habitual_hit_rate vs topfreq" in result.output
+    # the member-facing bars against the raw baselines print beside the same-rules ones
+    for bar in (
+        "habitual_hit_rate vs raw two most-bought products",
+        "stretch_adoption vs raw most popular never-bought category",
+        "completion_rate vs raw baseline challenge",
+        "category_spend vs raw most popular never-bought category",
+        "gold and diamond members issued",
+        "members active in the last 8 weeks issued",
+        "guard violations",
+    ):
+        assert bar in result.output
 
     report = (out / "report.md").read_text()
     assert "## Verdict (1-week window" in report
@@ -63,6 +74,16 @@ def test_backtest_command_writes_report_and_tracks_runs(configs: Path) -> None:
     for policy in ("model", "topfreq", "decayed", "popular", "cooc", "random"):
         assert f"| {policy} |" in report
     assert "stretch top-1, before rules" in report
+    assert "## Member-facing: the model's challenges against raw baselines (no rules)" in report
+    # 18 weeks of data: cutoffs 13 and 15 cannot see 8 weeks after the challenge week, and say so
+    assert "Cutoffs [13, 15] are left out of the spend and repeat numbers" in report
+    facing = pd.read_csv(out / "member_facing.csv")
+    assert set(facing["source"]) == {"model", "raw"}
+    assert set(facing["cutoff"]) == {13, 15}
+    assert facing["category_spend"].isna().all()
+    issuance = pd.read_csv(out / "issuance.csv")
+    assert issuance["cutoff"].tolist() == [13, 15]
+    assert (issuance["active_issued"] <= issuance["active"]).all()
     assert "Informational, not a bar: stretch top-1 adoption" in report
     # the hand-written tuning notes are carried into the regenerated report, after the verdict
     notes = report.index("## What was tried (from `tuning.md`, written by hand)")
