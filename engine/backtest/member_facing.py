@@ -16,16 +16,16 @@ Per member and cutoff ``c`` (:func:`pick_outcomes`)
                        horizon runs past the data's last week: never a truncated horizon)
     repeat_purchase    for adopters only (else NaN): bought in the category again in weeks
                        c + 1 .. c + weeks_after (NaN when the horizon runs past the data)
-Per cutoff (:func:`issuance`)
+Per cutoff (:func:`issuance`; also printed by ``offers challenges``, :func:`issuance_text`)
     per tier           members in the batch and members issued
-    active             members with a purchase in weeks c - active_weeks .. c - 1, and how many of them
-                       were issued
+    active             members with a purchase in weeks c - active_weeks .. c - 1 (:func:`active_members`),
+                       and how many of them were issued
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -134,25 +134,23 @@ def issued_picks(challenges: pd.DataFrame) -> pd.DataFrame:
     return issued.loc[:, [*PICK_COLUMNS, *extra]].drop_duplicates(MEMBER_ID).reset_index(drop=True)
 
 
-def issuance(
-    challenges: pd.DataFrame,
-    train_transactions: pd.DataFrame,
-    cutoff: int,
-    active_weeks: int,
-    tiers: tuple[str, ...],
-) -> dict[str, Any]:
-    """Who was issued: per tier of the batch, and among members active in the weeks before ``cutoff``.
+def active_members(transactions: pd.DataFrame, cutoff: int, active_weeks: int) -> pd.Index:
+    """Members with a purchase in weeks ``cutoff - active_weeks .. cutoff - 1``."""
+    week = transactions[WEEK]
+    recent = transactions[(week >= cutoff - active_weeks) & (week < cutoff)]
+    return pd.Index(pd.unique(recent[MEMBER_ID]))
+
+
+def issuance(challenges: pd.DataFrame, active: pd.Index, tiers: Sequence[str]) -> dict[str, int]:
+    """Who was issued: per tier of the batch, and among the ``active`` members.
 
     Parameters
     ----------
     challenges
         The batch's challenges frame (one row per member, with ``status`` and ``tier``).
-    train_transactions
-        Transactions before ``cutoff``: who was active.
-    cutoff
-        The challenge week.
-    active_weeks
-        Active = any purchase in weeks ``cutoff - active_weeks .. cutoff - 1``.
+    active
+        Members active before the challenge week (:func:`active_members`); those the batch does not
+        hold count as not issued.
     tiers
         The tiers to count (every tier, in order).
 
@@ -165,17 +163,34 @@ def issuance(
         raise DataValidationError("challenges frame: missing column 'tier' (needed for tier shares)")
     frame = challenges.drop_duplicates(MEMBER_ID)
     issued = frame["status"] == "issued"
-    out: dict[str, Any] = {}
+    out: dict[str, int] = {}
     for tier in tiers:
         in_tier = frame[TIER] == tier
         out[f"members_{tier}"] = int(in_tier.sum())
         out[f"issued_{tier}"] = int((in_tier & issued).sum())
-    recent = train_transactions[train_transactions[WEEK] >= cutoff - active_weeks]
-    active = pd.Index(pd.unique(recent[MEMBER_ID]))
     issued_ids = pd.Index(frame.loc[issued, MEMBER_ID].to_numpy(dtype=object))
     out["active"] = len(active)
     out["active_issued"] = int(active.isin(issued_ids).sum())
     return out
+
+
+def _share(issued: int, members: int) -> str:
+    return f"{issued / members:.1%} ({issued}/{members})" if members else "n/a (0 members)"
+
+
+def issuance_text(
+    counts: Mapping[str, int], tiers: Sequence[str], rich_tiers: Sequence[str], active_weeks: int
+) -> str:
+    """One line for a terminal: issued share per tier, of ``rich_tiers`` together, of active members."""
+    per_tier = ", ".join(f"{t} {_share(counts[f'issued_{t}'], counts[f'members_{t}'])}" for t in tiers)
+    rich = _share(
+        sum(counts[f"issued_{t}"] for t in rich_tiers), sum(counts[f"members_{t}"] for t in rich_tiers)
+    )
+    active = _share(counts["active_issued"], counts["active"])
+    return (
+        f"issued by tier: {per_tier}; {' and '.join(rich_tiers)} {rich}; "
+        f"members active in the last {active_weeks} weeks {active}"
+    )
 
 
 def measure_cutoff(

@@ -38,7 +38,7 @@ from engine.backtest.baselines import (
 from engine.backtest.challenges import challenge_table
 from engine.backtest.config import BacktestConfig
 from engine.backtest.history import category_stats, with_category
-from engine.backtest.member_facing import issuance, measure_cutoff
+from engine.backtest.member_facing import active_members, issuance, measure_cutoff
 from engine.backtest.metrics import (
     member_outcomes,
     members_in_scope,
@@ -215,10 +215,8 @@ def run_backtest(
             table = challenge_table(batch)
             if policy == "model":
                 facing.append(_member_facing(dataset, train, table, cutoff, config))
-                active_weeks = config.member_facing.active_weeks
-                issued.append(
-                    {"cutoff": cutoff, **issuance(table, train.transactions, cutoff, active_weeks, TIERS)}
-                )
+                active = active_members(train.transactions, cutoff, config.member_facing.active_weeks)
+                issued.append({"cutoff": cutoff, **issuance(table, active, TIERS)})
             for window in windows:
                 week = dataset.transactions[WEEK]
                 in_window = dataset.transactions[(week >= cutoff) & (week < cutoff + window)]

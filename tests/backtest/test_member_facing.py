@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.backtest.member_facing import issuance, measure_cutoff, pick_outcomes
+from engine.backtest.member_facing import (
+    active_members,
+    issuance,
+    issuance_text,
+    measure_cutoff,
+    pick_outcomes,
+)
 from engine.errors import DataValidationError
 from tests.backtest.conftest import make_transactions
 
@@ -118,7 +124,9 @@ def test_issuance_per_tier_and_among_active_members() -> None:
             (7, 1, 7, 3, 2.0),  # active, not in the batch at all
         ]
     )
-    got = issuance(_challenges(), train, CUTOFF, 8, ("bronze", "silver", "gold", "diamond"))
+    active = active_members(train, CUTOFF, 8)
+    assert sorted(active) == [1, 3, 5, 7]
+    got = issuance(_challenges(), active, ("bronze", "silver", "gold", "diamond"))
     assert got == {
         "members_bronze": 1,
         "issued_bronze": 1,
@@ -159,3 +167,21 @@ def test_measure_cutoff_pairs_the_same_members(catalog: pd.DataFrame) -> None:
     assert base.loc[[1, 2, 4], "stretch_adoption"].tolist() == [0.0, 0.0, 0.0]
     assert base.loc[2, "category_spend"] == 0.0
     assert (out["cutoff"] == CUTOFF).all()
+
+
+def test_issuance_text_for_the_terminal() -> None:
+    counts = {
+        "members_bronze": 4,
+        "issued_bronze": 3,
+        "members_gold": 2,
+        "issued_gold": 1,
+        "members_diamond": 0,
+        "issued_diamond": 0,
+        "active": 5,
+        "active_issued": 4,
+    }
+    text = issuance_text(counts, ["bronze", "gold", "diamond"], ["gold", "diamond"], 8)
+    assert text == (
+        "issued by tier: bronze 75.0% (3/4), gold 50.0% (1/2), diamond n/a (0 members); "
+        "gold and diamond 50.0% (1/2); members active in the last 8 weeks 80.0% (4/5)"
+    )
