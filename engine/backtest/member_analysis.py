@@ -108,6 +108,26 @@ def compare_raw(frame: pd.DataFrame, metric: str, params: StatsParams) -> RawPai
     )
 
 
+def per_cutoff_ratios(frame: pd.DataFrame, metrics: Sequence[str] = RAW_COMPARISONS) -> pd.DataFrame:
+    """Model mean / raw mean of each metric per cutoff, over the member-weeks both have.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``cutoff``, one column per metric (NaN where not measured, e.g. a short horizon).
+    """
+    out: dict[str, pd.Series] = {}
+    for metric in metrics:
+        both = pd.concat(
+            [_source(frame, "model", metric), _source(frame, "raw", metric)], axis=1, join="inner"
+        ).dropna()
+        means = both.groupby(level="cutoff").mean()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[metric] = (means["model"] / means["raw"]).replace([np.inf, -np.inf], np.nan)
+    cutoffs = sorted(pd.unique(frame["cutoff"])) if len(frame) else []
+    return pd.DataFrame(out).reindex(cutoffs)
+
+
 def mean_estimate(frame: pd.DataFrame, source: str, metric: str, params: StatsParams) -> Estimate:
     """Mean of ``metric`` over ``source``'s member-weeks where it is measured, with a member bootstrap."""
     rows = frame[(frame["source"] == source) & frame[metric].notna()]
@@ -226,6 +246,10 @@ class MemberVerdict:
     """Everything the member-facing part of the report says."""
 
     pairs: list[RawPaired]
+    #: The same comparisons over members who bought anything in the challenge week (informational).
+    shopped_pairs: list[RawPaired]
+    #: Model / raw per cutoff (index ``cutoff``, one column per compared metric).
+    by_cutoff: pd.DataFrame
     repeat: tuple[Estimate, Estimate]  # model, raw: share of adopters buying the category again
     profit: Estimate
     shares: pd.DataFrame
@@ -234,6 +258,7 @@ class MemberVerdict:
     short_horizon: list[int]
     weeks_after: int
     active_weeks: int
+    popularity_weeks: int
 
 
 def member_verdict(
@@ -254,8 +279,11 @@ def member_verdict(
     )
     shares = tier_shares(issuance, params.rich_tiers)
     bars = member_bars(pairs, shares, violations, config.bars, params.rich_tiers, params.active_weeks)
+    shopped = member_facing[member_facing["shopped"].astype(bool)] if len(member_facing) else member_facing
     return MemberVerdict(
         pairs=pairs,
+        shopped_pairs=[compare_raw(shopped, metric, stats) for metric in RAW_COMPARISONS],
+        by_cutoff=per_cutoff_ratios(member_facing),
         repeat=repeat,
         profit=weekly_expected_profit(member_facing, stats),
         shares=shares,
@@ -263,4 +291,5 @@ def member_verdict(
         short_horizon=[c for c in cutoffs if not horizon_complete(c, params.weeks_after, last_week)],
         weeks_after=params.weeks_after,
         active_weeks=params.active_weeks,
+        popularity_weeks=params.popularity_weeks,
     )

@@ -16,6 +16,8 @@ Per member and cutoff ``c`` (:func:`pick_outcomes`)
                        horizon runs past the data's last week: never a truncated horizon)
     repeat_purchase    for adopters only (else NaN): bought in the category again in weeks
                        c + 1 .. c + weeks_after (NaN when the horizon runs past the data)
+    shopped            whether the member bought anything in week c (not a metric: lets a reader
+                       restrict the comparison to members who shopped, as the same-rules tables do)
 Per cutoff (:func:`issuance`; also printed by ``offers challenges``, :func:`issuance_text`)
     per tier           members in the batch and members issued
     active             members with a purchase in weeks c - active_weeks .. c - 1 (:func:`active_members`),
@@ -89,7 +91,7 @@ def pick_outcomes(
     Returns
     -------
     pandas.DataFrame
-        ``member_id`` and :data:`MEMBER_METRICS`.
+        ``member_id``, :data:`MEMBER_METRICS` and ``shopped``.
     """
     missing = [c for c in PICK_COLUMNS if c not in picks.columns]
     if missing:
@@ -122,6 +124,7 @@ def pick_outcomes(
             "completion_rate": np.where(has_h & has_s, both * adopted, nan),
             "category_spend": np.where(has_s & complete, spend, nan),
             "repeat_purchase": np.where(has_s & complete & (adopted == 1.0), again, nan),
+            "shopped": member.isin(pd.Index(pd.unique(in_week[MEMBER_ID]))).to_numpy(),
         }
     )
 

@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from engine.backtest.member_analysis import RAW_NAMES, Estimate, MemberVerdict
+from engine.backtest.member_analysis import RAW_NAMES, Estimate, MemberVerdict, RawPaired
 
 #: What each compared metric is, in the table's words.
 METRIC_NAMES: dict[str, str] = {
@@ -28,20 +28,29 @@ def _estimate(e: Estimate, confidence: float) -> str:
     return f"{_num(e.value)} ({confidence:.0%} CI [{_num(e.ci_low)}, {_num(e.ci_high)}], n = {e.n})"
 
 
-def _comparisons(verdict: MemberVerdict, confidence: float) -> list[str]:
+def _comparisons(pairs: list[RawPaired], weeks_after: int, confidence: float) -> list[str]:
     lines = [
         f"| what a member gets | raw baseline | member-weeks | members | model | raw | ratio | model - raw | "
         f"{confidence:.0%} CI |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for p in verdict.pairs:
-        what = METRIC_NAMES[p.metric].format(after=verdict.weeks_after)
+    for p in pairs:
+        what = METRIC_NAMES[p.metric].format(after=weeks_after)
         ratio = "n/a" if math.isnan(p.ratio) else f"{p.ratio:.3f}x"
         diff = "n/a" if math.isnan(p.diff) else f"{p.diff:+.4f}"
         lines.append(
             f"| {what} | {RAW_NAMES[p.metric]} | {p.n_pairs} | {p.n_members} | {_num(p.model_mean)} | "
             f"{_num(p.raw_mean)} | {ratio} | {diff} | [{_num(p.ci_low)}, {_num(p.ci_high)}] |"
         )
+    return lines
+
+
+def _by_cutoff(ratios: pd.DataFrame, weeks_after: int) -> list[str]:
+    heads = [METRIC_NAMES[m].format(after=weeks_after) for m in ratios.columns]
+    lines = ["| cutoff | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
+    for cutoff, row in ratios.iterrows():
+        cells = ["n/a" if math.isnan(v) else f"{v:.3f}x" for v in row.tolist()]
+        lines.append(f"| {cutoff} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -83,8 +92,8 @@ def member_section(verdict: MemberVerdict, violations: pd.DataFrame, confidence:
         "  the *raw baseline challenge* of the same member, built from the transactions before the cutoff",
         "  without any rule: the member's two most-bought products (most baskets; ties: later last week,",
         "  then item id) and the most popular category the member never bought. Popularity = share of the",
-        "  shoppers of the popularity window (members with a purchase in the weeks before the cutoff that",
-        "  `member_facing.popularity_weeks` says) who bought in the category in that window.",
+        f"  shoppers of the {verdict.popularity_weeks} weeks before the cutoff (members with a purchase",
+        "  then) who bought in the category in those weeks; never bought = in no week before the cutoff.",
         "- The stretch pick is a category: any product of it counts; the suggested product is a hint.",
         "  Completion = both habitual products and any product of the stretch category in the challenge",
         "  week; no offer was shown, so this is natural completion.",
@@ -92,7 +101,16 @@ def member_section(verdict: MemberVerdict, violations: pd.DataFrame, confidence:
         "  resampling members with all their cutoffs. Ratios are of the pooled means.",
         f"- {short}",
         "",
-        *_comparisons(verdict, confidence),
+        *_comparisons(verdict.pairs, verdict.weeks_after, confidence),
+        "",
+        "Model / raw per cutoff (n/a: not measured, e.g. a horizon past the data):",
+        "",
+        *_by_cutoff(verdict.by_cutoff, verdict.weeks_after),
+        "",
+        "Informational, not a bar: the same comparisons over the members who bought anything in the "
+        "challenge week (the scope of the same-rules tables below, which conditions on that week):",
+        "",
+        *_comparisons(verdict.shopped_pairs, verdict.weeks_after, confidence),
         "",
         f"Share of adopters (bought in the stretch category in the challenge week) who buy in it again in "
         f"the {verdict.weeks_after} weeks after: model {_estimate(model_repeat, confidence)}; raw "

@@ -13,6 +13,7 @@ from engine.backtest.member_analysis import (
     compare_raw,
     mean_estimate,
     member_bars,
+    per_cutoff_ratios,
     tier_shares,
     weekly_expected_profit,
 )
@@ -55,6 +56,26 @@ def test_paired_comparison_uses_member_weeks_both_have() -> None:
     assert pair.ratio == 1.5
     assert pair.diff == 0.25
     assert pair.ci_low <= pair.diff <= pair.ci_high
+
+
+def test_ratios_per_cutoff() -> None:
+    frame = _rows(
+        {
+            ("model", 30, 1): 1.0,
+            ("raw", 30, 1): 0.5,
+            ("model", 30, 2): 0.5,
+            ("raw", 30, 2): 0.5,
+            ("model", 34, 1): 0.25,
+            ("raw", 34, 1): 0.5,
+            ("model", 38, 1): 0.25,
+            ("raw", 38, 1): math.nan,
+        },
+        "stretch_adoption",
+    )
+    ratios = per_cutoff_ratios(frame, ["stretch_adoption"])
+    assert ratios.loc[30, "stretch_adoption"] == 1.5  # 0.75 / 0.5
+    assert ratios.loc[34, "stretch_adoption"] == 0.5
+    assert np.isnan(ratios.loc[38, "stretch_adoption"])  # no pair
 
 
 def test_constant_difference_has_a_point_interval() -> None:

@@ -75,6 +75,8 @@ def test_outcomes_per_member(catalog: pd.DataFrame) -> None:
     assert out.loc[1, "repeat_purchase"] == 1.0
     assert out.loc[3, "repeat_purchase"] == 0.0
     assert out.loc[[2, 4], "repeat_purchase"].isna().all()
+    # member 4 bought nothing in week 10: counted (a miss), and flagged for the informational table
+    assert out["shopped"].tolist() == [True, True, True, False]
 
 
 def test_horizon_past_the_data_is_not_measured(catalog: pd.DataFrame) -> None:
