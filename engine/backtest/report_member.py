@@ -91,9 +91,9 @@ def member_section(verdict: MemberVerdict, violations: pd.DataFrame, confidence:
         "- Over every challenge the model issued (whether or not the member shopped that week), against",
         "  the *raw baseline challenge* of the same member, built from the transactions before the cutoff",
         "  without any rule: the member's two most-bought products (most baskets; ties: later last week,",
-        "  then item id) and the most popular category the member never bought. Popularity = share of the",
-        f"  shoppers of the {verdict.popularity_weeks} weeks before the cutoff (members with a purchase",
-        "  then) who bought in the category in those weeks; never bought = in no week before the cutoff.",
+        "  then item id) and the most popular category the member never bought (in no week before the",
+        f"  cutoff). Popularity = share of the shoppers of the {verdict.popularity_weeks} weeks before the "
+        "cutoff (members with a purchase then) who bought in the category in those weeks.",
         "- The stretch pick is a category: any product of it counts; the suggested product is a hint.",
         "  Completion = both habitual products and any product of the stretch category in the challenge",
         "  week; no offer was shown, so this is natural completion.",

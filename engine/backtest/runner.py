@@ -231,7 +231,8 @@ def run_backtest(
                 )
             steps.update(1)
         violations.append(_audit(batches, artifacts, train, rules, cutoff))
-        tracker.log_cutoff(cutoff, _params(model), _flat(summaries, cutoff))
+        shares = _issued_shares(issued[-1]) if issued and issued[-1]["cutoff"] == cutoff else {}
+        tracker.log_cutoff(cutoff, _params(model), _flat(summaries, cutoff) | shares)
     steps.close()
     return BacktestResult(
         summaries=pd.DataFrame(summaries),
@@ -246,6 +247,18 @@ def run_backtest(
         violations=pd.concat(violations, ignore_index=True),
         last_week=dataset.n_weeks,
     )
+
+
+def _issued_shares(counts: Mapping[str, int]) -> dict[str, float]:
+    """One cutoff's issuance as MLflow metrics ``member.issued_share.<tier | active>``."""
+    out = {
+        f"member.issued_share.{tier}": counts[f"issued_{tier}"] / counts[f"members_{tier}"]
+        for tier in TIERS
+        if counts[f"members_{tier}"]
+    }
+    if counts["active"]:
+        out["member.issued_share.active"] = counts["active_issued"] / counts["active"]
+    return out
 
 
 def _member_facing(

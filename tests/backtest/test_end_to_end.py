@@ -108,6 +108,9 @@ def test_backtest_command_writes_report_and_tracks_runs(configs: Path) -> None:
     assert all(r.data.tags["mlflow.parentRunId"] == parents[0].info.run_id for r in children)
     assert "model.w1.habitual_hit_rate" in parents[0].data.metrics
     assert all("popular.w1.stretch_top1_adoption" in r.data.metrics for r in children)
+    # member-facing: shares per cutoff on the child runs, model/raw ratios on the parent
+    assert all(0 <= r.data.metrics["member.issued_share.active"] <= 1 for r in children)
+    assert "member.habitual_hit_rate.ratio" in parents[0].data.metrics
 
 
 def test_bad_option_is_refused_clearly(configs: Path) -> None:
@@ -116,6 +119,15 @@ def test_bad_option_is_refused_clearly(configs: Path) -> None:
     )
     assert result.exit_code != 0
     assert "--cutoffs" in str(result.exception)
+
+
+def test_unknown_rich_tier_is_refused(configs: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "backtest.toml"
+    bad.write_text((configs / "backtest.toml").read_text() + '[member_facing]\nrich_tiers = ["platinum"]\n')
+    result = CliRunner().invoke(app, ["backtest", "--config", str(bad), "--no-tracking"])
+    assert result.exit_code != 0
+    assert "member_facing.rich_tiers" in str(result.exception)
+    assert "platinum" in str(result.exception)
 
 
 def test_unknown_policy_is_refused(configs: Path) -> None:
