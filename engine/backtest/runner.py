@@ -199,7 +199,7 @@ def run_backtest(
     outcomes: list[pd.DataFrame] = []
     reasons: list[dict[str, Any]] = []
     facing: list[pd.DataFrame] = []
-    issued: list[dict[str, Any]] = []
+    issuance_rows: list[dict[str, Any]] = []
     violations: list[pd.DataFrame] = []
     steps = tqdm(total=len(cutoffs) * (1 + len(policies)), desc="backtest", disable=not config.progress)
     for cutoff in cutoffs:
@@ -216,7 +216,7 @@ def run_backtest(
             if policy == "model":
                 facing.append(_member_facing(dataset, train, table, cutoff, config))
                 active = active_members(train.transactions, cutoff, config.member_facing.active_weeks)
-                issued.append({"cutoff": cutoff, **issuance(table, active, TIERS)})
+                issuance_rows.append({"cutoff": cutoff, **issuance(table, active, TIERS)})
             for window in windows:
                 week = dataset.transactions[WEEK]
                 in_window = dataset.transactions[(week >= cutoff) & (week < cutoff + window)]
@@ -231,7 +231,8 @@ def run_backtest(
                 )
             steps.update(1)
         violations.append(_audit(batches, artifacts, train, rules, cutoff))
-        shares = _issued_shares(issued[-1]) if issued and issued[-1]["cutoff"] == cutoff else {}
+        latest = issuance_rows[-1] if issuance_rows else {}
+        shares = _issued_shares(latest) if latest.get("cutoff") == cutoff else {}
         tracker.log_cutoff(cutoff, _params(model), _flat(summaries, cutoff) | shares)
     steps.close()
     return BacktestResult(
@@ -243,7 +244,7 @@ def run_backtest(
         policies=policies,
         run_id=tracker.run_id,
         member_facing=pd.concat(facing, ignore_index=True) if facing else pd.DataFrame(),
-        issuance=pd.DataFrame(issued),
+        issuance=pd.DataFrame(issuance_rows),
         violations=pd.concat(violations, ignore_index=True),
         last_week=dataset.n_weeks,
     )
@@ -293,7 +294,7 @@ def _audit(
         if c.status == "issued"
         for item in [*(h.item_id for h in c.habitual), *([c.stretch.item_id] if c.stretch else [])]
     }
-    history = PurchaseHistory.before(train.transactions, train.catalog, cutoff, items=sorted(picked, key=str))
+    history = PurchaseHistory.before(train.transactions, train.catalog, cutoff, items=list(picked))
     frames = [
         audit_batch(batch, Catalog.from_artifact(artifacts[policy]), rules, history).assign(
             cutoff=cutoff, policy=policy
