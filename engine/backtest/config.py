@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from engine.config import CONFIG_DIR, StrictModel, load_config
+from engine.data.schema import TIERS
 
 #: The shipped backtest config.
 DEFAULT_BACKTEST_CONFIG = CONFIG_DIR / "backtest.toml"
@@ -46,6 +47,45 @@ class Bars(StrictModel):
     #: Model stretch adoption / popularity-among-non-buyers' must be at least this (and the paired CI
     #: of the difference must exclude zero).
     stretch_vs_popular: float = Field(default=1.2, gt=0)
+    #: Member-facing bars against the raw baselines (no rules; see :mod:`engine.backtest.raw`), pooled
+    #: over the member-weeks of every cutoff. Model habitual hit rate / raw two most-bought products'.
+    habitual_vs_raw_topfreq: float = Field(default=1.0, gt=0)
+    #: Model stretch adoption / the raw most popular never-bought category's.
+    stretch_vs_raw_popular: float = Field(default=1.1, gt=0)
+    #: Model spend in the stretch category over the challenge week and the weeks after / the raw's.
+    spend_vs_raw_popular: float = Field(default=1.3, gt=0)
+    #: Model natural completion / the raw baseline challenge's (two most-bought + most popular new).
+    completion_vs_raw: float = Field(default=1.0, gt=0)
+    #: Share of gold and diamond members issued a challenge, in the worst cutoff.
+    gold_diamond_issued: float = Field(default=0.9, ge=0, le=1)
+    #: Share of members active in the last ``member_facing.active_weeks`` issued, in the worst cutoff.
+    active_coverage: float = Field(default=0.85, ge=0, le=1)
+    #: Issued challenges that fail a re-check of the hard guard or the exclusions.
+    max_guard_violations: int = Field(default=0, ge=0)
+
+
+class MemberFacing(StrictModel):
+    """Windows of the member-facing measurement against the raw baselines (:mod:`engine.backtest.raw`)."""
+
+    #: Raw popularity of a category: share of the shoppers of the ``popularity_weeks`` weeks before the
+    #: cutoff (members with any purchase then) who bought in the category in those weeks.
+    popularity_weeks: Positive = 8
+    #: Coverage: members with a purchase in the ``active_weeks`` weeks before the cutoff.
+    active_weeks: Positive = 8
+    #: New-category spend: the challenge week and this many weeks after it. Cutoffs whose horizon runs
+    #: past the data's last week are left out of the spend and repeat-purchase numbers (and the report
+    #: says which), never measured on a truncated horizon.
+    weeks_after: Positive = 8
+    #: Tiers whose issued share is held to ``bars.gold_diamond_issued``.
+    rich_tiers: list[str] = Field(default_factory=lambda: ["gold", "diamond"], min_length=1)
+
+    @field_validator("rich_tiers")
+    @classmethod
+    def _known_tiers(cls, tiers: list[str]) -> list[str]:
+        unknown = sorted(set(tiers) - set(TIERS))
+        if unknown:
+            raise ValueError(f"unknown tier(s) {unknown}; tiers are {list(TIERS)}")
+        return tiers
 
 
 class Tracking(StrictModel):
@@ -76,6 +116,7 @@ class BacktestConfig(StrictModel):
     data: Path = CONFIG_DIR / "data.toml"
     stats: StatsParams = Field(default_factory=StatsParams)
     bars: Bars = Field(default_factory=Bars)
+    member_facing: MemberFacing = Field(default_factory=MemberFacing)
     tracking: Tracking = Field(default_factory=Tracking)
     progress: bool = True
 

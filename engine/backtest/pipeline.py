@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.backtest.analysis import BarResult, Paired, check_bars, over_cutoffs, paired_table
 from engine.backtest.config import POLICIES, BacktestConfig
+from engine.backtest.member_analysis import MemberVerdict, member_verdict
 from engine.backtest.report import PLOT_METRICS, write_report
 from engine.backtest.runner import BacktestResult, run_backtest
 from engine.backtest.tracking import backtest_run
@@ -27,6 +29,8 @@ class BacktestOutcome:
     pairs: list[Paired]
     bars: list[BarResult]
     report: Path
+    #: The member-facing comparisons with the raw baselines (None when the model was not run).
+    member: MemberVerdict | None = None
 
 
 def backtest(config: BacktestConfig, *, command: str, dataset: Dataset | None = None) -> BacktestOutcome:
@@ -70,6 +74,20 @@ def backtest(config: BacktestConfig, *, command: str, dataset: Dataset | None = 
         )
         agg = over_cutoffs(result.summaries, list(PLOT_METRICS))
         bars = check_bars(agg, pairs, config.bars, config.primary_window)
+        member = (
+            member_verdict(
+                result.member_facing,
+                result.issuance,
+                result.violations,
+                config,
+                cutoffs=result.cutoffs,
+                last_week=result.last_week,
+            )
+            if "model" in result.policies
+            else None
+        )
+        if member is not None:
+            bars = [*bars, *member.bars]
         report = write_report(
             result,
             pairs,
@@ -79,11 +97,28 @@ def backtest(config: BacktestConfig, *, command: str, dataset: Dataset | None = 
             confidence=config.stats.confidence,
             command=command,
             source=dataset.source,
+            member=member,
         )
         summary = {
             f"{policy}.w{window}.{metric}": float(agg.loc[(window, policy), (metric, "mean")])
             for (window, policy) in agg.index
             for metric in PLOT_METRICS
         }
+        if member is not None:
+            summary |= _member_summary(member)
         tracker.log_summary(summary, config.out_dir)
-    return BacktestOutcome(result=result, pairs=pairs, bars=bars, report=report)
+    return BacktestOutcome(result=result, pairs=pairs, bars=bars, report=report, member=member)
+
+
+def _member_summary(member: MemberVerdict) -> dict[str, float]:
+    """MLflow metric names ``member.<metric>.{model,raw,ratio}`` and the issuance shares."""
+    out: dict[str, float] = {}
+    for p in member.pairs:
+        out |= {f"member.{p.metric}.model": p.model_mean, f"member.{p.metric}.raw": p.raw_mean}
+        out[f"member.{p.metric}.ratio"] = p.ratio if math.isfinite(p.ratio) else math.nan
+    out["member.repeat_purchase.model"] = member.repeat[0].value
+    out["member.repeat_purchase.raw"] = member.repeat[1].value
+    out["member.expected_profit_per_week"] = member.profit.value
+    for column in member.shares.columns:
+        out[f"member.issued_share_min.{column}"] = float(member.shares[column].min())
+    return out

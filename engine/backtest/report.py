@@ -22,6 +22,8 @@ import pandas as pd
 
 from engine.backtest.analysis import BarResult, Paired, over_cutoffs, ranking_note
 from engine.backtest.config import HABITUAL_BASELINES, STRETCH_BASELINES
+from engine.backtest.member_analysis import MemberVerdict
+from engine.backtest.report_member import member_section
 from engine.backtest.runner import BacktestResult
 
 #: Hand-written notes in the report folder, copied into the report after the verdict when present.
@@ -221,12 +223,22 @@ def write_report(
     confidence: float,
     command: str,
     source: str,
+    member: MemberVerdict | None = None,
 ) -> Path:
-    """Write ``report.md``, the PNG plots and ``summaries.csv`` under ``out_dir``; returns the report path."""
+    """Write ``report.md``, the PNG plots and ``summaries.csv`` under ``out_dir``; returns the report path.
+
+    With ``member`` (the model was run), the member-facing section follows the verdict and
+    ``member_facing.csv`` and ``issuance.csv`` carry its numbers per member-week and per cutoff.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics = [m for m in TABLE_METRICS if m in result.summaries.columns]
     agg = over_cutoffs(result.summaries, metrics + [m for m in PLOT_METRICS if m not in metrics])
     result.summaries.to_csv(out_dir / "summaries.csv", index=False)
+    facing: list[str] = []
+    if member is not None:
+        facing = member_section(member, result.violations, confidence)
+        result.member_facing.to_csv(out_dir / "member_facing.csv", index=False)
+        result.issuance.to_csv(out_dir / "issuance.csv", index=False)
     failed = [b.name for b in bars if b.passed is False]
     lines = [
         "# Backtest: the trained recommender against simple baselines",
@@ -247,6 +259,7 @@ def write_report(
         "",
         ranking_note(agg, primary_window),
         "",
+        *facing,
         *_tuning_notes(out_dir / TUNING_NOTES),
         "## Protocol",
         "",

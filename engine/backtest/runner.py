@@ -9,19 +9,24 @@ For each cutoff ``c``:
 3. every policy's artifact goes through :func:`engine.challenge.assemble_batch` for week ``c``;
 4. the challenges are measured on weeks ``c .. c + w - 1`` for each window ``w``, over members active
    before ``c`` and seen in the window. Ranking uses each policy's full candidate lists;
-   ``stretch_top1_adoption`` also measures each policy's stretch ranking alone, before the rules.
+   ``stretch_top1_adoption`` also measures each policy's stretch ranking alone, before the rules;
+5. member-facing: the model's issued challenges against the raw baseline challenges of the same
+   members (:mod:`engine.backtest.raw`, no rules), over every issued member whether or not they shop
+   in the window (:mod:`engine.backtest.member_facing`); who was issued, per tier and among recently
+   active members; and every policy's issued challenges re-checked (:mod:`engine.backtest.audit`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 from tqdm.auto import tqdm
 
 from engine.artifact import CandidateArtifact
+from engine.backtest.audit import PurchaseHistory, audit_batch
 from engine.backtest.baselines import (
     cooc_stretch,
     decayed_habitual,
@@ -33,6 +38,7 @@ from engine.backtest.baselines import (
 from engine.backtest.challenges import challenge_table
 from engine.backtest.config import BacktestConfig
 from engine.backtest.history import category_stats, with_category
+from engine.backtest.member_facing import active_members, issuance, measure_cutoff
 from engine.backtest.metrics import (
     member_outcomes,
     members_in_scope,
@@ -40,9 +46,11 @@ from engine.backtest.metrics import (
     ranking_outcomes,
     summarize,
 )
+from engine.backtest.raw import raw_challenges
 from engine.backtest.tracking import BacktestTracker, NullTracker
-from engine.challenge import assemble_batch
-from engine.data.schema import WEEK, Dataset
+from engine.candidates import Catalog
+from engine.challenge import Challenge, assemble_batch
+from engine.data.schema import TIERS, WEEK, Dataset
 from engine.data.tiers import TiersConfig, with_tiers_as_of
 from engine.errors import ConfigError
 from engine.rules.config import RulesConfig
@@ -63,6 +71,15 @@ class BacktestResult:
     windows: list[int]
     policies: list[str]
     run_id: str | None = None
+    #: Member-facing rows, model and raw (see :mod:`engine.backtest.member_analysis`).
+    member_facing: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: One row per cutoff: members and issued per tier, active members and issued among them.
+    issuance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Issued challenges failing the audit: ``cutoff``, ``policy``, ``member_id``, ``week``, ``rule``,
+    #: ``detail``.
+    violations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: The data's last week (the member-facing horizon cannot run past it).
+    last_week: int = 0
 
 
 def training_slice(dataset: Dataset, cutoff: int, tiers: TiersConfig) -> Dataset:
@@ -181,6 +198,9 @@ def run_backtest(
     summaries: list[dict[str, Any]] = []
     outcomes: list[pd.DataFrame] = []
     reasons: list[dict[str, Any]] = []
+    facing: list[pd.DataFrame] = []
+    issuance_rows: list[dict[str, Any]] = []
+    violations: list[pd.DataFrame] = []
     steps = tqdm(total=len(cutoffs) * (1 + len(policies)), desc="backtest", disable=not config.progress)
     for cutoff in cutoffs:
         steps.set_postfix_str(f"cutoff {cutoff}: model")
@@ -188,9 +208,15 @@ def run_backtest(
         model = build_model(train, cutoff)
         steps.update(1)
         artifacts = policy_artifacts(train, cutoff, model, policies, train_config, config.random_seed)
+        batches: dict[str, list[Challenge]] = {}
         for policy, artifact in artifacts.items():
             steps.set_postfix_str(f"cutoff {cutoff}: {policy}")
-            table = challenge_table(assemble_batch(artifact, rules, cutoff))
+            batch = batches[policy] = assemble_batch(artifact, rules, cutoff)
+            table = challenge_table(batch)
+            if policy == "model":
+                facing.append(_member_facing(dataset, train, table, cutoff, config))
+                active = active_members(train.transactions, cutoff, config.member_facing.active_weeks)
+                issuance_rows.append({"cutoff": cutoff, **issuance(table, active, TIERS)})
             for window in windows:
                 week = dataset.transactions[WEEK]
                 in_window = dataset.transactions[(week >= cutoff) & (week < cutoff + window)]
@@ -204,7 +230,10 @@ def run_backtest(
                     {**keys, "reason": r, "members": n} for r, n in no_offer_reasons(per_member).items()
                 )
             steps.update(1)
-        tracker.log_cutoff(cutoff, _params(model), _flat(summaries, cutoff))
+        violations.append(_audit(batches, artifacts, train, rules, cutoff))
+        latest = issuance_rows[-1] if issuance_rows else {}
+        shares = _issued_shares(latest) if latest.get("cutoff") == cutoff else {}
+        tracker.log_cutoff(cutoff, _params(model), _flat(summaries, cutoff) | shares)
     steps.close()
     return BacktestResult(
         summaries=pd.DataFrame(summaries),
@@ -214,7 +243,65 @@ def run_backtest(
         windows=windows,
         policies=policies,
         run_id=tracker.run_id,
+        member_facing=pd.concat(facing, ignore_index=True) if facing else pd.DataFrame(),
+        issuance=pd.DataFrame(issuance_rows),
+        violations=pd.concat(violations, ignore_index=True),
+        last_week=dataset.n_weeks,
     )
+
+
+def _issued_shares(counts: Mapping[str, int]) -> dict[str, float]:
+    """One cutoff's issuance as MLflow metrics ``member.issued_share.<tier | active>``."""
+    out = {
+        f"member.issued_share.{tier}": counts[f"issued_{tier}"] / counts[f"members_{tier}"]
+        for tier in TIERS
+        if counts[f"members_{tier}"]
+    }
+    if counts["active"]:
+        out["member.issued_share.active"] = counts["active_issued"] / counts["active"]
+    return out
+
+
+def _member_facing(
+    dataset: Dataset, train: Dataset, table: pd.DataFrame, cutoff: int, config: BacktestConfig
+) -> pd.DataFrame:
+    """The model's issued challenges and the same members' raw baselines, measured (no rules)."""
+    params = config.member_facing
+    raw = raw_challenges(train.transactions, dataset.catalog, cutoff, params.popularity_weeks)
+    return measure_cutoff(
+        table,
+        raw,
+        dataset.transactions,
+        dataset.catalog,
+        cutoff,
+        weeks_after=params.weeks_after,
+        last_week=dataset.n_weeks,
+    )
+
+
+def _audit(
+    batches: Mapping[str, list[Challenge]],
+    artifacts: Mapping[str, CandidateArtifact],
+    train: Dataset,
+    rules: RulesConfig,
+    cutoff: int,
+) -> pd.DataFrame:
+    """Every policy's issued challenges of ``cutoff`` re-checked against the rules."""
+    picked = {
+        item
+        for batch in batches.values()
+        for c in batch
+        if c.status == "issued"
+        for item in [*(h.item_id for h in c.habitual), *([c.stretch.item_id] if c.stretch else [])]
+    }
+    history = PurchaseHistory.before(train.transactions, train.catalog, cutoff, items=list(picked))
+    frames = [
+        audit_batch(batch, Catalog.from_artifact(artifacts[policy]), rules, history).assign(
+            cutoff=cutoff, policy=policy
+        )
+        for policy, batch in batches.items()
+    ]
+    return pd.concat(frames, ignore_index=True)
 
 
 def _params(model: CandidateArtifact) -> Mapping[str, Any]:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from engine.config import CONFIG_DIR
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from engine.artifact import CandidateArtifact
 
 DEFAULT_RULES = CONFIG_DIR / "rules.toml"
 
@@ -32,6 +38,8 @@ def register(app: typer.Typer) -> None:
 
         Columns: member_id, week, habitual_1, habitual_2, stretch_category, stretch_product,
         reward_cost, expected_profit, status (issued | no_offer), reason, then extra columns.
+        The summary also gives the issued share per tier and of members active in the weeks before
+        WEEK (the member-facing numbers of ``offers backtest``, windows from configs/backtest.toml).
         """
         from engine.artifact import read_artifact
         from engine.challenge import assemble_batch, challenges_frame
@@ -66,3 +74,19 @@ def register(app: typer.Typer) -> None:
             f"(model {candidates.manifest.model_version}, rules {batch[0].rules_version if batch else '-'})",
             highlight=False,
         )
+        console.print(_issuance_line(frame, candidates, as_of), highlight=False)
+
+
+def _issuance_line(frame: pd.DataFrame, candidates: CandidateArtifact, as_of: int) -> str:
+    """Issued share per tier and of recently active members (from the artifact's ``last_week``)."""
+    import pandas as pd
+
+    from engine.backtest.config import load_backtest_config
+    from engine.backtest.member_facing import issuance, issuance_text
+    from engine.data.schema import MEMBER_ID, TIERS
+
+    params = load_backtest_config().member_facing
+    members = candidates.members
+    recent = members["last_week"] >= as_of - params.active_weeks
+    active = pd.Index(pd.unique(members.loc[recent, MEMBER_ID]))
+    return issuance_text(issuance(frame, active, TIERS), TIERS, params.rich_tiers, params.active_weeks)

@@ -56,6 +56,17 @@ def test_backtest_command_writes_report_and_tracks_runs(configs: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "habitual_hit_rate vs topfreq" in result.output
+    # the member-facing bars against the raw baselines print beside the same-rules ones
+    for bar in (
+        "habitual_hit_rate vs raw two most-bought products",
+        "stretch_adoption vs raw most popular never-bought category",
+        "completion_rate vs raw baseline challenge",
+        "category_spend vs raw most popular never-bought category",
+        "gold and diamond members issued",
+        "members active in the last 8 weeks issued",
+        "guard violations",
+    ):
+        assert bar in result.output
 
     report = (out / "report.md").read_text()
     assert "## Verdict (1-week window" in report
@@ -63,6 +74,16 @@ def test_backtest_command_writes_report_and_tracks_runs(configs: Path) -> None:
     for policy in ("model", "topfreq", "decayed", "popular", "cooc", "random"):
         assert f"| {policy} |" in report
     assert "stretch top-1, before rules" in report
+    assert "## Member-facing: the model's challenges against raw baselines (no rules)" in report
+    # 18 weeks of data: cutoffs 13 and 15 cannot see 8 weeks after the challenge week, and say so
+    assert "Cutoffs [13, 15] are left out of the spend and repeat numbers" in report
+    facing = pd.read_csv(out / "member_facing.csv")
+    assert set(facing["source"]) == {"model", "raw"}
+    assert set(facing["cutoff"]) == {13, 15}
+    assert facing["category_spend"].isna().all()
+    issuance = pd.read_csv(out / "issuance.csv")
+    assert issuance["cutoff"].tolist() == [13, 15]
+    assert (issuance["active_issued"] <= issuance["active"]).all()
     assert "Informational, not a bar: stretch top-1 adoption" in report
     # the hand-written tuning notes are carried into the regenerated report, after the verdict
     notes = report.index("## What was tried (from `tuning.md`, written by hand)")
@@ -87,6 +108,9 @@ def test_backtest_command_writes_report_and_tracks_runs(configs: Path) -> None:
     assert all(r.data.tags["mlflow.parentRunId"] == parents[0].info.run_id for r in children)
     assert "model.w1.habitual_hit_rate" in parents[0].data.metrics
     assert all("popular.w1.stretch_top1_adoption" in r.data.metrics for r in children)
+    # member-facing: shares per cutoff on the child runs, model/raw ratios on the parent
+    assert all(0 <= r.data.metrics["member.issued_share.active"] <= 1 for r in children)
+    assert "member.habitual_hit_rate.ratio" in parents[0].data.metrics
 
 
 def test_bad_option_is_refused_clearly(configs: Path) -> None:
@@ -95,6 +119,15 @@ def test_bad_option_is_refused_clearly(configs: Path) -> None:
     )
     assert result.exit_code != 0
     assert "--cutoffs" in str(result.exception)
+
+
+def test_unknown_rich_tier_is_refused(configs: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "backtest.toml"
+    bad.write_text((configs / "backtest.toml").read_text() + '[member_facing]\nrich_tiers = ["platinum"]\n')
+    result = CliRunner().invoke(app, ["backtest", "--config", str(bad), "--no-tracking"])
+    assert result.exit_code != 0
+    assert "member_facing.rich_tiers" in str(result.exception)
+    assert "platinum" in str(result.exception)
 
 
 def test_unknown_policy_is_refused(configs: Path) -> None:

@@ -6,12 +6,15 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from engine.artifact import CandidateArtifact, Manifest
 from engine.backtest.config import POLICIES
+from engine.backtest.raw import raw_challenges
 from engine.backtest.runner import policy_artifacts, training_slice
 from engine.data.schema import WEEK, Dataset
 from engine.data.tiers import load_tiers_config
+from engine.errors import DataValidationError
 from engine.train.config import TrainConfig
 
 CUTOFF = 14
@@ -69,3 +72,18 @@ def test_window_rows_cannot_change_training_or_candidates(synthetic_dataset: Dat
     # the baselines did produce candidates, so the comparison above is not vacuous
     assert len(arts_a["topfreq"].habitual) > 0
     assert len(arts_a["popular"].stretch) > 0
+
+
+def test_raw_baselines_see_only_weeks_before_the_cutoff(synthetic_dataset: Dataset) -> None:
+    # the runner builds the raw baselines from the training slice; scrambling the window changes nothing
+    perturbed = _perturbed(synthetic_dataset)
+    tiers = load_tiers_config()
+    raws = [
+        raw_challenges(training_slice(data, CUTOFF, tiers).transactions, data.catalog, CUTOFF, 8)
+        for data in (synthetic_dataset, perturbed)
+    ]
+    pd.testing.assert_frame_equal(raws[0], raws[1])
+    assert raws[0]["stretch_category"].notna().any()
+    # and handed the window itself, they refuse it rather than read it
+    with pytest.raises(DataValidationError, match=f"as_of_week {CUTOFF}"):
+        raw_challenges(synthetic_dataset.transactions, synthetic_dataset.catalog, CUTOFF, 8)
