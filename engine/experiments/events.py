@@ -7,14 +7,15 @@ matter either.
 ExposureEvent   a member was served the experiment's answer for a week (a challenge, or the holdout's
                 explicit no-offer, which counts as exposed too)
 PurchaseEvent   a member bought an item in a week
-OptOutEvent     a member opted out of offers (a guardrail)
+OptOutEvent     a negative signal: a member opted out of offers, unsubscribed or blocked notifications
+                (the ``opt_out_rate`` guardrail counts them; an opt-out stops the member's offers)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -88,17 +89,26 @@ class ExposureEvent(_Event):
 
 
 class PurchaseEvent(_Event):
-    """One purchase line."""
+    """One purchase line; ``transaction_id`` is the till's basket, ``source`` the API key that sent it."""
 
     item_id: ItemId
-    quantity: float = Field(gt=0)
-    sales_value: float = Field(ge=0)
+    quantity: float = Field(gt=0, allow_inf_nan=False)
+    sales_value: float = Field(ge=0, allow_inf_nan=False)
     timestamp: datetime | None = None
+    transaction_id: str | None = Field(default=None, min_length=1, max_length=200)
+    source: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+#: Negative signals: ``opt_out`` (no more offers), ``unsubscribe`` (from offer messages),
+#: ``blocked_notifications`` (the app's notifications blocked on the device).
+SignalKind = Literal["opt_out", "unsubscribe", "blocked_notifications"]
+SIGNAL_KINDS: tuple[SignalKind, ...] = get_args(SignalKind)
 
 
 class OptOutEvent(_Event):
-    """A member opted out of offers in a week."""
+    """A member's negative signal in a week; only ``kind = "opt_out"`` stops the member's offers."""
 
+    kind: SignalKind = "opt_out"
     timestamp: datetime | None = None
 
 

@@ -6,6 +6,7 @@ Layout under ``<prefix>:``
     ids:<table>                        hash event_id -> canonical JSON (exactly-once, conflict check)
     challenges                         hash "<member>|<week>" -> challenge JSON
     bought:<member>:<week>             set of items bought in the week
+    opted_out                          set of members who opted out of offers
     rewards                            hash "<member>|<week>" -> reward JSON (HSETNX: issued once)
     locks                              hash "<experiment>|<salt>" -> assignment fingerprint
 
@@ -229,6 +230,11 @@ class RedisEventStore:
                 "quantity": event.quantity,
                 "sales_value": event.sales_value,
             }
+            # Only when present, so events stored before these fields existed keep their content.
+            if event.transaction_id is not None:
+                record["transaction_id"] = event.transaction_id
+            if event.source is not None:
+                record["source"] = event.source
             records.append((event, member, item, _dump(record)))
         ids_key = self._k("ids", "purchases")
         for start in range(0, len(records), _BATCH):
@@ -253,10 +259,22 @@ class RedisEventStore:
         return [self._progress(m, w, bool(self._check(m, w))) for m, w in touched]
 
     def add_opt_out(self, event: OptOutEvent) -> bool:
-        """Store an opt-out; returns whether it was new."""
-        record = {"event_id": event.event_id, "member_id": str(event.member_id), "week": event.week}
-        keys = [self._k("ids", "opt_outs"), self._k("opt_outs")]
-        return bool(self._call(self._append, keys, [event.event_id, _dump(record)]))
+        """Store a negative signal (idempotent by event id); returns whether it was new.
+
+        An opt-out also joins the ``opted_out`` set, in the same script.
+        """
+        member = str(event.member_id)
+        record = {"event_id": event.event_id, "member_id": member, "week": event.week, "kind": event.kind}
+        keys = [self._k("ids", "opt_outs"), self._k("opt_outs"), self._k("challenges"), self._k("opted_out")]
+        opted = member if event.kind == "opt_out" else ""
+        return bool(self._call(self._append, keys, [event.event_id, _dump(record), "", "", opted]))
+
+    def opted_out(self, member_id: int | str) -> bool:
+        """Whether the member has opted out of offers."""
+        try:
+            return bool(self._r.sismember(self._k("opted_out"), str(member_id)))
+        except redis.RedisError as exc:
+            raise store_error(exc, self.path) from exc
 
     # -- reads -------------------------------------------------------------------------------------
     def progress(self, member_id: int | str, week: int) -> Progress:

@@ -24,3 +24,7 @@ class ExperimentsServeConfig(StrictModel):
     #: commit) or "inline" (on the event loop, the exposures of concurrent requests group-committed in
     #: one write; cheaper for short writes, e.g. SQLite NORMAL or Redis).
     exposure_writes: Literal["thread", "inline"] = "thread"
+    #: A purchase still counts this long after its week ended (tills that were offline send late).
+    late_event_grace_s: float = Field(default=86_400.0, ge=0)
+    #: How far a till's clock may run ahead of ours before its purchases count as not yet made.
+    clock_skew_s: float = Field(default=300.0, ge=0)

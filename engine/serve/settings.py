@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from engine.config import CONFIG_DIR, StrictModel, format_validation_error
 from engine.errors import ConfigError
+from engine.serve.auth import AuthConfig
 from engine.serve.embedded import EmbeddedStoreConfig
 from engine.serve.experiment_config import ExperimentsServeConfig
 from engine.serve.redis_store import RedisStoreConfig
@@ -76,8 +77,8 @@ class Settings(BaseSettings):
     port: int = Field(ge=0, le=65535)
     artifact_root: Path
     rules_path: Path
-    admin_api_key: str
-    admin_header: str
+    #: A key with the ``admin`` scope (empty: admin calls are refused); see :mod:`engine.serve.auth`.
+    admin_api_key: SecretStr
     rules_check_interval_s: float = Field(ge=0)
     max_batch: int = Field(ge=1)
     batch_concurrency: int = Field(ge=1)
@@ -88,6 +89,7 @@ class Settings(BaseSettings):
     issuance: IssuanceConfig
     store: StoreConfig
     metrics: MetricsConfig
+    auth: AuthConfig
     #: None: no experiment runs (no arms, no exposures, no progress, no events endpoint).
     experiments: ExperimentsServeConfig | None = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import uuid
 from collections.abc import Iterator
@@ -17,7 +18,15 @@ from engine.serve.app import create_app
 from engine.serve.experiment import ExperimentRuntime
 from engine.serve.experiment_config import ExperimentsServeConfig
 from engine.serve.settings import Settings
-from tests.serve.conftest import REDIS_URL, WEEK, LiveServer, delete_prefix, make_settings, redis_available
+from tests.serve.conftest import (
+    REDIS_URL,
+    TILL_KEY,
+    WEEK,
+    LiveServer,
+    delete_prefix,
+    make_settings,
+    redis_available,
+)
 
 Json = dict[str, Any]
 EXPERIMENT = "serve_ab"
@@ -69,6 +78,19 @@ def events_db(tmp_path: Path) -> Path:
     return tmp_path / "state" / "events.sqlite3"
 
 
+def calendar_with_current_week(week: int = WEEK) -> dict[str, Any]:
+    """A serving calendar on which today falls in ``week`` (purchases count only in a running week)."""
+    start = dt.datetime.now(dt.UTC).date() - dt.timedelta(weeks=week - 1)
+    return {"week1_start": start.isoformat(), "min_week": 1, "max_week": 5200}
+
+
+def week_start(week: int) -> dt.datetime:
+    """When ``week`` starts on :func:`calendar_with_current_week`'s calendar."""
+    today = dt.datetime.now(dt.UTC).date()
+    origin = dt.datetime.combine(today - dt.timedelta(weeks=WEEK - 1), dt.time(), tzinfo=dt.UTC)
+    return origin + dt.timedelta(weeks=week - 1)
+
+
 def experiment_settings(
     artifact_root: Path,
     rules_path: Path,
@@ -78,8 +100,9 @@ def experiment_settings(
     exposure_writes: str = "thread",
     **overrides: Any,
 ) -> Settings:
-    """Test settings with the experiment and a SQLite event store at ``db``."""
+    """Test settings with the experiment, a SQLite event store at ``db``, and WEEK the current week."""
     store = {"type": "sqlite", "path": str(db), "synchronous": synchronous, "busy_timeout_s": 5.0}
+    overrides.setdefault("calendar", calendar_with_current_week())
     return make_settings(
         artifact_root,
         rules_path,
@@ -128,14 +151,23 @@ def member_in(definition: ExperimentDefinition, arm: str, skip: int = 0) -> int:
     return found[skip]
 
 
-def purchase(event_id: str, member: int, item: Any, week: int = WEEK) -> Json:
-    """One purchase event body."""
-    return {"event_id": event_id, "member_id": member, "item_id": item, "week": week, "sales_value": 3.0}
+def purchase(event_id: str, member: int, item: Any, when: dt.datetime | None = None) -> Json:
+    """One purchase line from the till, made ``when`` (default: now, in the current week WEEK)."""
+    when = dt.datetime.now(dt.UTC) if when is None else when
+    return {
+        "event_id": event_id,
+        "transaction_id": f"basket-{event_id}",
+        "member_id": member,
+        "item_id": item,
+        "timestamp": when.isoformat(),
+        "quantity": 1,
+        "sales_value": 3.0,
+    }
 
 
 def post_events(live: LiveServer, events: list[Json]) -> Json:
-    """POST purchase events, asserting 200."""
-    with live.client() as client:
+    """POST purchase events with the till's key, asserting 200."""
+    with live.client(TILL_KEY) as client:
         r = client.post("/v1/events/purchases", json={"events": events})
     assert r.status_code == 200, r.text
     body: Json = r.json()
@@ -330,7 +362,7 @@ def test_bad_events_are_a_422_naming_field_and_index(exp_live: LiveServer) -> No
         ([{**good, "member_id": "a b"}], "events.0.member_id"),
         ([good, {**good, "event_id": "w", "week": 999_999}], "events.1.week"),
     ]
-    with exp_live.client() as client:
+    with exp_live.client(TILL_KEY) as client:
         for events, where in cases:
             r = client.post("/v1/events/purchases", json={"events": events})
             assert r.status_code == 422, (where, r.text)
@@ -354,7 +386,7 @@ def test_without_experiments_nothing_changes(live: LiveServer) -> None:
     body = challenge(live, 4)
     assert (body["arm"], body["experiment"]) == (None, None)
     assert "progress" not in body
-    with live.client() as client:
+    with live.client(TILL_KEY) as client:
         r = client.post("/v1/events/purchases", json={"events": [purchase("x", 4, 5)]})
         assert r.status_code == 404
         assert "[experiments]" in r.json()["detail"]
