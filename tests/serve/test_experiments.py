@@ -294,6 +294,36 @@ def test_purchases_before_the_challenge_count(exp_live: LiveServer, definition: 
     assert [p["bought"] for p in body["progress"]["picks"]] == [True, True, False]
 
 
+def test_a_reward_earned_before_issuance_is_issued_and_reported_once(
+    exp_live: LiveServer, definition: ExperimentDefinition, events_db: Path
+) -> None:
+    """Issue 12: the member bought the picks before the challenge was issued; the reward is issued when
+    the challenge is, and ``reward_issued_now`` says so in that answer only."""
+    member = member_in(definition, "recommender", skip=3)
+    # Everything the challenge can pick (make_artifact): the habitual candidates, both stretch
+    # candidates and the popular category's item.
+    bought = {1 + (member + k) % 40 for k in range(3)}
+    categories = {f"CAT{i % 8}" for i in bought}
+    bought |= {i for i in range(1, 41) if f"CAT{i % 8}" not in categories}
+    early = post_events(
+        exp_live, [purchase(f"pre-{i}", member, item) for i, item in enumerate(sorted(bought))]
+    )
+    assert early["progress"][0]["offered"] is False  # nothing issued yet: nothing to complete
+    assert early["progress"][0]["reward_issued_now"] is False
+    first = challenge(exp_live, member)
+    assert set(picks(first)) <= bought
+    shown = first["progress"]
+    assert (shown["completed"], shown["reward_issued"], shown["reward_issued_now"]) == (True, True, True)
+    again = challenge(exp_live, member)["progress"]
+    assert (again["reward_issued"], again["reward_issued_now"]) == (True, False)
+    assert get(exp_live, f"/v1/members/{member}/progress", week=WEEK)["reward_issued_now"] is False
+    later = post_events(exp_live, [purchase("post-1", member, picks(first)[0])])["progress"][0]
+    assert (later["reward_issued"], later["reward_issued_now"]) == (True, False)
+    with SqliteEventStore(events_db) as store:
+        rewards = store.table("rewards")
+    assert list(rewards["member_id"]) == [str(member)]
+
+
 @pytest.mark.parametrize(("synchronous", "writes"), [("FULL", "thread"), ("NORMAL", "inline")])
 def test_restart_with_the_same_event_store_loses_nothing(
     artifact_root: Path,
