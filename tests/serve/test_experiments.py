@@ -294,34 +294,69 @@ def test_purchases_before_the_challenge_count(exp_live: LiveServer, definition: 
     assert [p["bought"] for p in body["progress"]["picks"]] == [True, True, False]
 
 
-def test_a_reward_earned_before_issuance_is_issued_and_reported_once(
-    exp_live: LiveServer, definition: ExperimentDefinition, events_db: Path
-) -> None:
-    """Issue 12: the member bought the picks before the challenge was issued; the reward is issued when
-    the challenge is, and ``reward_issued_now`` says so in that answer only."""
+def reward_before_issuance(live: LiveServer, definition: ExperimentDefinition) -> int:
+    """Buy everything the challenge can pick, then issue it: the reward comes with the challenge, and
+    ``reward_issued_now`` is true in that answer only. Returns the member."""
     member = member_in(definition, "recommender", skip=3)
     # Everything the challenge can pick (make_artifact): the habitual candidates, both stretch
     # candidates and the popular category's item.
     bought = {1 + (member + k) % 40 for k in range(3)}
     categories = {f"CAT{i % 8}" for i in bought}
     bought |= {i for i in range(1, 41) if f"CAT{i % 8}" not in categories}
-    early = post_events(
-        exp_live, [purchase(f"pre-{i}", member, item) for i, item in enumerate(sorted(bought))]
-    )
+    early = post_events(live, [purchase(f"pre-{i}", member, item) for i, item in enumerate(sorted(bought))])
     assert early["progress"][0]["offered"] is False  # nothing issued yet: nothing to complete
     assert early["progress"][0]["reward_issued_now"] is False
-    first = challenge(exp_live, member)
+    first = challenge(live, member)
     assert set(picks(first)) <= bought
     shown = first["progress"]
     assert (shown["completed"], shown["reward_issued"], shown["reward_issued_now"]) == (True, True, True)
-    again = challenge(exp_live, member)["progress"]
+    again = challenge(live, member)["progress"]
     assert (again["reward_issued"], again["reward_issued_now"]) == (True, False)
-    assert get(exp_live, f"/v1/members/{member}/progress", week=WEEK)["reward_issued_now"] is False
-    later = post_events(exp_live, [purchase("post-1", member, picks(first)[0])])["progress"][0]
+    assert get(live, f"/v1/members/{member}/progress", week=WEEK)["reward_issued_now"] is False
+    later = post_events(live, [purchase("post-1", member, picks(first)[0])])["progress"][0]
     assert (later["reward_issued"], later["reward_issued_now"]) == (True, False)
+    return member
+
+
+def test_a_reward_earned_before_issuance_is_issued_and_reported_once(
+    exp_live: LiveServer, definition: ExperimentDefinition, events_db: Path
+) -> None:
+    """Issue 12: ``reward_issued_now`` was never true when the purchases came before the challenge."""
+    member = reward_before_issuance(exp_live, definition)
     with SqliteEventStore(events_db) as store:
         rewards = store.table("rewards")
     assert list(rewards["member_id"]) == [str(member)]
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("writes", ["thread", "inline"])
+def test_a_reward_earned_before_issuance_with_the_redis_event_store(
+    artifact_root: Path,
+    rules_path: Path,
+    definition_path: Path,
+    definition: ExperimentDefinition,
+    writes: str,
+) -> None:
+    """The same on Redis streams: the exposure script issues the reward, in a thread or on the loop."""
+    if not redis_available():
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    from engine.experiments.redis_store import RedisEventStore
+
+    prefix = f"test-serve-events-{uuid.uuid4().hex[:12]}"
+    settings = experiment_settings(
+        artifact_root, rules_path, definition_path, Path("unused"), "NORMAL", writes
+    )
+    assert settings.experiments is not None
+    events = {"type": "redis", "url": REDIS_URL, "prefix": prefix, "busy_timeout_s": 5.0}
+    raw = {**settings.experiments.model_dump(), "store": events}
+    settings = settings.model_copy(update={"experiments": ExperimentsServeConfig.model_validate(raw)})
+    try:
+        with LiveServer(create_app(settings)) as live:
+            member = reward_before_issuance(live, definition)
+        with RedisEventStore.from_url(REDIS_URL, prefix) as store:
+            assert list(store.table("rewards")["member_id"]) == [str(member)]
+    finally:
+        delete_prefix(REDIS_URL, prefix)
 
 
 @pytest.mark.parametrize(("synchronous", "writes"), [("FULL", "thread"), ("NORMAL", "inline")])
