@@ -29,6 +29,7 @@ member opted out (an explicit no-offer, reason code ``opted_out``).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from collections.abc import Sequence
@@ -47,8 +48,13 @@ from engine.experiments.protocol import EventStore
 from engine.experiments.redis_scripts import EXPOSE_SCRIPT
 from engine.experiments.redis_store import RedisEventStore, store_error
 from engine.experiments.service import ingest_purchases, progress_for, record_exposure
-from engine.serve.experiment_config import ExperimentsServeConfig
+from engine.serve.experiment_config import (
+    DEFAULT_CLOCK_SKEW_S,
+    DEFAULT_LATE_EVENT_GRACE_S,
+    ExperimentsServeConfig,
+)
 from engine.serve.issuance import ArmChoice, Exposure
+from engine.serve.purchases import PurchaseWindow
 from engine.serve.redis_wire import WireClient
 
 log = logging.getLogger(__name__)
@@ -134,14 +140,15 @@ class ExperimentRuntime:
         cache_entries: int,
         ttl_s: float | None = None,
         max_events: int,
-        late_event_grace_s: float = 86_400.0,
-        clock_skew_s: float = 300.0,
+        late_event_grace_s: float = DEFAULT_LATE_EVENT_GRACE_S,
+        clock_skew_s: float = DEFAULT_CLOCK_SKEW_S,
         exposure_in_thread: bool = True,
         redis_store: RedisStoreConfig | None = None,
     ) -> None:
         self.max_events = max_events
-        self.late_event_grace_s = late_event_grace_s
-        self.clock_skew_s = clock_skew_s
+        self.purchase_window = PurchaseWindow(
+            dt.timedelta(seconds=late_event_grace_s), dt.timedelta(seconds=clock_skew_s)
+        )
         self.definitions = {d.name: d for d in definitions}
         self.store = store
         # On the loop, the exposures of concurrent first requests are group-committed (one write each

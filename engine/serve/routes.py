@@ -19,7 +19,7 @@ from engine.errors import BadRequest, NotFound, StoreUnavailable
 from engine.serve.deps import MetricsKey, PurchasesAccess, SignalsAccess, requires
 from engine.serve.issuance import challenge_for
 from engine.serve.publish import check_version, load_for_publish, publish
-from engine.serve.purchases import PurchaseWindow, admit_purchases
+from engine.serve.purchases import admit_purchases
 from engine.serve.schemas import (
     ERROR_RESPONSES,
     MEMBER_ID_PATTERN,
@@ -120,11 +120,8 @@ async def post_purchases(access: PurchasesAccess, body: PurchaseBatch) -> Respon
     runtime = state.experiment_runtime()
     if len(body.events) > runtime.max_events:
         raise BadRequest(f"at most {runtime.max_events} events per batch (got {len(body.events)})")
-    window = PurchaseWindow(
-        dt.timedelta(seconds=runtime.late_event_grace_s), dt.timedelta(seconds=runtime.clock_skew_s)
-    )
     now = dt.datetime.now(dt.UTC)
-    admitted = admit_purchases(body.events, state.calendar, window, now, access.caller)
+    admitted = admit_purchases(body.events, state.calendar, runtime.purchase_window, now, access.caller)
     touched = await runtime.ingest(admitted.events) if admitted.events else []
     return _json(
         {

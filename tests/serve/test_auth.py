@@ -188,6 +188,7 @@ def test_reads_need_the_read_key_once_one_is_configured(closed_reads: LiveServer
         assert (r.status_code, r.json()["error"]) == (403, "Forbidden")
         ok = httpx.get(url + path, headers={"X-API-Key": READ_KEY})
         assert ok.status_code == 200, ok.text
+    assert httpx.get(f"{url}/v1/members/3/progress").status_code == 401
     batch = {"member_ids": [str(m) for m in range(1000, 1500)], "week": WEEK}
     r = httpx.post(f"{url}/v1/challenges:batch", json=batch)
     assert r.status_code == 401
