@@ -86,10 +86,11 @@ def register(app: typer.Typer) -> None:
 
     @exp.command("import-signals")
     def import_signals_cmd(file: Path, config: Path = _CONFIG, store: Path | None = _STORE) -> None:
-        """Import negative signals (opt_out, unsubscribe, blocked_notifications) from Parquet or CSV.
+        """Import member signals (opt_out, opt_in, unsubscribe, blocked_notifications) from Parquet or CSV.
 
         Columns: event_id, member_id, kind, week (+ timestamp). An opt-out stops the member's offers
-        from the next challenge issued; every kind counts in the opt_out_rate guardrail.
+        from the next challenge issued until a later opt-in; all kinds but opt_in count in the
+        opt_out_rate guardrail.
         """
         from engine.experiments.config import load_experiments_config
         from engine.experiments.importer import import_signals

@@ -6,7 +6,7 @@ Layout under ``<prefix>:``
     ids:<table>                        hash event_id -> canonical JSON (exactly-once, conflict check)
     challenges                         hash "<member>|<week>" -> challenge JSON
     bought:<member>:<week>             set of items bought in the week
-    opted_out                          set of members who opted out of offers
+    opt_state                          hash member -> "<order>#<kind>" of the latest opt-out/opt-in
     rewards                            hash "<member>|<week>" -> reward JSON (HSETNX: issued once)
     locks                              hash "<experiment>|<salt>" -> assignment fingerprint
 
@@ -28,8 +28,15 @@ import redis
 
 from engine.errors import Conflict, ExperimentError, StoreUnavailable
 from engine.experiments.definition import ExperimentDefinition, LockMemo
-from engine.experiments.events import ExposureEvent, OptOutEvent, PickProgress, Progress, PurchaseEvent
-from engine.experiments.redis_scripts import APPEND, COMPLETE, EXPOSE_SCRIPT, LOCK
+from engine.experiments.events import (
+    ExposureEvent,
+    OptOutEvent,
+    PickProgress,
+    Progress,
+    PurchaseEvent,
+    signal_order,
+)
+from engine.experiments.redis_scripts import APPEND, COMPLETE, EXPOSE_SCRIPT, LOCK, SIGNAL
 from engine.experiments.store import TABLE_COLUMNS
 
 _STREAMS = ("exposures", "purchases", "opt_outs")
@@ -67,6 +74,7 @@ class RedisEventStore:
         self._expose = client.register_script(EXPOSE_SCRIPT)
         self._expose_loaded = False
         self._lock_script = client.register_script(LOCK)
+        self._signal = client.register_script(SIGNAL)
         self._locks = LockMemo()
 
     @classmethod
@@ -259,22 +267,24 @@ class RedisEventStore:
         return [self._progress(m, w, bool(self._check(m, w))) for m, w in touched]
 
     def add_opt_out(self, event: OptOutEvent) -> bool:
-        """Store a negative signal (idempotent by event id); returns whether it was new.
+        """Store a member signal (idempotent by event id); returns whether it was new.
 
-        An opt-out also joins the ``opted_out`` set, in the same script.
+        An opt-out or opt-in also becomes the member's state unless a later one is stored (same script).
         """
         member = str(event.member_id)
         record = {"event_id": event.event_id, "member_id": member, "week": event.week, "kind": event.kind}
-        keys = [self._k("ids", "opt_outs"), self._k("opt_outs"), self._k("challenges"), self._k("opted_out")]
-        opted = member if event.kind == "opt_out" else ""
-        return bool(self._call(self._append, keys, [event.event_id, _dump(record), "", "", opted]))
+        keys = [self._k("ids", "opt_outs"), self._k("opt_outs"), self._k("opt_state")]
+        order = signal_order(event) if event.kind in ("opt_out", "opt_in") else ""
+        args: list[object] = [event.event_id, _dump(record), member, order, event.kind]
+        return bool(self._call(self._signal, keys, args))
 
     def opted_out(self, member_id: int | str) -> bool:
-        """Whether the member has opted out of offers."""
+        """Whether the member's latest opt-out/opt-in signal is an opt-out."""
         try:
-            return bool(self._r.sismember(self._k("opted_out"), str(member_id)))
+            state = self._r.hget(self._k("opt_state"), str(member_id))
         except redis.RedisError as exc:
             raise store_error(exc, self.path) from exc
+        return state is not None and bytes(state).endswith(b"#opt_out")
 
     # -- reads -------------------------------------------------------------------------------------
     def progress(self, member_id: int | str, week: int) -> Progress:

@@ -31,6 +31,7 @@ from engine.experiments.events import (
     PickProgress,
     Progress,
     PurchaseEvent,
+    signal_order,
 )
 
 _SCHEMA = """
@@ -305,10 +306,12 @@ class SqliteEventStore:
             The event id was recorded with other content.
         """
         values = (str(event.member_id), event.week, event.kind)
+        # In UTC, fixed width, so that ``ORDER BY ts`` is time order (see :func:`signal_order`).
+        when = signal_order(event).split("|", 1)[1] or None
         with self._transaction() as conn:
             inserted = conn.execute(
                 "INSERT OR IGNORE INTO opt_outs (event_id, member_id, week, kind, ts) VALUES (?, ?, ?, ?, ?)",
-                (event.event_id, *values, _ts(event.timestamp)),
+                (event.event_id, *values, when),
             ).rowcount
             if not inserted:
                 row = conn.execute(
@@ -321,12 +324,14 @@ class SqliteEventStore:
             return bool(inserted)
 
     def opted_out(self, member_id: int | str) -> bool:
-        """Whether the member has opted out of offers (a ``kind = "opt_out"`` signal is stored)."""
+        """Whether the member's latest opt-out/opt-in signal (week, time, arrival) is an opt-out."""
         with self._lock:
             row = self._conn.execute(
-                "SELECT 1 FROM opt_outs WHERE member_id = ? AND kind = 'opt_out' LIMIT 1", (str(member_id),)
+                "SELECT kind FROM opt_outs WHERE member_id = ? AND kind IN ('opt_out', 'opt_in') "
+                "ORDER BY week DESC, ts DESC, rowid DESC LIMIT 1",
+                (str(member_id),),
             ).fetchone()
-        return row is not None
+        return row is not None and row[0] == "opt_out"
 
     # -- reads -------------------------------------------------------------------------------------
     def progress(self, member_id: int | str, week: int) -> Progress:

@@ -119,9 +119,10 @@ class PurchasesAccepted(BaseModel):
 
 
 class SignalIn(BaseModel):
-    """One negative signal: ``opt_out`` (no more offers from the next challenge on), ``unsubscribe``
-    (from offer messages) or ``blocked_notifications``; all three count in the ``opt_out_rate``
-    guardrail of the experiment running in the week of ``timestamp``."""
+    """One member signal: ``opt_out`` (no more offers from the next challenge on), ``opt_in`` (offers
+    again; the later of the two decides), ``unsubscribe`` (from offer messages) or
+    ``blocked_notifications``. All but ``opt_in`` count in the ``opt_out_rate`` guardrail of the
+    experiment running in the week of ``timestamp``."""
 
     model_config = ConfigDict(extra="forbid")
 

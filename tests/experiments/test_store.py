@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from uuid import uuid4
 
@@ -321,3 +322,27 @@ def test_an_event_file_from_before_signal_kinds_is_upgraded(tmp_path: Path) -> N
         store.add_opt_out(OptOutEvent(event_id="u", member_id=8, week=10, kind="unsubscribe"))
         assert store.counts()["purchases"] == 1
         assert not store.opted_out(8)
+
+
+def test_opting_in_again_restores_offers_by_the_latest_signal(store: EventStore) -> None:
+    """Getting back must be easy: the latest opt-out or opt-in decides, whatever order they arrive in."""
+    monday = datetime(2026, 3, 16, 9, tzinfo=UTC)
+    store.add_opt_out(OptOutEvent(event_id="o1", member_id=7, week=11, timestamp=monday))
+    later = monday + timedelta(hours=2)
+    store.add_opt_out(OptOutEvent(event_id="i1", member_id=7, week=11, kind="opt_in", timestamp=later))
+    assert not store.opted_out(7)
+    # A late-arriving opt-out made before the opt-in changes nothing ...
+    store.add_opt_out(OptOutEvent(event_id="o0", member_id=7, week=11, timestamp=monday - timedelta(days=1)))
+    assert not store.opted_out(7)
+    # ... one made after it (another time zone, same instant order) opts out again.
+    tehran = timezone(timedelta(hours=3, minutes=30))
+    store.add_opt_out(
+        OptOutEvent(
+            event_id="o2", member_id=7, week=11, timestamp=(later + timedelta(minutes=1)).astimezone(tehran)
+        )
+    )
+    assert store.opted_out(7)
+    store.add_opt_out(
+        OptOutEvent(event_id="i2", member_id=7, week=12, kind="opt_in", timestamp=later + timedelta(days=7))
+    )
+    assert not store.opted_out(7)

@@ -80,6 +80,13 @@ def test_an_opted_out_member_gets_an_explicit_no_offer_and_the_guardrail_counts_
     with httpx.Client(base_url=exp_live.url, headers={"X-API-Key": ADMIN_KEY}) as admin:
         counters = admin.get("/v1/admin/counters").json()["counters"]
     assert counters["no_offer:opted_out"] == 3
+    # Getting back is easy: an opt-in restores offers from the next challenge issued.
+    keen = member_in(definition, "baseline", skip=1)
+    challenge(exp_live, keen)
+    back = [signal("s6", opted, "opt_in"), signal("s7", keen, "opt_in")]
+    assert post_signals(exp_live, back).json() == {"accepted": 2, "new": 2}
+    assert challenge(exp_live, opted) == challenge(exp_live, opted)  # this week's answer stays
+    assert challenge(exp_live, opted, week=WEEK + 1)["status"] == "issued"
 
     items = make_artifact("v1").items
     catalog = pd.DataFrame(
@@ -92,6 +99,7 @@ def test_an_opted_out_member_gets_an_explicit_no_offer_and_the_guardrail_counts_
     with SqliteEventStore(events_db) as store:
         frame = member_frame(store, definition, catalog, pre_period_weeks=0).set_index("member_id")
     flagged = set(frame.index[frame["opted_out"] == 1.0])
+    # An opt-in is no harm: the member who only opted in is not counted.
     assert flagged == {str(m) for m in (opted, held, unsubscribed, blocked, already)}
     treated = frame[frame["arm"] == "recommender"]
     assert summarize_arm(frame.reset_index(), "recommender", "recommender").opt_out_rate == pytest.approx(
