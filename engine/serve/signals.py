@@ -16,10 +16,18 @@ def admit_signals(body: Sequence[SignalIn], calendar: WeekCalendar) -> list[OptO
     Raises
     ------
     BadRequest
-        A timestamp outside the served weeks (the message names ``body.events.<index>.timestamp``).
+        A timestamp outside the served weeks (the message names ``body.events.<index>.timestamp``), or
+        one event id twice with different content (checked before anything is stored).
     """
     events = []
+    seen: dict[str, tuple[int, SignalIn]] = {}
     for index, signal in enumerate(body):
+        first = seen.setdefault(signal.event_id, (index, signal))
+        if first[1] != signal:
+            raise BadRequest(
+                f"body.events.{index}.event_id: {signal.event_id!r} is also events.{first[0]}, "
+                "with other content"
+            )
         try:
             week = calendar.week_at(signal.timestamp)
         except BadRequest as exc:

@@ -290,3 +290,35 @@ def test_weak_or_shared_keys_are_refused_at_start_up() -> None:
     # The admin key may not double as another key's secret either.
     with pytest.raises(ConfigError, match="share one secret"):
         KeyRing(short.model_copy(update={"keys": shared.keys[:1]}), SecretStr(same))
+
+
+def test_the_event_routes_never_answer_5xx_with_their_keys(exp_live: LiveServer) -> None:
+    """Fuzz the purchase and signal routes with the keys that reach their logic (not just the 401/403)."""
+    import schemathesis
+    from hypothesis import HealthCheck, given
+    from hypothesis import settings as hypothesis_settings
+    from schemathesis.checks import not_a_server_error
+
+    keys = {"/v1/events/purchases": TILL_KEY, "/v1/events/signals": SIGNALS_KEY}
+    api = schemathesis.openapi.from_url(f"{exp_live.url}/openapi.json")
+    operations = [op for op in (r.ok() for r in api.get_all_operations()) if op.path in keys]
+    assert len(operations) == 2
+    statuses: list[int] = []
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @hypothesis_settings(
+            max_examples=40,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        )
+        def fuzz(case: schemathesis.Case) -> None:
+            response = case.call(base_url=exp_live.url, headers={"X-API-Key": keys[case.operation.path]})
+            statuses.append(response.status_code)
+            case.validate_response(response, checks=[not_a_server_error])
+
+        fuzz()
+    assert not [s for s in statuses if s in (401, 403)]  # the keys were right: the logic ran
+    assert any(s == 422 for s in statuses)

@@ -118,7 +118,13 @@ def test_bad_signals_are_a_422_naming_the_field(exp_live: LiveServer) -> None:
         r = post_signals(exp_live, [signal("first", 2, "unsubscribe"), {**bad, "event_id": "bad"}])
         assert r.status_code == 422, r.text
         assert field in r.json()["detail"]
-    assert post_signals(exp_live, [good, {**good, "kind": "unsubscribe"}]).status_code == 409
+    # One id twice with other content: refused before anything is stored.
+    r = post_signals(exp_live, [good, {**good, "kind": "unsubscribe"}])
+    assert r.status_code == 422
+    assert "events.1.event_id" in r.json()["detail"]
+    assert post_signals(exp_live, [good]).json() == {"accepted": 1, "new": 1}
+    # An id stored before, now with other content: a conflict.
+    assert post_signals(exp_live, [{**good, "kind": "unsubscribe"}]).status_code == 409
 
 
 def test_without_experiments_signals_answer_404(live: LiveServer) -> None:
