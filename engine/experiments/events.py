@@ -90,7 +90,11 @@ class ExposureEvent(_Event):
 
 
 class PurchaseEvent(_Event):
-    """One purchase line; ``transaction_id`` is the till's basket, ``source`` the API key that sent it."""
+    """One purchase line; ``transaction_id`` is the till's basket, ``source`` the API key that sent it.
+
+    ``earns`` False: kept as the member's spend for the analysis, but it never counts towards a
+    challenge (the till sent it after its week's challenge expired).
+    """
 
     item_id: ItemId
     quantity: float = Field(gt=0, allow_inf_nan=False)
@@ -98,6 +102,7 @@ class PurchaseEvent(_Event):
     timestamp: datetime | None = None
     transaction_id: str | None = Field(default=None, min_length=1, max_length=200)
     source: str | None = Field(default=None, min_length=1, max_length=64)
+    earns: bool = True
 
 
 #: Member signals: ``opt_out`` (no more offers), ``opt_in`` (offers again: the latest of the two

@@ -243,6 +243,8 @@ class RedisEventStore:
                 record["transaction_id"] = event.transaction_id
             if event.source is not None:
                 record["source"] = event.source
+            if not event.earns:
+                record["earns"] = False
             records.append((event, member, item, _dump(record)))
         ids_key = self._k("ids", "purchases")
         for start in range(0, len(records), _BATCH):
@@ -261,8 +263,9 @@ class RedisEventStore:
                 self._k("challenges"),
                 self._k("bought", member, event.week),
             ]
-            # No challenge to write (empty ARGV[3]); the item joins the week's bought set (KEYS[4]).
-            self._call(self._append, keys, [event.event_id, content, "", "", item])
+            # No challenge to write (empty ARGV[3]); the item joins the week's bought set (KEYS[4])
+            # unless the purchase earns nothing.
+            self._call(self._append, keys, [event.event_id, content, "", "", item if event.earns else ""])
             touched[(member, event.week)] = None
         return [self._progress(m, w, bool(self._check(m, w))) for m, w in touched]
 

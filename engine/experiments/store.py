@@ -48,7 +48,8 @@ CREATE TABLE IF NOT EXISTS challenges (
     PRIMARY KEY (member_id, week));
 CREATE TABLE IF NOT EXISTS purchases (
     event_id TEXT PRIMARY KEY, member_id TEXT NOT NULL, week INTEGER NOT NULL, item_id TEXT NOT NULL,
-    quantity REAL NOT NULL, sales_value REAL NOT NULL, ts TEXT, transaction_id TEXT, source TEXT);
+    quantity REAL NOT NULL, sales_value REAL NOT NULL, ts TEXT, transaction_id TEXT, source TEXT,
+    earns INTEGER NOT NULL DEFAULT 1);
 CREATE INDEX IF NOT EXISTS purchases_member_week ON purchases (member_id, week);
 CREATE TABLE IF NOT EXISTS rewards (
     member_id TEXT NOT NULL, week INTEGER NOT NULL, experiment TEXT NOT NULL, arm TEXT NOT NULL,
@@ -63,6 +64,7 @@ CREATE INDEX IF NOT EXISTS opt_outs_member ON opt_outs (member_id);
 _ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("purchases", "transaction_id", "TEXT"),
     ("purchases", "source", "TEXT"),
+    ("purchases", "earns", "INTEGER NOT NULL DEFAULT 1"),
     ("opt_outs", "kind", "TEXT NOT NULL DEFAULT 'opt_out'"),
 )
 
@@ -278,16 +280,17 @@ class SqliteEventStore:
                     event.sales_value,
                     event.transaction_id,
                     event.source,
+                    int(event.earns),
                 )
                 inserted = conn.execute(
                     "INSERT OR IGNORE INTO purchases (event_id, member_id, week, item_id, quantity, "
-                    "sales_value, transaction_id, source, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "sales_value, transaction_id, source, earns, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (event.event_id, *values, _ts(event.timestamp)),
                 ).rowcount
                 if not inserted:
                     row = conn.execute(
-                        "SELECT member_id, week, item_id, quantity, sales_value, transaction_id, source "
-                        "FROM purchases WHERE event_id = ?",
+                        "SELECT member_id, week, item_id, quantity, sales_value, transaction_id, source, "
+                        "earns FROM purchases WHERE event_id = ?",
                         (event.event_id,),
                     ).fetchone()
                     if tuple(row) != values:
@@ -354,7 +357,7 @@ class SqliteEventStore:
         bought = {
             r[0]
             for r in conn.execute(
-                "SELECT DISTINCT item_id FROM purchases WHERE member_id = ? AND week = ? "
+                "SELECT DISTINCT item_id FROM purchases WHERE member_id = ? AND week = ? AND earns = 1 "
                 f"AND item_id IN ({marks})",
                 (member, week, *items),
             )

@@ -1,11 +1,13 @@
 """Which purchase events from the till count: the week window, decided before anything is stored.
 
 A purchase counts towards the challenge of the week its ``timestamp`` falls in (the serving calendar),
-and only while that week is running: a purchase stamped in a week that has not started (or further
-ahead of our clock than the allowed skew) or one arriving after its week expired (plus a grace period
-for tills that were offline) earns nothing. Such events are not stored, so a resend cannot earn later;
-the answer lists each with its reason. A timestamp outside the calendar or a ``week`` that disagrees
-with the timestamp is a malformed request (:class:`~engine.errors.BadRequest`, nothing stored).
+and only while that week is running. One arriving after its week expired (plus a grace period for
+tills that were offline) earns nothing: it is stored as the member's spend for the experiment analysis,
+marked as never earning (a resend cannot earn later either). One stamped in a week that has not
+started, or further ahead of our clock than the allowed skew, is not a purchase that happened: it is
+not stored. The answer lists both kinds with their reason. A timestamp outside the calendar or a
+``week`` that disagrees with the timestamp is a malformed request (:class:`~engine.errors.BadRequest`,
+nothing stored).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class PurchaseWindow:
 
 @dataclass(frozen=True, slots=True)
 class Admitted:
-    """The events to store and those that earn nothing."""
+    """The events to store (late ones marked as never earning) and those that earn nothing."""
 
     events: list[PurchaseEvent]
     not_counted: list[NotCounted]
@@ -39,7 +41,7 @@ class Admitted:
 def admit_purchases(
     body: Sequence[PurchaseIn], calendar: WeekCalendar, window: PurchaseWindow, now: dt.datetime, source: str
 ) -> Admitted:
-    """Split ``body`` into the events that count (tagged with ``source``, the key's name) and the rest.
+    """The events of ``body`` to store (tagged with ``source``, the key's name) and those earning nothing.
 
     Raises
     ------
@@ -66,18 +68,19 @@ def admit_purchases(
         if event.timestamp > now + window.skew:
             if starts > now:
                 reason = "week_not_started"
-                detail = f"week {week} starts {starts.isoformat()}: this purchase earns nothing"
+                detail = f"week {week} starts {starts.isoformat()}: this purchase earns nothing (not stored)"
             else:
                 reason = "timestamp_in_future"
                 detail = (
                     f"timestamp {event.timestamp.isoformat()} is ahead of the service clock "
-                    f"{now.isoformat()}: a purchase not yet made earns nothing"
+                    f"{now.isoformat()}: a purchase not yet made earns nothing (not stored)"
                 )
         elif now >= expires + window.grace:
             reason = "week_expired"
             detail = (
                 f"week {week}'s challenge expired {expires.isoformat()} (late purchases count until "
-                f"{(expires + window.grace).isoformat()}): this purchase earns nothing"
+                f"{(expires + window.grace).isoformat()}): this purchase earns nothing (kept as the "
+                "member's spend for the experiment analysis)"
             )
         if reason is not None:
             refused.append(
@@ -92,7 +95,8 @@ def admit_purchases(
                     }
                 )
             )
-            continue
+            if reason != "week_expired":
+                continue
         events.append(
             PurchaseEvent(
                 event_id=event.event_id,
@@ -104,6 +108,7 @@ def admit_purchases(
                 timestamp=event.timestamp,
                 transaction_id=event.transaction_id,
                 source=source,
+                earns=reason is None,
             )
         )
     return Admitted(events, refused)

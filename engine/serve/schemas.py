@@ -100,7 +100,8 @@ NotCountedReason = Literal["week_not_started", "timestamp_in_future", "week_expi
 
 
 class NotCounted(BaseModel):
-    """An event that was not stored and earns nothing, and why (it may not be resent to earn later)."""
+    """An event that earns nothing, and why: ``week_expired`` ones are stored as spend for the analysis
+    (a resend cannot earn later); ``week_not_started`` and ``timestamp_in_future`` ones are not stored."""
 
     index: int
     event_id: str
@@ -111,7 +112,8 @@ class NotCounted(BaseModel):
 
 
 class PurchasesAccepted(BaseModel):
-    """How many events were stored, the progress of every member-week they touched, and the refused."""
+    """How many events were stored, the progress of every member-week they touched, and those that
+    earn nothing."""
 
     accepted: int
     progress: list[ChallengeProgress]

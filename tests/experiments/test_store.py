@@ -346,3 +346,19 @@ def test_opting_in_again_restores_offers_by_the_latest_signal(store: EventStore)
         OptOutEvent(event_id="i2", member_id=7, week=12, kind="opt_in", timestamp=later + timedelta(days=7))
     )
     assert not store.opted_out(7)
+
+
+def test_a_purchase_that_earns_nothing_is_kept_but_never_completes(
+    definition: ExperimentDefinition, store: EventStore
+) -> None:
+    """Both stores: a late purchase (``earns=False``) is spend for the analysis, never progress."""
+    m = _treated_member(definition)
+    record_exposure(store, definition, "recommender", m, 10, OFFER)
+    late = [e.model_copy(update={"earns": False}) for e in _events(m)]
+    (progress,) = store.add_purchases(late)
+    assert (progress.bought, progress.completed, progress.reward_issued) == (0, False, False)
+    assert len(store.table("purchases")) == 5
+    with pytest.raises(Conflict):  # the same id cannot be resent as earning
+        store.add_purchases([_events(m)[0]])
+    (progress,) = store.add_purchases([_purchase("fresh", m, "11")])
+    assert progress.bought == 1

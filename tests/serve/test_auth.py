@@ -156,15 +156,20 @@ def test_purchases_outside_the_running_week_earn_nothing(
         r = _post(live, events)
         assert r.status_code == 200, r.text
         answer = r.json()
-        assert answer["accepted"] == 0
-        assert answer["progress"] == []
         assert [n["reason"] for n in answer["not_counted"]] == [reason] * 3
         assert {n["week"] for n in answer["not_counted"]} == {bought_in}
         assert "earns nothing" in answer["not_counted"][0]["detail"]
+        late = reason == "week_expired"  # a late purchase is real spend: kept, never earning
+        assert answer["accepted"] == (3 if late else 0)
+        assert [p["completed"] for p in answer["progress"]] == ([False] if late else [])
+        assert _post(live, events).json()["not_counted"] == answer["not_counted"]  # a resend: the same
         after = challenge(live, member, week=bought_in)["progress"]
         assert (after["completed"], after["reward_issued"]) == (False, False)
+        assert not any(p["bought"] for p in after["picks"])
     with SqliteEventStore(events_db) as store:
-        assert (store.counts()["purchases"], store.counts()["rewards"]) == (0, 0)
+        assert (store.counts()["purchases"], store.counts()["rewards"]) == (3 if late else 0, 0)
+        spend = store.table("purchases")["sales_value"].sum()
+    assert spend == pytest.approx(9.0 if late else 0.0)
 
 
 @pytest.fixture
