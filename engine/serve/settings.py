@@ -132,12 +132,31 @@ def load_settings(config_file: Path | str | None = None, **overrides: object) ->
     try:
         return _FromFile(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
+        if _touches_keys(exc):
+            # An API key entry is wrong: say where, never what (the values may be secrets), and drop
+            # pydantic's own error, whose text quotes them.
+            raise ConfigError(_keys_error(f"{path} (+ OFFERS_* environment)", exc)) from None
         raise ConfigError(
             format_validation_error(f"{path} (+ OFFERS_* environment)", exc),
             detail=exc.errors(include_url=False),
         ) from exc
     except ValueError as exc:  # a malformed TOML file or a non-JSON nested env value
         raise ConfigError(f"{path} (+ OFFERS_* environment): {exc}") from exc
+
+
+#: Where settings hold secrets: validation errors there never quote the value.
+_SECRET_FIELDS = ("auth", "admin_api_key")
+
+
+def _touches_keys(exc: ValidationError) -> bool:
+    return any(err["loc"][:1] and err["loc"][0] in _SECRET_FIELDS for err in exc.errors())
+
+
+def _keys_error(source: str, exc: ValidationError) -> str:
+    lines = [f"{source}: {exc.error_count()} problem(s) (values not shown: they may be secrets)"]
+    for err in exc.errors():
+        lines.append(f"  - {'.'.join(str(p) for p in err['loc']) or '<top level>'}: {err['msg']}")
+    return "\n".join(lines)
 
 
 def settings_from_environment() -> Settings:

@@ -327,3 +327,20 @@ def test_the_event_routes_never_answer_5xx_with_their_keys(exp_live: LiveServer)
         fuzz()
     assert not [s for s in statuses if s in (401, 403)]  # the keys were right: the logic ran
     assert any(s == 422 for s in statuses)
+
+
+def test_a_mistyped_key_entry_is_refused_without_showing_the_secret(
+    monkeypatch: pytest.MonkeyPatch, artifact_root: Path, rules_path: Path
+) -> None:
+    secret = "hunter2-hunter2-hunter2"
+    monkeypatch.setenv("OFFERS_AUTH__KEYS", f'[{{"name": "till", "secret": "{secret}", "scopes": ["buy"]}}]')
+    with pytest.raises(ConfigError) as refused:
+        load_settings(artifact_root=artifact_root, rules_path=rules_path)
+    message = refused.value.message
+    assert "auth.keys.0.key: Field required" in message
+    assert "auth.keys.0.secret: Extra inputs are not permitted" in message
+    assert "auth.keys.0.scopes" in message
+    assert secret not in message
+    assert secret not in repr(refused.value.detail)
+    assert refused.value.__cause__ is None
+    assert refused.value.__suppress_context__
