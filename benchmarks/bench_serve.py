@@ -3,13 +3,16 @@
 What it does
     1. builds a synthetic candidate artifact (``--members`` members, ``--habitual``/``--stretch``
        candidates each, a 2,000-item catalog) and writes it with :func:`engine.artifact.write_artifact`;
-    2. starts ``offers serve --store redis --publish`` as a subprocess (uvicorn, uvloop, httptools; one
-       worker) against Redis on ``--redis-url`` under a fresh key prefix (deleted at the end);
+    2. publishes it with ``offers publish`` and starts the service as a subprocess (uvicorn, uvloop,
+       httptools; ``--workers``) against Redis on ``--redis-url`` under a fresh key prefix (deleted at
+       the end); the app is ``offers serve``'s plus the benchmark's own ping route (``bench_app.py``:
+       the production app has no benchmark route);
     3. drives load from this process with a small asyncio HTTP/1.1 keep-alive client at a FIXED rate
        (open loop: request i is due at t0 + i/rate; latency is measured from that due time, so any lag of
        the load generator itself counts against the server, never hides it):
 
-       - ``ping``           ``GET /v1/_bench/ping``: one plain Redis GET, the floor (2,000 req/s);
+       - ``ping``           ``GET /v1/_bench/ping`` (``bench_app.py`` only): one plain Redis GET, the
+                            floor (2,000 req/s);
        - ``first issuance`` ``GET /v1/members/{id}/challenge`` for members not yet issued: lookup,
                             rules applied, challenge stored once, counters/exposure (1,000 req/s);
        - ``repeat read``    the same members again: the stored challenge (2,000 req/s);
@@ -300,12 +303,18 @@ def main() -> None:
             **os.environ,
             "OFFERS_ARTIFACT_ROOT": str(root),
             "OFFERS_RULES_PATH": str(CONFIG_DIR / "rules.toml"),
+            "OFFERS_STORE__TYPE": "redis",
             "OFFERS_STORE__URL": args.redis_url,
             "OFFERS_STORE__KEY_PREFIX": prefix,
             "OFFERS_LOG_LEVEL": "warning",
+            "OFFERS_PUBLISH_ON_START": "never",
         }
-        cmd = [sys.executable, "-c", "from engine.cli import main; main()", "serve"]
-        cmd += ["--store", "redis", "--publish", "--port", str(port), "--workers", str(args.workers)]
+        offers = [sys.executable, "-c", "from engine.cli import main; main()"]
+        subprocess.run([*offers, "publish"], env=env, check=True)
+        cmd = [sys.executable, "-m", "uvicorn", "bench_app:app", "--factory"]
+        cmd += ["--app-dir", str(Path(__file__).resolve().parent), "--host", "127.0.0.1", "--port", str(port)]
+        cmd += ["--workers", str(args.workers), "--loop", "uvloop", "--http", "httptools"]
+        cmd += ["--no-access-log", "--log-level", "warning"]
         server = subprocess.Popen(cmd, env=env)
         try:
             wait_ready(port, server)

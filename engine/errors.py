@@ -15,7 +15,8 @@ handler and a single CLI wrapper turn any of them into ``{"error": ..., "detail"
     ├── ExperimentError              422 / exit 5   an experiment definition or its data is invalid
     ├── BadRequest                   422 / exit 6   an API request or event is malformed
     ├── NotFound                     404 / exit 6   a member, model version or experiment is unknown
-    ├── Unauthorized                 401 / exit 6   an admin call without the right API key
+    ├── Unauthorized                 401 / exit 6   a call without a valid API key
+    ├── Forbidden                    403 / exit 6   a valid API key without the call's scope
     ├── Conflict                     409 / exit 6   a write that would contradict stored state
     └── StoreUnavailable             503 / exit 7   the online store (Redis) cannot be reached
 
@@ -108,9 +109,16 @@ class NotFound(OfferEngineError):
 
 
 class Unauthorized(OfferEngineError):
-    """An admin endpoint was called without a valid API key."""
+    """A call needs an API key and came without a valid one."""
 
     http_status = 401
+    exit_code = 6
+
+
+class Forbidden(OfferEngineError):
+    """A valid API key that does not hold the scope the call needs."""
+
+    http_status = 403
     exit_code = 6
 
 

@@ -84,6 +84,25 @@ def register(app: typer.Typer) -> None:
         finally:
             s.close()
 
+    @exp.command("import-signals")
+    def import_signals_cmd(file: Path, config: Path = _CONFIG, store: Path | None = _STORE) -> None:
+        """Import member signals (opt_out, opt_in, unsubscribe, blocked_notifications) from Parquet or CSV.
+
+        Columns: event_id, member_id, kind, week (+ timestamp). An opt-out stops the member's offers
+        from the next challenge issued until a later opt-in; all kinds but opt_in count in the
+        opt_out_rate guardrail.
+        """
+        from engine.experiments.config import load_experiments_config
+        from engine.experiments.importer import import_signals
+
+        cfg = load_experiments_config(config)
+        s = _open_store(cfg, store)
+        try:
+            rows, new = import_signals(s, file)
+            Console().print(f"imported {file}: {rows:,} signals, {new:,} new; store holds {s.counts()}")
+        finally:
+            s.close()
+
     @exp.command("analyze")
     def analyze(
         name: str,

@@ -7,14 +7,16 @@ matter either.
 ExposureEvent   a member was served the experiment's answer for a week (a challenge, or the holdout's
                 explicit no-offer, which counts as exposed too)
 PurchaseEvent   a member bought an item in a week
-OptOutEvent     a member opted out of offers (a guardrail)
+OptOutEvent     a member's signal: opted out of offers (or back in), unsubscribed or blocked
+                notifications (the ``opt_out_rate`` guardrail counts the negative ones; an opt-out
+                stops the member's offers until an opt-in)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -88,17 +90,37 @@ class ExposureEvent(_Event):
 
 
 class PurchaseEvent(_Event):
-    """One purchase line."""
+    """One purchase line; ``transaction_id`` is the till's basket, ``source`` the API key that sent it.
+
+    ``earns`` False: kept as the member's spend for the analysis, but it never counts towards a
+    challenge (the till sent it after its week's challenge expired).
+    """
 
     item_id: ItemId
-    quantity: float = Field(gt=0)
-    sales_value: float = Field(ge=0)
+    quantity: float = Field(gt=0, allow_inf_nan=False)
+    sales_value: float = Field(ge=0, allow_inf_nan=False)
     timestamp: datetime | None = None
+    transaction_id: str | None = Field(default=None, min_length=1, max_length=200)
+    source: str | None = Field(default=None, min_length=1, max_length=64)
+    earns: bool = True
+
+
+#: Member signals: ``opt_out`` (no more offers), ``opt_in`` (offers again: the latest of the two
+#: decides), and the negative signals ``unsubscribe`` (from offer messages) and
+#: ``blocked_notifications`` (the app's notifications blocked on the device).
+SignalKind = Literal["opt_out", "opt_in", "unsubscribe", "blocked_notifications"]
+SIGNAL_KINDS: tuple[SignalKind, ...] = get_args(SignalKind)
+#: The kinds the ``opt_out_rate`` guardrail counts (an opt-in is not a harm).
+NEGATIVE_KINDS: frozenset[SignalKind] = frozenset({"opt_out", "unsubscribe", "blocked_notifications"})
 
 
 class OptOutEvent(_Event):
-    """A member opted out of offers in a week."""
+    """A member's signal in a week: the latest ``opt_out`` or ``opt_in`` decides whether offers stop.
 
+    "Latest" is by week, then timestamp (a naive one is taken as UTC), then arrival.
+    """
+
+    kind: SignalKind = "opt_out"
     timestamp: datetime | None = None
 
 
@@ -145,3 +167,12 @@ def parse_event(model: type[_Event], raw: Mapping[str, Any], where: str) -> Any:
         raise BadRequest(
             f"{where}: invalid {model.__name__}: {problems}", detail=exc.errors(include_url=False)
         ) from exc
+
+
+def signal_order(event: OptOutEvent) -> str:
+    """The sort key that says which opt-out/opt-in signal is the latest (fixed width: compares as text)."""
+    when = ""
+    if event.timestamp is not None:
+        stamp = event.timestamp if event.timestamp.tzinfo else event.timestamp.replace(tzinfo=UTC)
+        when = stamp.astimezone(UTC).isoformat(timespec="microseconds")
+    return f"{event.week:08d}|{when}"

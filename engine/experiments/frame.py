@@ -3,6 +3,8 @@
 Columns: ``member_id, arm, exposures, challenges, completions, spend, gross_margin, reward_cost,
 net_profit, opted_out, pre_spend, habitual_offered, habitual_bought, stretch_offered, stretch_bought``.
 
+``opted_out`` is 1 for a member who sent a negative signal (opt-out, unsubscribe, blocked
+notifications) in the experiment's weeks: the ``opt_out_rate`` guardrail.
 Outcomes count every purchase of the member in the experiment's weeks (intention to treat: all the
 member's spend, not just the picks). Gross margin is ``quantity x price x margin_rate`` from the
 catalog; net profit subtracts the rewards issued. Pick counts use the shown challenge, or for the
@@ -18,6 +20,7 @@ import pandas as pd
 from engine.data.schema import ITEM_ID, MARGIN_RATE, PRICE
 from engine.errors import ExperimentError
 from engine.experiments.definition import ExperimentDefinition
+from engine.experiments.events import NEGATIVE_KINDS
 from engine.experiments.protocol import EventStore
 
 #: Positions of the picks in a challenge's item list: two habitual, then the stretch.
@@ -140,6 +143,8 @@ def member_frame(
         completions=("reward_cost", "size"), reward_cost=("reward_cost", "sum")
     )
     opted = _in_weeks(store.table("opt_outs"), d.start_week, d.end_week)
+    # The guardrail counts negative signals; an opt-in (or a row from before kinds existed) is no harm.
+    opted = opted[opted["kind"].isin(NEGATIVE_KINDS) | opted["kind"].isna()]
     bought = during[["member_id", "week", "item_id"]].drop_duplicates()
     picks = _pick_counts(challenges, bought).set_index("member_id")
 

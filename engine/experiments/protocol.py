@@ -54,7 +54,11 @@ class EventStore(Protocol):
         ...
 
     def add_opt_out(self, event: OptOutEvent) -> bool:
-        """Store an opt-out; returns whether it was new."""
+        """Store a negative signal (idempotent by event id); returns whether it was new."""
+        ...
+
+    def opted_out(self, member_id: int | str) -> bool:
+        """Whether the member has opted out of offers (an ``opt_out`` signal is stored)."""
         ...
 
     def progress(self, member_id: int | str, week: int) -> Progress:

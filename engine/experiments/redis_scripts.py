@@ -86,3 +86,23 @@ local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return ARGV[2] end
 return cur
 """
+
+#: Append one member signal (exactly once by event id, like APPEND) and, for an opt-out or opt-in
+#: (ARGV[4] its order key, '' otherwise), make it the member's state in KEYS[3] unless a later one is
+#: there: the state is "<order key>#<kind>", and order keys compare as text.
+SIGNAL = """
+local seen = redis.call('HGET', KEYS[1], ARGV[1])
+if seen then
+  if seen == ARGV[2] then return 0 end
+  return redis.error_reply('CONFLICT event ' .. ARGV[1] .. ' already recorded as ' .. seen)
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XADD', KEYS[2], '*', 'event', ARGV[2])
+if ARGV[4] ~= '' then
+  local cur = redis.call('HGET', KEYS[3], ARGV[3])
+  if not cur or ARGV[4] >= string.match(cur, '^(.*)#') then
+    redis.call('HSET', KEYS[3], ARGV[3], ARGV[4] .. '#' .. ARGV[5])
+  end
+end
+return 1
+"""

@@ -6,6 +6,7 @@ Layout under ``<prefix>:``
     ids:<table>                        hash event_id -> canonical JSON (exactly-once, conflict check)
     challenges                         hash "<member>|<week>" -> challenge JSON
     bought:<member>:<week>             set of items bought in the week
+    opt_state                          hash member -> "<order>#<kind>" of the latest opt-out/opt-in
     rewards                            hash "<member>|<week>" -> reward JSON (HSETNX: issued once)
     locks                              hash "<experiment>|<salt>" -> assignment fingerprint
 
@@ -27,8 +28,15 @@ import redis
 
 from engine.errors import Conflict, ExperimentError, StoreUnavailable
 from engine.experiments.definition import ExperimentDefinition, LockMemo
-from engine.experiments.events import ExposureEvent, OptOutEvent, PickProgress, Progress, PurchaseEvent
-from engine.experiments.redis_scripts import APPEND, COMPLETE, EXPOSE_SCRIPT, LOCK
+from engine.experiments.events import (
+    ExposureEvent,
+    OptOutEvent,
+    PickProgress,
+    Progress,
+    PurchaseEvent,
+    signal_order,
+)
+from engine.experiments.redis_scripts import APPEND, COMPLETE, EXPOSE_SCRIPT, LOCK, SIGNAL
 from engine.experiments.store import TABLE_COLUMNS
 
 _STREAMS = ("exposures", "purchases", "opt_outs")
@@ -66,6 +74,7 @@ class RedisEventStore:
         self._expose = client.register_script(EXPOSE_SCRIPT)
         self._expose_loaded = False
         self._lock_script = client.register_script(LOCK)
+        self._signal = client.register_script(SIGNAL)
         self._locks = LockMemo()
 
     @classmethod
@@ -229,6 +238,13 @@ class RedisEventStore:
                 "quantity": event.quantity,
                 "sales_value": event.sales_value,
             }
+            # Only when present, so events stored before these fields existed keep their content.
+            if event.transaction_id is not None:
+                record["transaction_id"] = event.transaction_id
+            if event.source is not None:
+                record["source"] = event.source
+            if not event.earns:
+                record["earns"] = False
             records.append((event, member, item, _dump(record)))
         ids_key = self._k("ids", "purchases")
         for start in range(0, len(records), _BATCH):
@@ -247,16 +263,31 @@ class RedisEventStore:
                 self._k("challenges"),
                 self._k("bought", member, event.week),
             ]
-            # No challenge to write (empty ARGV[3]); the item joins the week's bought set (KEYS[4]).
-            self._call(self._append, keys, [event.event_id, content, "", "", item])
+            # No challenge to write (empty ARGV[3]); the item joins the week's bought set (KEYS[4])
+            # unless the purchase earns nothing.
+            self._call(self._append, keys, [event.event_id, content, "", "", item if event.earns else ""])
             touched[(member, event.week)] = None
         return [self._progress(m, w, bool(self._check(m, w))) for m, w in touched]
 
     def add_opt_out(self, event: OptOutEvent) -> bool:
-        """Store an opt-out; returns whether it was new."""
-        record = {"event_id": event.event_id, "member_id": str(event.member_id), "week": event.week}
-        keys = [self._k("ids", "opt_outs"), self._k("opt_outs")]
-        return bool(self._call(self._append, keys, [event.event_id, _dump(record)]))
+        """Store a member signal (idempotent by event id); returns whether it was new.
+
+        An opt-out or opt-in also becomes the member's state unless a later one is stored (same script).
+        """
+        member = str(event.member_id)
+        record = {"event_id": event.event_id, "member_id": member, "week": event.week, "kind": event.kind}
+        keys = [self._k("ids", "opt_outs"), self._k("opt_outs"), self._k("opt_state")]
+        order = signal_order(event) if event.kind in ("opt_out", "opt_in") else ""
+        args: list[object] = [event.event_id, _dump(record), member, order, event.kind]
+        return bool(self._call(self._signal, keys, args))
+
+    def opted_out(self, member_id: int | str) -> bool:
+        """Whether the member's latest opt-out/opt-in signal is an opt-out."""
+        try:
+            state = self._r.hget(self._k("opt_state"), str(member_id))
+        except redis.RedisError as exc:
+            raise store_error(exc, self.path) from exc
+        return state is not None and bytes(state).endswith(b"#opt_out")
 
     # -- reads -------------------------------------------------------------------------------------
     def progress(self, member_id: int | str, week: int) -> Progress:

@@ -31,6 +31,7 @@ from engine.experiments.events import (
     PickProgress,
     Progress,
     PurchaseEvent,
+    signal_order,
 )
 
 _SCHEMA = """
@@ -47,14 +48,25 @@ CREATE TABLE IF NOT EXISTS challenges (
     PRIMARY KEY (member_id, week));
 CREATE TABLE IF NOT EXISTS purchases (
     event_id TEXT PRIMARY KEY, member_id TEXT NOT NULL, week INTEGER NOT NULL, item_id TEXT NOT NULL,
-    quantity REAL NOT NULL, sales_value REAL NOT NULL, ts TEXT);
+    quantity REAL NOT NULL, sales_value REAL NOT NULL, ts TEXT, transaction_id TEXT, source TEXT,
+    earns INTEGER NOT NULL DEFAULT 1);
 CREATE INDEX IF NOT EXISTS purchases_member_week ON purchases (member_id, week);
 CREATE TABLE IF NOT EXISTS rewards (
     member_id TEXT NOT NULL, week INTEGER NOT NULL, experiment TEXT NOT NULL, arm TEXT NOT NULL,
     reward_cost REAL NOT NULL, issued_at TEXT NOT NULL, PRIMARY KEY (member_id, week));
 CREATE TABLE IF NOT EXISTS opt_outs (
-    event_id TEXT PRIMARY KEY, member_id TEXT NOT NULL, week INTEGER NOT NULL, ts TEXT);
+    event_id TEXT PRIMARY KEY, member_id TEXT NOT NULL, week INTEGER NOT NULL, ts TEXT,
+    kind TEXT NOT NULL DEFAULT 'opt_out');
+CREATE INDEX IF NOT EXISTS opt_outs_member ON opt_outs (member_id);
 """
+
+#: Columns added after the first release: (table, column, declaration) added to older files on open.
+_ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("purchases", "transaction_id", "TEXT"),
+    ("purchases", "source", "TEXT"),
+    ("purchases", "earns", "INTEGER NOT NULL DEFAULT 1"),
+    ("opt_outs", "kind", "TEXT NOT NULL DEFAULT 'opt_out'"),
+)
 
 _CHALLENGE_SQL = (
     "SELECT experiment, arm, item_ids, shown, reward_cost FROM challenges WHERE member_id = ? AND week = ?"
@@ -67,7 +79,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "challenges": ("member_id", "week", "experiment", "salt", "arm", "item_ids", "shown", "reward_cost"),
     "purchases": ("event_id", "member_id", "week", "item_id", "quantity", "sales_value"),
     "rewards": ("member_id", "week", "experiment", "arm", "reward_cost"),
-    "opt_outs": ("event_id", "member_id", "week"),
+    "opt_outs": ("event_id", "member_id", "week", "kind"),
 }
 
 
@@ -103,10 +115,18 @@ class SqliteEventStore:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'FULL' else 'NORMAL'}")
             self._conn.executescript(_SCHEMA)
+            self._add_columns()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open the experiment event store {self.path}: {exc}") from exc
         self._lock = threading.RLock()
         self._locks = LockMemo()
+
+    def _add_columns(self) -> None:
+        """Bring a file written before :data:`_ADDED_COLUMNS` up to date (new columns end each table)."""
+        for table, column, declaration in _ADDED_COLUMNS:
+            present = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def close(self) -> None:
@@ -252,15 +272,25 @@ class SqliteEventStore:
         with self._transaction() as conn:
             for event in events:
                 member, item = str(event.member_id), str(event.item_id)
-                values = (member, event.week, item, event.quantity, event.sales_value)
+                values = (
+                    member,
+                    event.week,
+                    item,
+                    event.quantity,
+                    event.sales_value,
+                    event.transaction_id,
+                    event.source,
+                    int(event.earns),
+                )
                 inserted = conn.execute(
-                    "INSERT OR IGNORE INTO purchases VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR IGNORE INTO purchases (event_id, member_id, week, item_id, quantity, "
+                    "sales_value, transaction_id, source, earns, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (event.event_id, *values, _ts(event.timestamp)),
                 ).rowcount
                 if not inserted:
                     row = conn.execute(
-                        "SELECT member_id, week, item_id, quantity, sales_value FROM purchases "
-                        "WHERE event_id = ?",
+                        "SELECT member_id, week, item_id, quantity, sales_value, transaction_id, source, "
+                        "earns FROM purchases WHERE event_id = ?",
                         (event.event_id,),
                     ).fetchone()
                     if tuple(row) != values:
@@ -271,14 +301,40 @@ class SqliteEventStore:
             return [self._progress(conn, m, w) for m, w in touched]
 
     def add_opt_out(self, event: OptOutEvent) -> bool:
-        """Store an opt-out; returns whether it was new."""
+        """Store a negative signal (idempotent by event id); returns whether it was new.
+
+        Raises
+        ------
+        Conflict
+            The event id was recorded with other content.
+        """
+        values = (str(event.member_id), event.week, event.kind)
+        # In UTC, fixed width, so that ``ORDER BY ts`` is time order (see :func:`signal_order`).
+        when = signal_order(event).split("|", 1)[1] or None
         with self._transaction() as conn:
-            return bool(
-                conn.execute(
-                    "INSERT OR IGNORE INTO opt_outs VALUES (?, ?, ?, ?)",
-                    (event.event_id, str(event.member_id), event.week, _ts(event.timestamp)),
-                ).rowcount
-            )
+            inserted = conn.execute(
+                "INSERT OR IGNORE INTO opt_outs (event_id, member_id, week, kind, ts) VALUES (?, ?, ?, ?, ?)",
+                (event.event_id, *values, when),
+            ).rowcount
+            if not inserted:
+                row = conn.execute(
+                    "SELECT member_id, week, kind FROM opt_outs WHERE event_id = ?", (event.event_id,)
+                ).fetchone()
+                if tuple(row) != values:
+                    raise Conflict(
+                        f"signal {event.event_id!r} was already recorded as {tuple(row)}, now {values}"
+                    )
+            return bool(inserted)
+
+    def opted_out(self, member_id: int | str) -> bool:
+        """Whether the member's latest opt-out/opt-in signal (week, time, arrival) is an opt-out."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT kind FROM opt_outs WHERE member_id = ? AND kind IN ('opt_out', 'opt_in') "
+                "ORDER BY week DESC, ts DESC, rowid DESC LIMIT 1",
+                (str(member_id),),
+            ).fetchone()
+        return row is not None and row[0] == "opt_out"
 
     # -- reads -------------------------------------------------------------------------------------
     def progress(self, member_id: int | str, week: int) -> Progress:
@@ -301,7 +357,7 @@ class SqliteEventStore:
         bought = {
             r[0]
             for r in conn.execute(
-                "SELECT DISTINCT item_id FROM purchases WHERE member_id = ? AND week = ? "
+                "SELECT DISTINCT item_id FROM purchases WHERE member_id = ? AND week = ? AND earns = 1 "
                 f"AND item_id IN ({marks})",
                 (member, week, *items),
             )

@@ -3,8 +3,10 @@
 Start it with ``offers serve`` (embedded store, no server needed) or ``offers serve --store redis``;
 publish a trained model into Redis with ``offers publish``. Request flow, outermost first::
 
-    hotpath.HotPath      times every request; answers well-formed challenge GETs and the bench ping
+    hotpath.HotPath      times every request; answers well-formed challenge GETs (read key checked)
     app / routes         FastAPI: OpenAPI, validation, batch, health, readiness, metrics, admin
+    auth / deps          API keys with scopes (read, purchases, signals, metrics, admin); route guards
+    purchases / signals  which till purchases count (the running week) and member signals' weeks
     issuance             challenge_for(): issued-once-per-week logic, rules applied at issuance
     experiment           A/B experiments ([experiments] in serve.toml): arm per member-week, exposures,
                          purchase events and progress in the experiment event store (SQLite default)

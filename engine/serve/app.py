@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 
 from engine.errors import NotFound, OfferEngineError
 from engine.redaction import redact, redact_value
+from engine.serve.auth import KeyRing
 from engine.serve.calendar import WeekCalendar
 from engine.serve.embedded import EmbeddedStore
 from engine.serve.experiment import ExperimentRuntime
@@ -133,18 +134,21 @@ def create_app(
     ------
     RulesError
         The rules file is invalid at start-up (there are no last good rules to fall back to).
+    ConfigError
+        An API key is too short, or two keys share a name or a secret.
     ExperimentError, ConfigError
         An experiment definition is invalid, or two overlap.
     """
     owns_runtime = experiments is None and settings.experiments is not None
     if experiments is None and settings.experiments is not None:
         experiments = ExperimentRuntime.from_config(settings.experiments)
-    progress_of = None
+    progress_of = opted_out = None
     if experiments is not None:
-        assign_arm, on_exposure, progress_of = (
+        assign_arm, on_exposure, progress_of, opted_out = (
             experiments.assign,
             experiments.record,
             experiments.progress_json,
+            experiments.opted_out,
         )
     owns_store = store is None
     store = build_store(settings) if store is None else store
@@ -161,8 +165,10 @@ def create_app(
         assign_arm=assign_arm,
         on_exposure=on_exposure,
         progress_of=progress_of,
+        opted_out=opted_out,
     )
-    state = ServeState(settings, store, rules, calendar, metrics, issuer, owns_store, experiments)
+    keys = KeyRing(settings.auth, settings.admin_api_key)
+    state = ServeState(settings, store, rules, calendar, metrics, issuer, owns_store, keys, experiments)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -171,6 +177,11 @@ def create_app(
         # (its full collections were the largest latency spikes under load).
         gc.collect()
         gc.freeze()
+        if keys.reads_open:
+            log.warning(
+                "challenge reads are anonymous: no API key holds the read scope (set one in "
+                "OFFERS_AUTH__KEYS to close reads and batch calls to the app backend)"
+            )
         log.info(
             "service ready",
             extra={"store": settings.store.type, "rules_version": rules.live.version},

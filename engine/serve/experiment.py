@@ -19,12 +19,17 @@ the issuer its three hooks:
   lost), the exposure is recorded from the stored challenge then (same event id, so never twice).
 
 Purchase events (``POST /v1/events/purchases``) go to :func:`engine.experiments.service.ingest_purchases`;
-the store issues each completed challenge's reward exactly once whatever the order or repetition.
+the store issues each completed challenge's reward exactly once whatever the order or repetition. When
+the purchases came first, the exposure write issues it: the challenge's first answer then says
+``reward_issued_now: true`` (later answers and the cache say false). Negative signals
+(``POST /v1/events/signals``) go to the event store too; ``opted_out(member_id)`` tells the issuer a
+member opted out (an explicit no-offer, reason code ``opted_out``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from collections.abc import Sequence
@@ -37,20 +42,24 @@ from engine.errors import ConfigError, Conflict, ExperimentError
 from engine.experiments.assignment import assign_arm
 from engine.experiments.config import RedisStoreConfig, load_experiments_config, open_store
 from engine.experiments.definition import ExperimentDefinition, check_overlaps, load_definition
-from engine.experiments.events import ExposureEvent, Progress, PurchaseEvent
+from engine.experiments.events import ExposureEvent, OptOutEvent, Progress, PurchaseEvent
 from engine.experiments.hooks import ExposureBatcher, exposure_event_id, make_exposure_hook
 from engine.experiments.protocol import EventStore
 from engine.experiments.redis_scripts import EXPOSE_SCRIPT
 from engine.experiments.redis_store import RedisEventStore, store_error
 from engine.experiments.service import ingest_purchases, progress_for, record_exposure
-from engine.serve.experiment_config import ExperimentsServeConfig
+from engine.serve.experiment_config import (
+    DEFAULT_CLOCK_SKEW_S,
+    DEFAULT_LATE_EVENT_GRACE_S,
+    ExperimentsServeConfig,
+)
 from engine.serve.issuance import ArmChoice, Exposure
+from engine.serve.purchases import PurchaseWindow
 from engine.serve.redis_wire import WireClient
 
 log = logging.getLogger(__name__)
 
 NULL = b"null"
-_EVENT_ONLY = {"reward_issued_now"}
 
 
 def _load(paths: Sequence[Path]) -> list[ExperimentDefinition]:
@@ -68,8 +77,8 @@ def _load(paths: Sequence[Path]) -> list[ExperimentDefinition]:
 
 
 def progress_body(progress: Progress) -> bytes:
-    """The ``progress`` JSON of a challenge answer (``reward_issued_now`` belongs to event answers only)."""
-    return progress.model_dump_json(exclude=_EVENT_ONLY).encode()
+    """The ``progress`` JSON of a challenge answer."""
+    return progress.model_dump_json().encode()
 
 
 class WireExposures:
@@ -113,6 +122,8 @@ class ExperimentRuntime:
         view of progress can be).
     max_events
         Most purchase events one ``POST /v1/events/purchases`` call may carry.
+    late_event_grace_s, clock_skew_s
+        How long after its week a purchase still counts, and how far ahead of our clock it may be.
     redis_store
         The configuration of ``store`` when it is Redis: with ``exposure_in_thread`` False, exposures
         are written over a lean async connection to it (:class:`WireExposures`).
@@ -129,10 +140,15 @@ class ExperimentRuntime:
         cache_entries: int,
         ttl_s: float | None = None,
         max_events: int,
+        late_event_grace_s: float = DEFAULT_LATE_EVENT_GRACE_S,
+        clock_skew_s: float = DEFAULT_CLOCK_SKEW_S,
         exposure_in_thread: bool = True,
         redis_store: RedisStoreConfig | None = None,
     ) -> None:
         self.max_events = max_events
+        self.purchase_window = PurchaseWindow(
+            dt.timedelta(seconds=late_event_grace_s), dt.timedelta(seconds=clock_skew_s)
+        )
         self.definitions = {d.name: d for d in definitions}
         self.store = store
         # On the loop, the exposures of concurrent first requests are group-committed (one write each
@@ -153,6 +169,8 @@ class ExperimentRuntime:
             for d in definitions
         }
         self._cache: dict[tuple[str, int], tuple[bytes, float]] = {}
+        # Progress whose write just issued the reward, for the one answer that reports it (then gone).
+        self._issued_now: dict[tuple[str, int], bytes] = {}
         self._cache_entries = cache_entries
         self._ttl_s = ttl_s
 
@@ -179,6 +197,8 @@ class ExperimentRuntime:
             cache_entries=config.progress_cache_entries,
             ttl_s=config.progress_ttl_s,
             max_events=config.max_events,
+            late_event_grace_s=config.late_event_grace_s,
+            clock_skew_s=config.clock_skew_s,
             exposure_in_thread=config.exposure_writes == "thread",
         )
 
@@ -210,18 +230,30 @@ class ExperimentRuntime:
             return
         if progress is not None:
             self._remember(progress)
+            if progress.reward_issued_now:
+                # The purchases came before the challenge: this issuance issued the reward. The
+                # winner's own answer (which reads progress next, on this loop) reports it once.
+                if len(self._issued_now) >= self._cache_entries:
+                    self._issued_now.clear()  # only answers that never came back to read theirs
+                self._issued_now[(progress.member_id, progress.week)] = progress_body(progress)
 
     async def progress_json(self, member_id: str, week: int, payload: bytes) -> bytes:
         """The ``progress`` field of the member's answer for ``week`` (``null`` outside experiments)."""
         definition = self.active(week)
         if definition is None:
             return NULL
+        issued_now = self._issued_now.pop((member_id, week), None)
+        if issued_now is not None:
+            return issued_now
         cached = self._cached(member_id, week)
         if cached is not None:
             return cached
         progress = await asyncio.to_thread(progress_for, self.store, member_id, week)
         if progress.arm is None:
-            progress = await self._repair(definition, member_id, week, payload) or progress
+            repaired = await self._repair(definition, member_id, week, payload)
+            if repaired is not None:
+                self._remember(repaired)
+                return progress_body(repaired)  # says reward_issued_now if the repair issued it
         return self._remember(progress)
 
     async def progress(self, member_id: str, week: int) -> bytes:
@@ -237,6 +269,18 @@ class ExperimentRuntime:
         for progress in touched:
             self._remember(progress)
         return touched
+
+    async def record_signals(self, events: Sequence[OptOutEvent]) -> int:
+        """Store negative signals (each idempotent by event id); returns how many were new."""
+
+        def write() -> int:
+            return sum(self.store.add_opt_out(event) for event in events)
+
+        return await asyncio.to_thread(write)
+
+    async def opted_out(self, member_id: str) -> bool:
+        """Whether the member opted out of offers (read from the event store)."""
+        return await asyncio.to_thread(self.store.opted_out, member_id)
 
     def close(self) -> None:
         """Write any exposure still queued for group commit, then close the event store."""
@@ -261,7 +305,8 @@ class ExperimentRuntime:
         return body
 
     def _remember(self, progress: Progress) -> bytes:
-        body = progress_body(progress)
+        # Cached answers are repeats: only the answer of the write that issued the reward says "now".
+        body = progress_body(progress.model_copy(update={"reward_issued_now": False}))
         key = (progress.member_id, progress.week)
         self._cache.pop(key, None)
         if len(self._cache) >= self._cache_entries:

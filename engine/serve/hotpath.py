@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.errors import OfferEngineError, StoreUnavailable
 from engine.redaction import redact
+from engine.serve.auth import API_KEY_HEADER
 from engine.serve.issuance import challenge_for
 from engine.serve.member_ids import member_id_problem
 from engine.serve.metrics import Metrics
@@ -29,12 +30,11 @@ from engine.serve.state import ServeState
 log = logging.getLogger(__name__)
 
 CHALLENGE_ROUTE = "/v1/members/{member_id}/challenge"
-PING_ROUTE = "/v1/_bench/ping"
 UNMATCHED = "<unmatched>"
 _PREFIX, _SUFFIX = "/v1/members/", "/challenge"
 _WEEK = re.compile(rb"^week=([0-9]{1,9})$")
 _JSON_HEADERS = [(b"content-type", b"application/json")]
-_PONG = b'{"ok":true}'
+_KEY_HEADER = API_KEY_HEADER.lower().encode()
 
 
 def render_error(exc: OfferEngineError, metrics: Metrics, path: str) -> tuple[int, bytes]:
@@ -69,39 +69,31 @@ class HotPath:
             return
         start = time.perf_counter()
         path: str = scope["path"]
-        if scope["method"] == "GET":
-            if path == PING_ROUTE:
-                status, body = await self._ping(path)
+        if scope["method"] == "GET" and path.startswith(_PREFIX) and path.endswith(_SUFFIX):
+            member_id = path[len(_PREFIX) : -len(_SUFFIX)]
+            query: bytes = scope["query_string"]
+            week_match = _WEEK.match(query) if query else None
+            if (not query or week_match) and member_id_problem(member_id) is None:
+                week = int(week_match.group(1)) if week_match else None
+                status, body = await self._challenge(member_id, week, path, scope)
                 await _respond(send, status, body)
-                self.metrics.observe(PING_ROUTE, "GET", status, time.perf_counter() - start)
+                self.metrics.observe(CHALLENGE_ROUTE, "GET", status, time.perf_counter() - start)
                 return
-            if path.startswith(_PREFIX) and path.endswith(_SUFFIX):
-                member_id = path[len(_PREFIX) : -len(_SUFFIX)]
-                query: bytes = scope["query_string"]
-                week_match = _WEEK.match(query) if query else None
-                if (not query or week_match) and member_id_problem(member_id) is None:
-                    week = int(week_match.group(1)) if week_match else None
-                    status, body = await self._challenge(member_id, week, path)
-                    await _respond(send, status, body)
-                    self.metrics.observe(CHALLENGE_ROUTE, "GET", status, time.perf_counter() - start)
-                    return
         await self._timed(scope, receive, send, start)
 
-    async def _challenge(self, member_id: str, week: int | None, path: str) -> tuple[int, bytes]:
+    async def _challenge(
+        self, member_id: str, week: int | None, path: str, scope: Scope
+    ) -> tuple[int, bytes]:
         try:
+            if not self.state.keys.reads_open:
+                key = next((v for k, v in scope["headers"] if k == _KEY_HEADER), None)
+                self.state.keys.check(None if key is None else key.decode("latin-1"), "read")
             decision = await challenge_for(self.state.issuer, member_id, self.state.week(week))
         except OfferEngineError as exc:
             return render_error(exc, self.metrics, path)
         if decision.new:
             self.metrics.decision(decision.status, decision.reason_code, decision.cold_start)
         return 200, decision.payload
-
-    async def _ping(self, path: str) -> tuple[int, bytes]:
-        try:
-            await self.state.store.bench_get()
-        except OfferEngineError as exc:
-            return render_error(exc, self.metrics, path)
-        return 200, _PONG
 
     async def _timed(self, scope: Scope, receive: Receive, send: Send, start: float) -> None:
         status = 500

@@ -20,7 +20,9 @@ With an experiment running for the week (``assign_arm`` answers an :class:`ArmCh
 stamped with the experiment and arm, and the arm's policy decides the challenge: ``recommender`` the
 normal one, ``baseline`` the simple one of :mod:`engine.serve.baseline` (under the same rules),
 ``holdout`` an explicit no-offer (reason code ``holdout``) that still counts as exposed. The optional
-``progress_of`` hook adds the member's challenge progress to every answer (a ``progress`` field).
+``progress_of`` hook adds the member's challenge progress to every answer (a ``progress`` field); the
+optional ``opted_out`` hook turns a new issuance for a member who opted out into an explicit no-offer
+(reason code ``opted_out``; a challenge already issued this week stays as issued).
 
 Responses are stored as the exact JSON bytes the API returns, so a repeat read is one GET.
 """
@@ -55,6 +57,8 @@ DAY_S = 86_400
 HOLDOUT_REASON = "holdout"
 #: The reason code of an unknown member's (unstored) no-offer once the week's cold-start cap is reached.
 COLD_START_CAP_REASON = "cold_start_cap"
+#: The reason code of the no-offer for a member who opted out of offers.
+OPTED_OUT_REASON = "opted_out"
 
 
 class ArmChoice(NamedTuple):
@@ -90,6 +94,8 @@ ArmAssigner = Callable[[str, int], ArmChoice | None]
 ExposureHook = Callable[[Exposure], Awaitable[object]]
 #: ``(member_id, week, stored payload) -> progress JSON`` (``b"null"`` outside experiments).
 ProgressHook = Callable[[str, int, bytes], Awaitable[bytes]]
+#: ``member_id -> whether the member opted out of offers``.
+OptOutCheck = Callable[[str], Awaitable[bool]]
 
 
 def no_arm(member_id: str, week: int) -> ArmChoice | None:
@@ -128,6 +134,7 @@ class Issuer:
     progress_of: ProgressHook | None = None
     #: Stored challenges per week for members unknown to the model (``None``: no limit).
     cold_start_per_week: int | None = None
+    opted_out: OptOutCheck | None = None
     versions: VersionCache = field(init=False)
     _baseline: tuple[str, RulesConfig] | None = field(init=False, default=None)
 
@@ -288,6 +295,9 @@ async def _decide(issuer: Issuer, member_id: str, week: int, *, dry_run: bool = 
         return Decision(ctx.payload(refusal), new=False, stored=False)
     history = _history(found.history)
     policy = None if ctx.choice is None else ctx.choice.policy
+    # Asked before anything is stored: an event store that cannot answer fails the request (503, retry)
+    # rather than storing a week's answer on a guess.
+    opted_out = issuer.opted_out is not None and await issuer.opted_out(member_id)
     tier = "unknown"
     try:
         member = _member(found.record, data, ctx)
@@ -310,7 +320,9 @@ async def _decide(issuer: Issuer, member_id: str, week: int, *, dry_run: bool = 
         log.warning("challenge refused: %s", exc.message, extra={"member_id": member_id, "week": week})
         challenge = ctx.no_offer(tier, "unevaluable", exc.message)
     shadow = None
-    if policy == "holdout" and ctx.choice is not None:
+    if opted_out:
+        challenge = ctx.no_offer(tier, OPTED_OUT_REASON, "the member opted out of offers")
+    elif policy == "holdout" and ctx.choice is not None:
         # What the member would have had is kept (never shown) so the analysis can measure pick lift.
         shadow = challenge if challenge.status == "issued" else None
         challenge = ctx.no_offer(

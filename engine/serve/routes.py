@@ -7,19 +7,21 @@ bytes straight back (no re-validation on the hot path); ``response_model`` still
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import Annotated
 
 import anyio.to_thread
 import orjson
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import AfterValidator
 
-from engine.errors import BadRequest, StoreUnavailable
-from engine.experiments.events import PurchaseEvent
+from engine.errors import BadRequest, NotFound, StoreUnavailable
+from engine.serve.deps import MetricsKey, PurchasesAccess, SignalsAccess, requires
 from engine.serve.issuance import challenge_for, preview_for
 from engine.serve.member_ids import check_member_id
 from engine.serve.publish import check_version, load_for_publish, publish
+from engine.serve.purchases import admit_purchases
 from engine.serve.schemas import (
     ERROR_RESPONSES,
     MEMBER_ID_SCHEMA,
@@ -35,7 +37,10 @@ from engine.serve.schemas import (
     PurchasesAccepted,
     Ready,
     RulesReloaded,
+    SignalBatch,
+    SignalsAccepted,
 )
+from engine.serve.signals import admit_signals
 from engine.serve.state import ServeState
 
 router = APIRouter()
@@ -49,6 +54,9 @@ MemberIdPath = Annotated[
     AfterValidator(check_member_id),
 ]
 JSON = "application/json"
+#: Route guards by API key scope (each also declares its security scheme in OpenAPI).
+READ = [Depends(requires("read"))]
+ADMIN = [Depends(requires("admin"))]
 
 
 def _state(request: Request) -> ServeState:
@@ -66,6 +74,7 @@ def _json(body: object, status_code: int = 200) -> Response:
     responses=ERROR_RESPONSES,
     summary="A member's challenge for a week (issued on the first request, then stable)",
     tags=["challenges"],
+    dependencies=READ,
 )
 async def get_challenge(
     request: Request,
@@ -105,6 +114,7 @@ async def preview_challenge(
     responses=ERROR_RESPONSES,
     summary="Challenges for many members at once",
     tags=["challenges"],
+    dependencies=READ,
 )
 async def batch_challenges(request: Request, body: BatchRequest) -> Response:
     """Issue or return each member's challenge, in request order."""
@@ -131,37 +141,44 @@ async def batch_challenges(request: Request, body: BatchRequest) -> Response:
     "/v1/events/purchases",
     response_model=PurchasesAccepted,
     responses=ERROR_RESPONSES,
-    summary="Purchase events: update challenge progress; a completed challenge's reward is issued once",
+    summary="Purchase events from the till: update challenge progress; a completed challenge's reward is "
+    "issued once",
     tags=["experiments"],
 )
-async def post_purchases(request: Request, body: PurchaseBatch) -> Response:
-    """Store a batch of purchase events (idempotent by ``event_id``) and return the progress they made."""
-    state = _state(request)
+async def post_purchases(access: PurchasesAccess, body: PurchaseBatch) -> Response:
+    """Store the events that count (idempotent by ``event_id``); list those that earn nothing and why."""
+    state = access.state
     runtime = state.experiment_runtime()
     if len(body.events) > runtime.max_events:
         raise BadRequest(f"at most {runtime.max_events} events per batch (got {len(body.events)})")
-    events = []
-    calendar = state.calendar.config
-    for index, event in enumerate(body.events):
-        if not calendar.min_week <= event.week <= calendar.max_week:
-            raise BadRequest(
-                f"body.events.{index}.week: week {event.week} is outside the served range "
-                f"{calendar.min_week}..{calendar.max_week}"
-            )
-        events.append(
-            PurchaseEvent(
-                event_id=event.event_id,
-                member_id=str(event.member_id),
-                week=event.week,
-                item_id=str(event.item_id),
-                quantity=event.quantity,
-                sales_value=event.sales_value,
-                timestamp=event.timestamp,
-            )
-        )
-    touched = await runtime.ingest(events)
-    progress = [p.model_dump(mode="json") for p in touched]
-    return _json({"accepted": len(events), "progress": progress})
+    now = dt.datetime.now(dt.UTC)
+    admitted = admit_purchases(body.events, state.calendar, runtime.purchase_window, now, access.caller)
+    touched = await runtime.ingest(admitted.events) if admitted.events else []
+    return _json(
+        {
+            "accepted": len(admitted.events),
+            "progress": [p.model_dump(mode="json") for p in touched],
+            "not_counted": [n.model_dump(mode="json") for n in admitted.not_counted],
+        }
+    )
+
+
+@router.post(
+    "/v1/events/signals",
+    response_model=SignalsAccepted,
+    responses=ERROR_RESPONSES,
+    summary="Negative signals: opt-outs (no more offers), unsubscribes and blocked notifications",
+    tags=["experiments"],
+)
+async def post_signals(access: SignalsAccess, body: SignalBatch) -> Response:
+    """Store the signals (idempotent by ``event_id``); an opt-out stops the member's next challenges."""
+    state = access.state
+    runtime = state.experiment_runtime()
+    if len(body.events) > runtime.max_events:
+        raise BadRequest(f"at most {runtime.max_events} events per batch (got {len(body.events)})")
+    events = admit_signals(body.events, state.calendar)
+    new = await runtime.record_signals(events)
+    return _json({"accepted": len(events), "new": new})
 
 
 @router.get(
@@ -170,6 +187,7 @@ async def post_purchases(request: Request, body: PurchaseBatch) -> Response:
     responses=ERROR_RESPONSES,
     summary="A member's progress on a week's challenge (picks bought, completed, reward issued)",
     tags=["experiments"],
+    dependencies=READ,
 )
 async def get_progress(
     request: Request,
@@ -210,22 +228,19 @@ async def readyz(request: Request) -> Response:
 
 
 @router.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response)
-async def metrics(request: Request) -> Response:
-    """Prometheus text exposition of this process's metrics."""
-    return Response(_state(request).metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
-
-
-@router.get("/v1/_bench/ping", include_in_schema=False)
-async def bench_ping(request: Request) -> Response:
-    """One plain store GET: the floor the load benchmark compares the challenge route with."""
-    await _state(request).store.bench_get()
-    return Response(b'{"ok":true}', media_type=JSON)
+async def metrics(request: Request, key: MetricsKey = None) -> Response:
+    """Prometheus text exposition of this process's metrics (``[auth] metrics``: open, key or disabled)."""
+    state = _state(request)
+    if state.keys.metrics == "disabled":
+        raise NotFound("/metrics is disabled on this service ([auth] metrics = 'disabled')")
+    if state.keys.metrics == "key":
+        state.keys.check(key, "metrics")
+    return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 def _admin(request: Request) -> ServeState:
-    state = _state(request)
-    state.check_admin(request.headers.get(state.settings.admin_header))
-    return state
+    # The route's ``dependencies=ADMIN`` has checked the key before the body runs.
+    return _state(request)
 
 
 @router.post(
@@ -234,6 +249,7 @@ def _admin(request: Request) -> ServeState:
     responses=ERROR_RESPONSES,
     tags=["admin"],
     summary="Reload the rules file now (a bad file is refused; the last good rules stay)",
+    dependencies=ADMIN,
 )
 async def reload_rules(request: Request) -> Response:
     """Reload the rules; a bad file answers 422 with the problem and changes nothing."""
@@ -253,6 +269,7 @@ async def reload_rules(request: Request) -> Response:
     responses=ERROR_RESPONSES,
     tags=["admin"],
     summary="Load a trained model's artifact into the store and switch serving to it atomically",
+    dependencies=ADMIN,
 )
 async def publish_model(request: Request, version: str) -> Response:
     """Publish ``<artifact_root>/<version>``."""
@@ -276,6 +293,7 @@ async def publish_model(request: Request, version: str) -> Response:
     responses=ERROR_RESPONSES,
     tags=["admin"],
     summary="Serve the previous model version again",
+    dependencies=ADMIN,
 )
 async def rollback_model(request: Request) -> Response:
     """Swap the current and previous model versions."""
@@ -290,6 +308,7 @@ async def rollback_model(request: Request) -> Response:
     responses=ERROR_RESPONSES,
     tags=["admin"],
     summary="Store-wide decision counters",
+    dependencies=ADMIN,
 )
 async def counters(request: Request) -> Response:
     """Counters summed over every process sharing the store."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from engine.challenge import Challenge
+from engine.experiments.events import SignalKind
 from engine.serve.member_ids import (
     MAX_NUMERIC_ID,
     MEMBER_ID_MAX_LENGTH,
@@ -37,7 +37,8 @@ class ChallengeProgress(BaseModel):
     """A member's progress on the week's challenge, from the purchase events received so far.
 
     ``offered`` is False for a no-offer (the holdout's included); ``completed`` means every pick is
-    bought; ``reward_issued`` that the reward was granted (exactly once per member and week).
+    bought; ``reward_issued`` that the reward was granted (exactly once per member and week);
+    ``reward_issued_now`` that this answer is the one that granted it (notify the member once).
     """
 
     member_id: str
@@ -49,6 +50,9 @@ class ChallengeProgress(BaseModel):
     completed: bool
     reward_issued: bool
     reward_cost: float
+    #: True only in the one answer that issued the reward: the purchase batch that completed the
+    #: challenge, or the challenge's first answer when the purchases came before it was issued.
+    reward_issued_now: bool
 
 
 class ChallengeResponse(Challenge):
@@ -83,43 +87,88 @@ ItemIdIn = Annotated[int, Field(ge=0)] | Annotated[str, Field(min_length=1, max_
 
 
 class PurchaseIn(BaseModel):
-    """One purchase line from the till or the app backend.
+    """One purchase line from the till (the point of sale's key: scope ``purchases``).
 
     ``event_id`` is unique per purchase line: a resent event changes nothing, the same id with other
-    content is refused (409). ``category`` is informational (progress matches the picks' item ids).
+    content is refused (409). ``transaction_id`` is the till's basket id. ``timestamp`` (with a time
+    zone) places the purchase in its challenge week on the serving calendar; ``week``, if sent, must be
+    that week. ``quantity`` and ``sales_value`` (what the member paid) are positive and finite: a voided
+    scan is not a purchase. ``category`` is informational (progress matches the picks' item ids).
     """
 
     model_config = ConfigDict(extra="forbid")
 
     event_id: str = Field(min_length=1, max_length=200)
+    transaction_id: str = Field(min_length=1, max_length=200)
     member_id: Annotated[int, Field(ge=0, le=MAX_NUMERIC_ID)] | MemberId
     item_id: ItemIdIn
     category: str | None = Field(default=None, max_length=200)
-    week: int = Field(ge=1)
-    timestamp: datetime | None = None
-    quantity: float = Field(default=1.0, gt=0, allow_inf_nan=False)
-    sales_value: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    timestamp: AwareDatetime
+    week: int | None = Field(default=None, ge=1)
+    quantity: float = Field(gt=0, allow_inf_nan=False)
+    sales_value: float = Field(gt=0, allow_inf_nan=False)
 
 
 class PurchaseBatch(BaseModel):
-    """A batch of purchase events, stored in one transaction (all or nothing)."""
+    """A batch of purchase events; those counted are stored in one transaction (all or nothing)."""
 
     model_config = ConfigDict(extra="forbid")
 
     events: list[PurchaseIn] = Field(min_length=1)
 
 
-class EventProgress(ChallengeProgress):
-    """Progress after a batch; ``reward_issued_now`` is True only in the answer that completed it."""
+#: Why an event earned nothing.
+NotCountedReason = Literal["week_not_started", "timestamp_in_future", "week_expired"]
 
-    reward_issued_now: bool
+
+class NotCounted(BaseModel):
+    """An event that earns nothing, and why: ``week_expired`` ones are stored as spend for the analysis
+    (a resend cannot earn later); ``week_not_started`` and ``timestamp_in_future`` ones are not stored."""
+
+    index: int
+    event_id: str
+    member_id: str
+    week: int
+    reason: NotCountedReason
+    detail: str
 
 
 class PurchasesAccepted(BaseModel):
-    """How many events were taken and the progress of every member-week they touched."""
+    """How many events were stored, the progress of every member-week they touched, and those that
+    earn nothing."""
 
     accepted: int
-    progress: list[EventProgress]
+    progress: list[ChallengeProgress]
+    not_counted: list[NotCounted]
+
+
+class SignalIn(BaseModel):
+    """One member signal: ``opt_out`` (no more offers from the next challenge on), ``opt_in`` (offers
+    again; the later of the two decides), ``unsubscribe`` (from offer messages) or
+    ``blocked_notifications``. All but ``opt_in`` count in the ``opt_out_rate`` guardrail of the
+    experiment running in the week of ``timestamp``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: str = Field(min_length=1, max_length=200)
+    member_id: Annotated[int, Field(ge=0)] | MemberId
+    kind: SignalKind
+    timestamp: AwareDatetime
+
+
+class SignalBatch(BaseModel):
+    """A batch of negative signals."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[SignalIn] = Field(min_length=1)
+
+
+class SignalsAccepted(BaseModel):
+    """How many signals were taken, and how many of them were not seen before."""
+
+    accepted: int
+    new: int
 
 
 class BatchRequest(BaseModel):
@@ -185,7 +234,8 @@ class Counters(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in (
-        (401, "missing or wrong admin API key"),
+        (401, "missing or wrong API key"),
+        (403, "the API key does not hold the scope this call needs"),
         (404, "unknown model version or route"),
         (409, "conflict with stored state (e.g. nothing to roll back to)"),
         (422, "malformed request, week out of range, or invalid rules file"),

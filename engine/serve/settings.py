@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from engine.config import CONFIG_DIR, StrictModel, format_validation_error
 from engine.errors import ConfigError
+from engine.serve.auth import AuthConfig
 from engine.serve.embedded import EmbeddedStoreConfig
 from engine.serve.experiment_config import ExperimentsServeConfig
 from engine.serve.redis_store import RedisStoreConfig
@@ -77,8 +78,8 @@ class Settings(BaseSettings):
     port: int = Field(ge=0, le=65535)
     artifact_root: Path
     rules_path: Path
-    admin_api_key: str
-    admin_header: str
+    #: A key with the ``admin`` scope (empty: admin calls are refused); see :mod:`engine.serve.auth`.
+    admin_api_key: SecretStr
     rules_check_interval_s: float = Field(ge=0)
     max_batch: int = Field(ge=1)
     batch_concurrency: int = Field(ge=1)
@@ -89,6 +90,7 @@ class Settings(BaseSettings):
     issuance: IssuanceConfig
     store: StoreConfig
     metrics: MetricsConfig
+    auth: AuthConfig
     #: None: no experiment runs (no arms, no exposures, no progress, no events endpoint).
     experiments: ExperimentsServeConfig | None = None
 
@@ -131,12 +133,31 @@ def load_settings(config_file: Path | str | None = None, **overrides: object) ->
     try:
         return _FromFile(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
+        if _touches_keys(exc):
+            # An API key entry is wrong: say where, never what (the values may be secrets), and drop
+            # pydantic's own error, whose text quotes them.
+            raise ConfigError(_keys_error(f"{path} (+ OFFERS_* environment)", exc)) from None
         raise ConfigError(
             format_validation_error(f"{path} (+ OFFERS_* environment)", exc),
             detail=exc.errors(include_url=False),
         ) from exc
     except ValueError as exc:  # a malformed TOML file or a non-JSON nested env value
         raise ConfigError(f"{path} (+ OFFERS_* environment): {exc}") from exc
+
+
+#: Where settings hold secrets: validation errors there never quote the value.
+_SECRET_FIELDS = ("auth", "admin_api_key")
+
+
+def _touches_keys(exc: ValidationError) -> bool:
+    return any(err["loc"][:1] and err["loc"][0] in _SECRET_FIELDS for err in exc.errors())
+
+
+def _keys_error(source: str, exc: ValidationError) -> str:
+    lines = [f"{source}: {exc.error_count()} problem(s) (values not shown: they may be secrets)"]
+    for err in exc.errors():
+        lines.append(f"  - {'.'.join(str(p) for p in err['loc']) or '<top level>'}: {err['msg']}")
+    return "\n".join(lines)
 
 
 def settings_from_environment() -> Settings:

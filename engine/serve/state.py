@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 
-from engine.errors import NotFound, Unauthorized
+from engine.errors import NotFound
+from engine.serve.auth import KeyRing
 from engine.serve.calendar import WeekCalendar
 from engine.serve.experiment import ExperimentRuntime
 from engine.serve.issuance import Issuer
@@ -26,6 +26,7 @@ class ServeState:
     metrics: Metrics
     issuer: Issuer
     owns_store: bool
+    keys: KeyRing
     experiments: ExperimentRuntime | None = None
     #: Why no model could be published at start-up (a bad champion), shown by /readyz until one is.
     publish_problem: str | None = None
@@ -41,11 +42,3 @@ class ServeState:
                 "no experiment is configured on this service (see [experiments] in configs/serve.toml)"
             )
         return self.experiments
-
-    def check_admin(self, presented: str | None) -> None:
-        """Raise :class:`Unauthorized` unless ``presented`` is the configured admin API key."""
-        expected = self.settings.admin_api_key
-        if not expected:
-            raise Unauthorized("admin endpoints are disabled: set OFFERS_ADMIN_API_KEY on the server")
-        if presented is None or not hmac.compare_digest(presented.encode(), expected.encode()):
-            raise Unauthorized(f"missing or wrong admin API key in header {self.settings.admin_header!r}")

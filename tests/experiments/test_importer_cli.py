@@ -120,3 +120,56 @@ def test_cli_import_events(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     with SqliteEventStore(store) as s:
         assert s.counts()["purchases"] == 3
+
+
+def _signals(members: list[int], kinds: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "event_id": [f"s{i}" for i in range(len(members))],
+            "member_id": members,
+            "kind": kinds,
+            "week": [11] * len(members),
+            "timestamp": ["2026-03-18T09:00:00+00:00"] * len(members),
+        }
+    )
+
+
+def test_cli_import_signals_feeds_the_opt_out_guardrail(
+    definition: ExperimentDefinition, tmp_path: Path
+) -> None:
+    """Issue 12: ``opt_out_rate`` was always 0 because nothing wrote opt-outs; now the importer does."""
+    from engine.experiments.analysis import summarize_arm
+    from engine.experiments.frame import member_frame
+
+    treated = [m for m in range(200) if assign_arm(definition, m) == "recommender"][:10]
+    db = tmp_path / "s.sqlite3"
+    with SqliteEventStore(db) as s:
+        for m in treated:
+            record_exposure(
+                s,
+                definition,
+                "recommender",
+                m,
+                10,
+                ChallengeSnapshot(item_ids=("11", "12", "13"), reward_cost=2),
+            )
+    path = tmp_path / "signals.csv"
+    bad = _signals(treated[:3], ["opt_out", "unsubscribed", "blocked_notifications"])
+    bad.to_csv(path, index=False)
+    out = CliRunner().invoke(app, ["experiment", "import-signals", str(path), "--store", str(db)])
+    assert isinstance(out.exception, DataValidationError), out.output  # exit code 3 under `offers`
+    assert "row 2: kind" in out.exception.message
+    with SqliteEventStore(db) as s:
+        assert s.counts()["opt_outs"] == 0  # nothing of a bad file
+    _signals(treated[:3], ["opt_out", "unsubscribe", "blocked_notifications"]).to_csv(path, index=False)
+    for _ in range(2):  # a re-run stores nothing new
+        out = CliRunner().invoke(app, ["experiment", "import-signals", str(path), "--store", str(db)])
+        assert out.exit_code == 0, out.output
+    assert "3 signals, 0 new" in " ".join(out.output.split())  # rich wraps long lines
+    catalog = pd.DataFrame({"item_id": ["11", "12", "13"], "price": [2.0] * 3, "margin_rate": [0.3] * 3})
+    with SqliteEventStore(db) as s:
+        assert s.counts()["opt_outs"] == 3
+        assert [s.opted_out(m) for m in treated[:3]] == [True, False, False]
+        frame = member_frame(s, definition, catalog, pre_period_weeks=0)
+    summary = summarize_arm(frame, "recommender", "recommender")
+    assert summary.opt_out_rate == pytest.approx(3 / len(treated))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from uuid import uuid4
 
@@ -255,3 +256,109 @@ def test_sqlite_and_redis_give_the_same_analysis_tables(
         if keys:
             client.delete(*keys)
         client.close()
+
+
+def test_negative_signals_are_kept_once_and_only_an_opt_out_stops_offers(store: EventStore) -> None:
+    """Both stores: each kind recorded (idempotent by id), ``opted_out`` true only after an opt-out."""
+    assert store.add_opt_out(OptOutEvent(event_id="u1", member_id=7, week=10, kind="unsubscribe"))
+    assert store.add_opt_out(OptOutEvent(event_id="b1", member_id=7, week=10, kind="blocked_notifications"))
+    assert not store.opted_out(7)
+    assert store.add_opt_out(OptOutEvent(event_id="o1", member_id="7", week=11))
+    assert not store.add_opt_out(OptOutEvent(event_id="o1", member_id=7, week=11))  # a resend
+    assert store.opted_out(7)
+    assert store.opted_out("7")
+    assert not store.opted_out(8)
+    table = store.table("opt_outs").sort_values("event_id")
+    assert list(table["kind"]) == ["blocked_notifications", "opt_out", "unsubscribe"]
+    assert store.counts()["opt_outs"] == 3
+
+
+def test_a_signal_id_with_other_content_is_a_conflict(store: EventStore) -> None:
+    store.add_opt_out(OptOutEvent(event_id="s1", member_id=7, week=10, kind="unsubscribe"))
+    with pytest.raises(Conflict, match="s1"):
+        store.add_opt_out(OptOutEvent(event_id="s1", member_id=7, week=10, kind="opt_out"))
+    assert not store.opted_out(7)
+
+
+def test_purchases_keep_their_basket_and_source(store: EventStore) -> None:
+    event = PurchaseEvent(
+        event_id="t1",
+        member_id=7,
+        item_id="11",
+        week=10,
+        quantity=1,
+        sales_value=2.0,
+        transaction_id="basket-9",
+        source="till",
+    )
+    store.add_purchases([event])
+    store.add_purchases([event])  # a resend
+    with pytest.raises(Conflict, match="t1"):
+        store.add_purchases([event.model_copy(update={"transaction_id": "basket-10"})])
+    assert store.counts()["purchases"] == 1
+
+
+def test_an_event_file_from_before_signal_kinds_is_upgraded(tmp_path: Path) -> None:
+    """A SQLite file written before ``kind``/``transaction_id`` existed opens, keeps its rows, and works."""
+    import sqlite3
+
+    from engine.experiments.store import SqliteEventStore
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            """
+            CREATE TABLE purchases (event_id TEXT PRIMARY KEY, member_id TEXT NOT NULL, week INTEGER NOT NULL,
+                item_id TEXT NOT NULL, quantity REAL NOT NULL, sales_value REAL NOT NULL, ts TEXT);
+            CREATE TABLE opt_outs (event_id TEXT PRIMARY KEY, member_id TEXT NOT NULL, week INTEGER NOT NULL,
+                ts TEXT);
+            INSERT INTO purchases VALUES ('p', '7', 10, '11', 1, 3.0, NULL);
+            INSERT INTO opt_outs VALUES ('o', '7', 10, NULL);
+            """
+        )
+    with SqliteEventStore(path) as store:
+        assert store.opted_out(7)  # an old row is an opt-out
+        store.add_purchases([_purchase("p", 7, "11")])  # the old row again: no conflict
+        store.add_opt_out(OptOutEvent(event_id="u", member_id=8, week=10, kind="unsubscribe"))
+        assert store.counts()["purchases"] == 1
+        assert not store.opted_out(8)
+
+
+def test_opting_in_again_restores_offers_by_the_latest_signal(store: EventStore) -> None:
+    """Getting back must be easy: the latest opt-out or opt-in decides, whatever order they arrive in."""
+    monday = datetime(2026, 3, 16, 9, tzinfo=UTC)
+    store.add_opt_out(OptOutEvent(event_id="o1", member_id=7, week=11, timestamp=monday))
+    later = monday + timedelta(hours=2)
+    store.add_opt_out(OptOutEvent(event_id="i1", member_id=7, week=11, kind="opt_in", timestamp=later))
+    assert not store.opted_out(7)
+    # A late-arriving opt-out made before the opt-in changes nothing ...
+    store.add_opt_out(OptOutEvent(event_id="o0", member_id=7, week=11, timestamp=monday - timedelta(days=1)))
+    assert not store.opted_out(7)
+    # ... one made after it (another time zone, same instant order) opts out again.
+    tehran = timezone(timedelta(hours=3, minutes=30))
+    store.add_opt_out(
+        OptOutEvent(
+            event_id="o2", member_id=7, week=11, timestamp=(later + timedelta(minutes=1)).astimezone(tehran)
+        )
+    )
+    assert store.opted_out(7)
+    store.add_opt_out(
+        OptOutEvent(event_id="i2", member_id=7, week=12, kind="opt_in", timestamp=later + timedelta(days=7))
+    )
+    assert not store.opted_out(7)
+
+
+def test_a_purchase_that_earns_nothing_is_kept_but_never_completes(
+    definition: ExperimentDefinition, store: EventStore
+) -> None:
+    """Both stores: a late purchase (``earns=False``) is spend for the analysis, never progress."""
+    m = _treated_member(definition)
+    record_exposure(store, definition, "recommender", m, 10, OFFER)
+    late = [e.model_copy(update={"earns": False}) for e in _events(m)]
+    (progress,) = store.add_purchases(late)
+    assert (progress.bought, progress.completed, progress.reward_issued) == (0, False, False)
+    assert len(store.table("purchases")) == 5
+    with pytest.raises(Conflict):  # the same id cannot be resent as earning
+        store.add_purchases([_events(m)[0]])
+    (progress,) = store.add_purchases([_purchase("fresh", m, "11")])
+    assert progress.bought == 1

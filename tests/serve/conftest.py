@@ -35,6 +35,15 @@ from engine.serve.store import Store
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 ADMIN_KEY = "test-admin-key"
+#: The point of sale's key (scope purchases) and the messaging platform's (scope signals).
+TILL_KEY = "test-till-key-0123456789"
+SIGNALS_KEY = "test-signals-key-0123456789"
+#: The app backend's key (scope read); configured only by the tests that close reads.
+READ_KEY = "test-read-key-0123456789"
+TEST_KEYS = [
+    {"name": "till", "key": TILL_KEY, "scopes": ["purchases"]},
+    {"name": "messaging", "key": SIGNALS_KEY, "scopes": ["signals"]},
+]
 WEEK = 10
 N_CATEGORIES = 8
 
@@ -138,11 +147,13 @@ def rules_path(tmp_path: Path) -> Path:
 
 
 def make_settings(artifact_root: Path, rules_path: Path, **overrides: Any) -> Settings:
-    """Test settings: admin key set, champion published at start, rules checked on every request."""
+    """Test settings: admin, till and signals keys set (reads anonymous), champion published at start,
+    rules checked on every request."""
     values: dict[str, Any] = {
         "artifact_root": artifact_root,
         "rules_path": rules_path,
         "admin_api_key": ADMIN_KEY,
+        "auth": {"keys": TEST_KEYS, "metrics": "open"},
         "publish_on_start": "always",
         "rules_check_interval_s": 0.0,
         "log_level": "warning",
@@ -182,9 +193,9 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(timeout=10)
 
-    def client(self) -> httpx.Client:
-        """A keep-alive client with the admin key set."""
-        return httpx.Client(base_url=self.url, headers={"X-API-Key": ADMIN_KEY}, timeout=10)
+    def client(self, key: str = ADMIN_KEY) -> httpx.Client:
+        """A keep-alive client sending ``key`` (default: the admin key)."""
+        return httpx.Client(base_url=self.url, headers={"X-API-Key": key}, timeout=10)
 
 
 def redis_available() -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import uuid
 from collections.abc import Iterator
@@ -17,7 +18,15 @@ from engine.serve.app import create_app
 from engine.serve.experiment import ExperimentRuntime
 from engine.serve.experiment_config import ExperimentsServeConfig
 from engine.serve.settings import Settings
-from tests.serve.conftest import REDIS_URL, WEEK, LiveServer, delete_prefix, make_settings, redis_available
+from tests.serve.conftest import (
+    REDIS_URL,
+    TILL_KEY,
+    WEEK,
+    LiveServer,
+    delete_prefix,
+    make_settings,
+    redis_available,
+)
 
 Json = dict[str, Any]
 EXPERIMENT = "serve_ab"
@@ -69,6 +78,19 @@ def events_db(tmp_path: Path) -> Path:
     return tmp_path / "state" / "events.sqlite3"
 
 
+def calendar_with_current_week(week: int = WEEK) -> dict[str, Any]:
+    """A serving calendar on which today falls in ``week`` (purchases count only in a running week)."""
+    start = dt.datetime.now(dt.UTC).date() - dt.timedelta(weeks=week - 1)
+    return {"week1_start": start.isoformat(), "min_week": 1, "max_week": 5200}
+
+
+def week_start(week: int) -> dt.datetime:
+    """When ``week`` starts on :func:`calendar_with_current_week`'s calendar."""
+    today = dt.datetime.now(dt.UTC).date()
+    origin = dt.datetime.combine(today - dt.timedelta(weeks=WEEK - 1), dt.time(), tzinfo=dt.UTC)
+    return origin + dt.timedelta(weeks=week - 1)
+
+
 def experiment_settings(
     artifact_root: Path,
     rules_path: Path,
@@ -78,8 +100,9 @@ def experiment_settings(
     exposure_writes: str = "thread",
     **overrides: Any,
 ) -> Settings:
-    """Test settings with the experiment and a SQLite event store at ``db``."""
+    """Test settings with the experiment, a SQLite event store at ``db``, and WEEK the current week."""
     store = {"type": "sqlite", "path": str(db), "synchronous": synchronous, "busy_timeout_s": 5.0}
+    overrides.setdefault("calendar", calendar_with_current_week())
     return make_settings(
         artifact_root,
         rules_path,
@@ -128,14 +151,23 @@ def member_in(definition: ExperimentDefinition, arm: str, skip: int = 0) -> int:
     return found[skip]
 
 
-def purchase(event_id: str, member: int, item: Any, week: int = WEEK) -> Json:
-    """One purchase event body."""
-    return {"event_id": event_id, "member_id": member, "item_id": item, "week": week, "sales_value": 3.0}
+def purchase(event_id: str, member: int, item: Any, when: dt.datetime | None = None) -> Json:
+    """One purchase line from the till, made ``when`` (default: now, in the current week WEEK)."""
+    when = dt.datetime.now(dt.UTC) if when is None else when
+    return {
+        "event_id": event_id,
+        "transaction_id": f"basket-{event_id}",
+        "member_id": member,
+        "item_id": item,
+        "timestamp": when.isoformat(),
+        "quantity": 1,
+        "sales_value": 3.0,
+    }
 
 
 def post_events(live: LiveServer, events: list[Json]) -> Json:
-    """POST purchase events, asserting 200."""
-    with live.client() as client:
+    """POST purchase events with the till's key, asserting 200."""
+    with live.client(TILL_KEY) as client:
         r = client.post("/v1/events/purchases", json={"events": events})
     assert r.status_code == 200, r.text
     body: Json = r.json()
@@ -262,6 +294,71 @@ def test_purchases_before_the_challenge_count(exp_live: LiveServer, definition: 
     assert [p["bought"] for p in body["progress"]["picks"]] == [True, True, False]
 
 
+def reward_before_issuance(live: LiveServer, definition: ExperimentDefinition) -> int:
+    """Buy everything the challenge can pick, then issue it: the reward comes with the challenge, and
+    ``reward_issued_now`` is true in that answer only. Returns the member."""
+    member = member_in(definition, "recommender", skip=3)
+    # Everything the challenge can pick (make_artifact): the habitual candidates, both stretch
+    # candidates and the popular category's item.
+    bought = {1 + (member + k) % 40 for k in range(3)}
+    categories = {f"CAT{i % 8}" for i in bought}
+    bought |= {i for i in range(1, 41) if f"CAT{i % 8}" not in categories}
+    early = post_events(live, [purchase(f"pre-{i}", member, item) for i, item in enumerate(sorted(bought))])
+    assert early["progress"][0]["offered"] is False  # nothing issued yet: nothing to complete
+    assert early["progress"][0]["reward_issued_now"] is False
+    first = challenge(live, member)
+    assert set(picks(first)) <= bought
+    shown = first["progress"]
+    assert (shown["completed"], shown["reward_issued"], shown["reward_issued_now"]) == (True, True, True)
+    again = challenge(live, member)["progress"]
+    assert (again["reward_issued"], again["reward_issued_now"]) == (True, False)
+    assert get(live, f"/v1/members/{member}/progress", week=WEEK)["reward_issued_now"] is False
+    later = post_events(live, [purchase("post-1", member, picks(first)[0])])["progress"][0]
+    assert (later["reward_issued"], later["reward_issued_now"]) == (True, False)
+    return member
+
+
+def test_a_reward_earned_before_issuance_is_issued_and_reported_once(
+    exp_live: LiveServer, definition: ExperimentDefinition, events_db: Path
+) -> None:
+    """Issue 12: ``reward_issued_now`` was never true when the purchases came before the challenge."""
+    member = reward_before_issuance(exp_live, definition)
+    with SqliteEventStore(events_db) as store:
+        rewards = store.table("rewards")
+    assert list(rewards["member_id"]) == [str(member)]
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("writes", ["thread", "inline"])
+def test_a_reward_earned_before_issuance_with_the_redis_event_store(
+    artifact_root: Path,
+    rules_path: Path,
+    definition_path: Path,
+    definition: ExperimentDefinition,
+    writes: str,
+) -> None:
+    """The same on Redis streams: the exposure script issues the reward, in a thread or on the loop."""
+    if not redis_available():
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    from engine.experiments.redis_store import RedisEventStore
+
+    prefix = f"test-serve-events-{uuid.uuid4().hex[:12]}"
+    settings = experiment_settings(
+        artifact_root, rules_path, definition_path, Path("unused"), "NORMAL", writes
+    )
+    assert settings.experiments is not None
+    events = {"type": "redis", "url": REDIS_URL, "prefix": prefix, "busy_timeout_s": 5.0}
+    raw = {**settings.experiments.model_dump(), "store": events}
+    settings = settings.model_copy(update={"experiments": ExperimentsServeConfig.model_validate(raw)})
+    try:
+        with LiveServer(create_app(settings)) as live:
+            member = reward_before_issuance(live, definition)
+        with RedisEventStore.from_url(REDIS_URL, prefix) as store:
+            assert list(store.table("rewards")["member_id"]) == [str(member)]
+    finally:
+        delete_prefix(REDIS_URL, prefix)
+
+
 @pytest.mark.parametrize(("synchronous", "writes"), [("FULL", "thread"), ("NORMAL", "inline")])
 def test_restart_with_the_same_event_store_loses_nothing(
     artifact_root: Path,
@@ -330,7 +427,7 @@ def test_bad_events_are_a_422_naming_field_and_index(exp_live: LiveServer) -> No
         ([{**good, "member_id": "a b"}], "events.0.member_id"),
         ([good, {**good, "event_id": "w", "week": 999_999}], "events.1.week"),
     ]
-    with exp_live.client() as client:
+    with exp_live.client(TILL_KEY) as client:
         for events, where in cases:
             r = client.post("/v1/events/purchases", json={"events": events})
             assert r.status_code == 422, (where, r.text)
@@ -354,7 +451,7 @@ def test_without_experiments_nothing_changes(live: LiveServer) -> None:
     body = challenge(live, 4)
     assert (body["arm"], body["experiment"]) == (None, None)
     assert "progress" not in body
-    with live.client() as client:
+    with live.client(TILL_KEY) as client:
         r = client.post("/v1/events/purchases", json={"events": [purchase("x", 4, 5)]})
         assert r.status_code == 404
         assert "[experiments]" in r.json()["detail"]
