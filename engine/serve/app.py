@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 import orjson
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
@@ -23,6 +23,7 @@ from engine.errors import NotFound, OfferEngineError
 from engine.redaction import redact, redact_value
 from engine.serve.auth import KeyRing
 from engine.serve.calendar import WeekCalendar
+from engine.serve.deps import known_query_only
 from engine.serve.embedded import EmbeddedStore
 from engine.serve.experiment import ExperimentRuntime
 from engine.serve.hotpath import HotPath, render_error
@@ -197,6 +198,7 @@ def create_app(
         summary="Personalized weekly star challenges for loyalty members",
         version="1",
         lifespan=lifespan,
+        dependencies=[Depends(known_query_only)],
     )
     app.state.serve = state
     app.include_router(router)

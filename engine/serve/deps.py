@@ -13,8 +13,11 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, NamedTuple
 
 from fastapi import Depends, Request, Security
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 
+from engine.errors import BadRequest
 from engine.serve.auth import API_KEY_HEADER, Scope
 from engine.serve.state import ServeState
 
@@ -72,3 +75,23 @@ MetricsKey = Annotated[
         )
     ),
 ]
+
+
+async def known_query_only(request: Request) -> None:
+    """Refuse query parameters the route does not take (a typo such as ``?wek=3`` is not ignored)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.query_params:
+        return
+    allowed = _query_names(route.dependant)
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        takes = f"it takes {sorted(allowed)}" if allowed else "it takes none"
+        raise BadRequest(f"unknown query parameter(s) {unknown} for {route.path}: {takes}")
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    """The query parameter names a route and its dependencies take."""
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names

@@ -29,6 +29,7 @@ Responses are stored as the exact JSON bytes the API returns, so a repeat read i
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import logging
@@ -45,8 +46,8 @@ from engine.rules.config import RulesConfig
 from engine.rules.outcome import RuleResult
 from engine.serve.baseline import baseline_member, baseline_rules
 from engine.serve.calendar import WeekCalendar
-from engine.serve.rules_watch import RulesWatcher
-from engine.serve.store import BudgetClaim, Store
+from engine.serve.rules_watch import LiveRules, RulesWatcher
+from engine.serve.store import BudgetClaim, Lookup, Store
 from engine.serve.versions import VersionCache, VersionData
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,7 @@ class Issuer:
     cold_start_per_week: int | None = None
     opted_out: OptOutCheck | None = None
     versions: VersionCache = field(init=False)
+    cold_start_lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
     _baseline: tuple[str, RulesConfig] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -285,14 +287,32 @@ async def _decide(issuer: Issuer, member_id: str, week: int, *, dry_run: bool = 
         issued_at=dt.datetime.now(dt.UTC).isoformat(),
         expires_at=issuer.calendar.expires(week).isoformat(),
     )
-    if cold_start and await _cold_start_capped(issuer, week):
-        refusal = ctx.no_offer(
-            "unknown",
-            COLD_START_CAP_REASON,
-            f"member is unknown to model {found.version!r} and the week's "
-            f"{issuer.cold_start_per_week} challenges for new members are issued",
-        )
-        return Decision(ctx.payload(refusal), new=False, stored=False)
+    if cold_start and issuer.cold_start_per_week is not None:
+        # One cold-start issuance at a time in this process, so the cap is read and spent together.
+        async with issuer.cold_start_lock:
+            if await _cold_start_capped(issuer, week):
+                refusal = ctx.no_offer(
+                    "unknown",
+                    COLD_START_CAP_REASON,
+                    f"member is unknown to model {found.version!r} and the week's "
+                    f"{issuer.cold_start_per_week} challenges for new members are issued",
+                )
+                return Decision(ctx.payload(refusal), new=False, stored=False)
+            return await _issue(issuer, found, data, live, ctx, member_id, week, dry_run)
+    return await _issue(issuer, found, data, live, ctx, member_id, week, dry_run)
+
+
+async def _issue(
+    issuer: Issuer,
+    found: Lookup,
+    data: VersionData,
+    live: LiveRules,
+    ctx: _Context,
+    member_id: str,
+    week: int,
+    dry_run: bool,
+) -> Decision:
+    """Assemble the week's answer for a member with nothing issued yet, and store it once."""
     history = _history(found.history)
     policy = None if ctx.choice is None else ctx.choice.policy
     # Asked before anything is stored: an event store that cannot answer fails the request (503, retry)

@@ -95,6 +95,7 @@ async def get_challenge(
     responses=ERROR_RESPONSES,
     summary="Look up what the member gets this week, with the explanation, without issuing anything",
     tags=["support"],
+    dependencies=ADMIN,
 )
 async def preview_challenge(
     request: Request,

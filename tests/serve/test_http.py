@@ -290,3 +290,20 @@ def test_not_ready_without_a_model(server_settings: Settings, tmp_path: Path) ->
         write_artifact(make_artifact("v3"), root / "v3")
         assert client.post("/v1/admin/models/v3:publish").json()["members"] == 20
         assert client.get("/readyz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/v1/members/1/challenge", "wek=10"),
+        ("/v1/members/1/challenge", "week=10&colour=red"),
+        ("/v1/members/1/progress", "="),
+        ("/healthz", "x=1"),
+    ],
+)
+def test_unknown_query_parameters_are_refused_not_ignored(live: LiveServer, path: str, query: str) -> None:
+    with live.client() as client:
+        answer = client.get(f"{path}?{query}")
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"] == "BadRequest"
+    assert "unknown query parameter" in answer.json()["detail"]
