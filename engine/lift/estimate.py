@@ -172,6 +172,18 @@ def _summarise(
     return out
 
 
+def _promotion_mix(tables: PromotionTables) -> str:
+    promo = tables.promotions
+    if promo.empty:
+        return "promotions: none for the products bought"
+    display, mailer = promo["display"].to_numpy(bool), promo["mailer"].to_numpy(bool)
+    return (
+        f"promotions ({len(promo):,} product x store x weeks of products bought): display only "
+        f"{100 * (display & ~mailer).mean():.1f}%, mailer only {100 * (~display & mailer).mean():.1f}%, "
+        f"both {100 * (display & mailer).mean():.1f}%"
+    )
+
+
 def sample_households(tables: PromotionTables, config: LiftEstimateConfig) -> np.ndarray | None:
     """The fixed-seed household sample of ``config.sample_households`` (None: every household)."""
     if config.sample_households is None:
@@ -210,6 +222,7 @@ def estimate_lifts(
         f"{tables.voided_lines:,} voided transaction lines (quantity or sales value 0) left out",
         f"promotions: {tables.promotion_duplicates:,} duplicated product x store x week rows merged "
         "(promoted if any copy says so)",
+        _promotion_mix(tables),
         *(
             f"{k.replace('_line_share', '')} on {100 * v:.1f}% of purchase lines"
             for k, v in tables.discounts.items()
