@@ -11,8 +11,8 @@ estimates, decides and writes. Modules, in data-flow order:
 - :mod:`engine.lift.promos`: in-store display and mailer, promoted vs unpromoted weeks.
 - :mod:`engine.lift.bootstrap`: household (Poisson) bootstrap of additive per-household sums.
 - :mod:`engine.lift.estimate`: every method, kind, department and campaign type (:func:`estimate_lifts`).
-- :mod:`engine.lift.write`: the decision rule and the lift file (:func:`decide`, :func:`write_lift_file`,
-  :func:`read_lift_file`).
+- :mod:`engine.lift.write`: the decision rule, evidence to lift file (:func:`decide`).
+- :mod:`engine.lift.files`: lift files on disk (:func:`read_lift_file`, :func:`write_lift_file`).
 - :mod:`engine.lift.report`: ``report.md`` and one plot.
 - :mod:`engine.lift.pipeline`: all of it, for ``offers lift estimate`` (:func:`run_lift_estimate`).
 """

@@ -10,9 +10,10 @@ from tqdm.auto import tqdm
 
 from engine.lift.config import LiftEstimateConfig
 from engine.lift.estimate import STEPS, LiftEvidence, estimate_lifts, sample_households
+from engine.lift.files import write_lift_file
 from engine.lift.report import write_report
 from engine.lift.sources import read_promotion_tables
-from engine.lift.write import decide, write_lift_file
+from engine.lift.write import decide
 from engine.rules.lift import LiftFile
 
 

@@ -14,7 +14,8 @@ from engine.cli import app
 from engine.errors import ConfigError
 from engine.lift.config import LiftEstimateConfig
 from engine.lift.estimate import LiftEvidence
-from engine.lift.write import decide, parse_lift_text, read_lift_file, render_lift_file, write_lift_file
+from engine.lift.files import parse_lift_text, read_lift_file, render_lift_file, write_lift_file
+from engine.lift.write import decide
 from engine.rules.lift import LiftFile
 from tests.lift.conftest import write_config
 
