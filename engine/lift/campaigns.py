@@ -16,6 +16,10 @@ Stretch (a first purchase)
     the window starts. The weekly hazard of a first purchase per window; ``beta`` = the difference in
     differences of logit hazards (recipients' change minus non-recipients' change).
 
+Variants (:class:`Design`): every coupon product or only those of narrow coupons; every recipient or
+only those who redeemed one of its coupons (an upper bound: redeeming is buying); every other
+household as the comparison, or only households that received some other campaign (targeted alike).
+
 Assumptions (observational data): without the campaign, recipients' log odds would have moved like
 non-recipients' (parallel trends on the log-odds scale); receiving a campaign does not change which
 households are in the comparison; a household's purchases of other campaigns' products do not move
@@ -93,18 +97,31 @@ def coupon_products(
     return panel.product_index(rows["product_id"].to_numpy())
 
 
-def _recipients(
-    tables: PromotionTables, panel: Panel, campaign_id: int, redeemers: bool
-) -> tuple[IntArray, IntArray]:
-    """(households treated, households excluded): recipients (or only redeemers) and the rest of them."""
-    got = panel.household_index(
-        tables.recipients.loc[tables.recipients["campaign_id"] == campaign_id, "household_id"]
-    )
-    if not redeemers:
-        return got, np.empty(0, dtype=np.int64)
-    red = tables.redemptions.loc[tables.redemptions["campaign_id"] == campaign_id, "household_id"]
-    redeemed = np.intersect1d(got, panel.household_index(red))
-    return redeemed, np.setdiff1d(got, redeemed)
+@dataclass(frozen=True)
+class Design:
+    """Which products, which treated households and which comparison households a variant uses."""
+
+    products: ProductSet
+    #: ``recipients``: every recipient; ``redeemers``: recipients who redeemed one of its coupons.
+    treated: Literal["recipients", "redeemers"] = "recipients"
+    #: ``non_recipients``: every other household; ``other_recipients``: households that received some
+    #: other campaign (targeted alike) but not this one.
+    comparison: Literal["non_recipients", "other_recipients"] = "non_recipients"
+
+
+def _groups(tables: PromotionTables, panel: Panel, campaign_id: int, design: Design) -> IntArray:
+    """Per household: 1 treated, 0 comparison, 2 left out."""
+    receipts = tables.recipients
+    got = panel.household_index(receipts.loc[receipts["campaign_id"] == campaign_id, "household_id"])
+    group = np.zeros(panel.n_households, dtype=np.int64)
+    if design.comparison == "other_recipients":
+        group[:] = 2
+        group[panel.household_index(receipts.loc[receipts["campaign_id"] != campaign_id, "household_id"])] = 0
+    group[got] = 1
+    if design.treated == "redeemers":
+        red = tables.redemptions.loc[tables.redemptions["campaign_id"] == campaign_id, "household_id"]
+        group[np.setdiff1d(got, panel.household_index(red))] = 2
+    return group
 
 
 def _scatter(
@@ -122,8 +139,7 @@ def habitual_cells(
     tables: PromotionTables,
     windows: list[Window],
     params: CampaignParams,
-    which: ProductSet,
-    redeemers: bool,
+    design: Design,
     min_weeks: int,
 ) -> FloatArray:
     """``(households, campaigns, departments, HABITUAL_CELLS)`` Mantel-Haenszel sums (see module doc)."""
@@ -131,7 +147,9 @@ def habitual_cells(
     out = np.zeros((panel.n_households, len(windows), len(panel.departments), HABITUAL_CELLS))
     for c, w in enumerate(windows):
         products = np.zeros(panel.product_ids.size, dtype=bool)
-        products[coupon_products(tables, panel, w.campaign_id, which, params.max_products_per_coupon)] = True
+        products[
+            coupon_products(tables, panel, w.campaign_id, design.products, params.max_products_per_coupon)
+        ] = True
         rows = products[panel.product]
         hist = np.bincount(panel.pair[rows & (panel.week < w.pre_start)], minlength=n_pairs)
         pre = np.bincount(
@@ -141,9 +159,7 @@ def habitual_cells(
             panel.pair[rows & (panel.week >= w.start) & (panel.week <= w.end)], minlength=n_pairs
         )
         keep = hist >= min_weeks
-        treated, excluded = _recipients(tables, panel, w.campaign_id, redeemers)
-        group = np.zeros(panel.n_households, dtype=np.int64)  # 0 comparison, 1 treated, 2 left out
-        group[treated], group[excluded] = 1, 2
+        group = _groups(tables, panel, w.campaign_id, design)
         length = float(w.length)
         a, p = camp[keep].astype(np.float64), pre[keep].astype(np.float64)
         num = a * (length - p) / (2 * length)
@@ -161,8 +177,7 @@ def stretch_cells(
     tables: PromotionTables,
     windows: list[Window],
     params: CampaignParams,
-    which: ProductSet,
-    redeemers: bool,
+    design: Design,
 ) -> FloatArray:
     """``(households, campaigns, departments, STRETCH_CELLS)`` first-purchase counts (see module doc)."""
     n_dept = len(panel.departments)
@@ -175,7 +190,7 @@ def stretch_cells(
         cats = np.zeros(n_cat, dtype=bool)
         cats[
             panel.product_cat[
-                coupon_products(tables, panel, w.campaign_id, which, params.max_products_per_coupon)
+                coupon_products(tables, panel, w.campaign_id, design.products, params.max_products_per_coupon)
             ]
         ] = True
         per_dept = np.bincount(panel.category_dept[cats], minlength=n_dept).astype(np.float64)
@@ -196,9 +211,7 @@ def stretch_cells(
             lost = np.bincount(key, weights=short, minlength=size).reshape(-1, n_dept)
             at_risk = per_dept[None, :] - n_before
             values += [events, length * at_risk - lost]
-        treated, excluded = _recipients(tables, panel, w.campaign_id, redeemers)
-        group = np.zeros(panel.n_households, dtype=np.int64)
-        group[treated], group[excluded] = 1, 2
+        group = _groups(tables, panel, w.campaign_id, design)
         group[~(household_start < w.pre_start)] = 2  # no history: "never bought" means nothing yet
         for offset, code in ((0, 1), (4, 0)):
             m = group == code

@@ -19,9 +19,17 @@ from engine.config import CONFIG_DIR, StrictModel, load_config
 DEFAULT_LIFT_ESTIMATE_CONFIG = CONFIG_DIR / "lift_estimate.toml"
 
 Positive = Annotated[int, Field(ge=1)]
-Method = Literal["campaign_all", "campaign_specific", "campaign_redeemers", "promotions"]
+Method = Literal[
+    "campaign_all", "campaign_specific", "campaign_targeted_alike", "campaign_redeemers", "promotions"
+]
 #: Every method, in report order.
-METHODS: tuple[Method, ...] = ("campaign_all", "campaign_specific", "campaign_redeemers", "promotions")
+METHODS: tuple[Method, ...] = (
+    "campaign_all",
+    "campaign_specific",
+    "campaign_targeted_alike",
+    "campaign_redeemers",
+    "promotions",
+)
 
 
 class CampaignParams(StrictModel):

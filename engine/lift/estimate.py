@@ -27,8 +27,17 @@ ANY_TYPE = "*"
 METHOD_LABELS: dict[Method, str] = {
     "campaign_all": "campaign DiD, every coupon product, recipients vs non-recipients",
     "campaign_specific": "campaign DiD, products of narrow coupons only, recipients vs non-recipients",
+    "campaign_targeted_alike": "campaign DiD, narrow coupons, recipients vs recipients of other campaigns",
     "campaign_redeemers": "campaign DiD, recipients who redeemed a coupon (upper bound: selects on buying)",
     "promotions": "display/mailer at the main store, promoted vs unpromoted weeks within household",
+}
+
+#: The campaign variants behind each campaign method.
+DESIGNS: dict[Method, cm.Design] = {
+    "campaign_all": cm.Design("all"),
+    "campaign_specific": cm.Design("specific"),
+    "campaign_targeted_alike": cm.Design("specific", comparison="other_recipients"),
+    "campaign_redeemers": cm.Design("all", treated="redeemers"),
 }
 
 
@@ -104,15 +113,14 @@ def _campaign_cells(
     windows: list[cm.Window],
     config: LiftEstimateConfig,
 ) -> _Cells:
-    which: cm.ProductSet = "specific" if method == "campaign_specific" else "all"
-    redeemers = method == "campaign_redeemers"
+    design = DESIGNS[method]
     if kind == "habitual":
         values = cm.habitual_cells(
-            panel, tables, windows, config.campaigns, which, redeemers, config.habitual_min_weeks
+            panel, tables, windows, config.campaigns, design, config.habitual_min_weeks
         )
         treated, control = values[..., 2], values[..., 5]
         return _Cells(values, cm.habitual_statistic, treated, treated + control, True)
-    values = cm.stretch_cells(panel, tables, windows, config.campaigns, which, redeemers)
+    values = cm.stretch_cells(panel, tables, windows, config.campaigns, design)
     treated, control = values[..., 1], values[..., 5]
     return _Cells(values, cm.stretch_statistic, treated, treated + control, True)
 

@@ -41,10 +41,17 @@ def _reading(evidence: LiftEvidence) -> list[str]:
     for e in evidence.estimates:
         if e.department != ANY_DEPARTMENT or e.campaign_type != "*":
             continue
+        by_type = [
+            f"type {t.campaign_type} {_verdict(t)} ({_num(t.log_odds)})"
+            for t in evidence.estimates
+            if (t.method, t.kind, t.department) == (e.method, e.kind, ANY_DEPARTMENT)
+            and t.campaign_type != "*"
+        ]
         out.append(
             f"- `{e.method}`, {e.kind}: {_verdict(e)}, beta {_num(e.log_odds)} "
             f"[{_num(e.ci_low)}, {_num(e.ci_high)}] on {e.households:,} households"
             + (" (the file's source)" if e.method == evidence.config.primary_method else "")
+            + (f"; by campaign type: {', '.join(by_type)}" if by_type else "")
         )
     return out
 
@@ -84,8 +91,11 @@ def render_report(
         "",
         "A negative campaign estimate need not mean that coupons deter: campaigns are targeted (type A "
         "goes to heavy shoppers, who have fewer categories left to adopt), so the comparison households' "
-        "trend may not be the recipients' (the parallel-trends assumption fails). Either way it is no "
-        "evidence of lift. The promotions estimate bundles a price cut with shelf and flyer placement on "
+        "trend may not be the recipients' (the parallel-trends assumption fails); "
+        "`campaign_targeted_alike` checks this with comparison households that other campaigns targeted. "
+        "Either way it is no evidence of lift. A lift in one campaign type alone, on a few campaigns, is "
+        "a lead for an experiment, not an estimate for every challenge. "
+        "The promotions estimate bundles a price cut with shelf and flyer placement on "
         "the retailer's own calendar: an upper reference for what an offer can do, not a loyalty "
         "reward's effect.",
         "",
@@ -102,7 +112,7 @@ def render_report(
         "",
         *(f"- `{m}`: {label}" for m, label in METHOD_LABELS.items()),
         "",
-        "### Campaign coupons (campaign_all, campaign_specific, campaign_redeemers)",
+        "### Campaign coupons (campaign_*)",
         "",
         *_doc_body(CAMPAIGN_DOC),
         "",

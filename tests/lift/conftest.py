@@ -124,9 +124,12 @@ def write_cj_tables(
         }
     ).to_parquet(folder / "campaign_descriptions.parquet")
     # campaign 2 starts too early to be judged (no history before its pre window)
-    pd.DataFrame({"campaign_id": 1, "household_id": households[recipient]}).to_parquet(
-        folder / "campaigns.parquet"
-    )
+    # campaign 2 went to every other household: the non-recipients of 1 among them are "targeted alike"
+    receipts = [
+        pd.DataFrame({"campaign_id": 1, "household_id": households[recipient]}),
+        pd.DataFrame({"campaign_id": 2, "household_id": households[::2]}),
+    ]
+    pd.concat(receipts, ignore_index=True).to_parquet(folder / "campaigns.parquet")
     coupon_products = np.concatenate([product_ids[c * PER_CAT : (c + 1) * PER_CAT] for c in COUPON_CATS])
     pd.DataFrame(
         {

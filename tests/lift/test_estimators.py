@@ -24,15 +24,19 @@ def test_difference_in_differences_recovers_the_injected_effect(
     with_effect: LiftEvidence, kind: PickKind, injected: float
 ) -> None:
     # recipients sit 0.4 higher and everyone rises 0.3 in the campaign weeks: only the DiD is right
-    e = _star(with_effect, "campaign_specific", kind)
-    assert e.ci_low <= injected <= e.ci_high, e
-    assert e.shows_lift
-    assert abs(e.log_odds - injected) < 0.2
+    for method in ("campaign_specific", "campaign_targeted_alike"):
+        e = _star(with_effect, method, kind)
+        assert e.ci_low <= injected <= e.ci_high, e
+        assert e.shows_lift
+        assert abs(e.log_odds - injected) < 0.25
+    # the targeted-alike comparison keeps only campaign 2's recipients: fewer households
+    alike = _star(with_effect, "campaign_targeted_alike", kind).households
+    assert alike < _star(with_effect, "campaign_specific", kind).households
 
 
 @pytest.mark.parametrize("kind", ["habitual", "stretch"])
 def test_no_effect_gives_an_interval_around_zero(without_effect: LiftEvidence, kind: PickKind) -> None:
-    for method in ("campaign_all", "campaign_specific"):
+    for method in ("campaign_all", "campaign_specific", "campaign_targeted_alike"):
         e = _star(without_effect, method, kind)
         assert e.ci_low < 0.0 < e.ci_high, e
         assert not e.shows_lift
