@@ -81,13 +81,16 @@ def _scatter(panel: Panel, hh: IntArray, dept: IntArray, num: FloatArray, den: F
     return np.stack(cols, axis=-1).reshape(panel.n_households, n_dept, PROMO_CELLS)
 
 
-def _store_index(tables: PromotionTables, stores: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
-    """Promotions at the households' main stores: (product id, store index, week) and the store ids."""
+def _store_index(
+    tables: PromotionTables, panel: Panel, stores: IntArray
+) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Promotions of panel products at the households' main stores: (product index, store index, week)
+    and the store ids indexed."""
     store_ids = np.unique(stores[stores >= 0])
     promo = tables.promotions
-    at = promo[promo["store_id"].isin(store_ids)]
+    at = promo[promo["store_id"].isin(store_ids) & promo["product_id"].isin(panel.product_ids)]
     return (
-        at["product_id"].to_numpy(np.int64),
+        np.searchsorted(panel.product_ids, at["product_id"].to_numpy(np.int64)),
         np.searchsorted(store_ids, at["store_id"].to_numpy(np.int64)),
         at["week"].to_numpy(np.int64),
         store_ids,
@@ -99,8 +102,7 @@ def habitual_cells(
 ) -> FloatArray:
     """``(households, departments, PROMO_CELLS)`` for habitual pairs (see module doc)."""
     stores = main_stores(tables, panel, params.history_weeks)
-    p_ids, p_store, p_week, store_ids = _store_index(tables, stores)
-    p_item = np.searchsorted(panel.product_ids, p_ids)
+    p_item, p_store, p_week, store_ids = _store_index(tables, panel, stores)
     promoted = np.sort(_key(p_item, p_store, p_week, store_ids.size))
     hist = panel.week <= params.history_weeks
     weeks_bought = np.bincount(panel.pair[hist], minlength=panel.pair_hh.size)
@@ -131,14 +133,10 @@ def _category_promoted(
     top = (
         frame.sort_values(["cat", "reach"], ascending=[True, False]).groupby("cat").head(params.top_products)
     )
-    p_ids, p_store, p_week, store_ids = _store_index(tables, stores)
-    p_item = np.searchsorted(panel.product_ids, p_ids)
+    p_item, p_store, p_week, store_ids = _store_index(tables, panel, stores)
     is_top = np.zeros(panel.product_ids.size, dtype=bool)
     is_top[top["item"].to_numpy(np.int64)] = True
-    known = (p_item < panel.product_ids.size) & (
-        panel.product_ids[np.minimum(p_item, panel.product_ids.size - 1)] == p_ids
-    )
-    m = known & is_top[np.minimum(p_item, panel.product_ids.size - 1)]
+    m = is_top[p_item]
     cat = panel.product_cat[p_item[m]]
     return np.sort(_key(cat, p_store[m], p_week[m], store_ids.size)), store_ids
 
