@@ -11,7 +11,16 @@ import sys
 import typer
 from rich.console import Console
 
-from engine.cli import backtest_cmd, challenges_cmd, data_cmd, experiment_cmd, rules_cmd, serve_cmd, train_cmd
+from engine.cli import (
+    backtest_cmd,
+    challenges_cmd,
+    data_cmd,
+    experiment_cmd,
+    lift_cmd,
+    rules_cmd,
+    serve_cmd,
+    train_cmd,
+)
 from engine.errors import OfferEngineError
 
 app = typer.Typer(
@@ -21,7 +30,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (data_cmd, train_cmd, rules_cmd, challenges_cmd, serve_cmd, backtest_cmd, experiment_cmd):
+for module in (
+    data_cmd,
+    train_cmd,
+    rules_cmd,
+    challenges_cmd,
+    serve_cmd,
+    backtest_cmd,
+    experiment_cmd,
+    lift_cmd,
+):
     module.register(app)
 
 

@@ -92,6 +92,11 @@ class LiftEstimate:
     relative: float
     relative_ci_low: float
     relative_ci_high: float
+    #: Delta-method standard errors of each rate (members as units), for the log odds ratio.
+    rate_offer_se: float = float("nan")
+    rate_base_se: float = float("nan")
+    #: Members with an offered (or shadow) pick of this kind, both arms.
+    members: int = 0
 
 
 @dataclass(frozen=True)
@@ -174,15 +179,21 @@ def _lifts(t: pd.DataFrame, c: pd.DataFrame, arm: str, alpha: float) -> list[Lif
         est = ratio_diff(t[bought], t[offered], c[bought], c[offered], alpha)
         rt, rc = est.treatment_mean, est.control_mean
         nan = float("nan")
-        if rc <= 0 or rt <= 0:  # no base rate: only the absolute lift is defined
-            out.append(LiftEstimate(arm, kind, rt, rc, est, nan, nan, nan))
-            continue
-        # Delta method on rt / rc: var ~ (rt/rc)^2 (var_t/rt^2 + var_c/rc^2).
         _, var_t = ratio_mean_var(t[bought].to_numpy(dtype="float64"), t[offered].to_numpy(dtype="float64"))
         _, var_c = ratio_mean_var(c[bought].to_numpy(dtype="float64"), c[offered].to_numpy(dtype="float64"))
+        se = {"rate_offer_se": float(np.sqrt(var_t)), "rate_base_se": float(np.sqrt(var_c))}
+        members = int((t[offered] > 0).sum() + (c[offered] > 0).sum())
+        if rc <= 0 or rt <= 0:  # no base rate: only the absolute lift is defined
+            out.append(LiftEstimate(arm, kind, rt, rc, est, nan, nan, nan, **se, members=members))
+            continue
+        # Delta method on rt / rc: var ~ (rt/rc)^2 (var_t/rt^2 + var_c/rc^2).
         rel = rt / rc - 1
         se_rel = (rt / rc) * float(np.sqrt(var_t / rt**2 + var_c / rc**2))
-        out.append(LiftEstimate(arm, kind, rt, rc, est, rel, rel - z * se_rel, rel + z * se_rel))
+        out.append(
+            LiftEstimate(
+                arm, kind, rt, rc, est, rel, rel - z * se_rel, rel + z * se_rel, **se, members=members
+            )
+        )
     return out
 
 

@@ -1,17 +1,23 @@
 """Writing an analysis out: a Markdown report with one plot, MLflow metrics, and a proposed lift config.
 
 Everything lands in ``<reports_dir>/<experiment>/``: ``report.md``, ``effects.png`` and, when lifts
-were measured, ``proposed_lifts.toml``, a snippet for a marketer to review and copy into
-``configs/rules.toml`` (never applied automatically: a measured lift is evidence, not a decision).
+were measured, ``proposed_lifts.toml``: a lift file (:mod:`engine.rules.lift`, status ``measured``) for
+a marketer to review and copy over ``configs/lifts.toml`` (never applied automatically: a measured
+lift is evidence, not a decision).
 """
 
 from __future__ import annotations
 
 import math
+from datetime import date
 from pathlib import Path
+from statistics import NormalDist
 
-from engine.experiments.analysis import AnalysisResult, Comparison
+from engine.experiments.analysis import AnalysisResult, Comparison, LiftEstimate
 from engine.experiments.stats import Estimate
+from engine.lift.files import DEFAULT_LIFT_FILE, read_lift_file, write_lift_file
+from engine.rules.lift import ANY_DEPARTMENT, LiftFile
+from engine.rules.lift import LiftEstimate as LiftEntry
 
 
 def _fmt(value: float, digits: int = 2) -> str:
@@ -92,14 +98,17 @@ def render_markdown(
             "",
             "## Measured pick lifts (offered picks vs the holdout's shadow picks)",
             "",
-            "| arm | pick | rate with offer | rate without | absolute lift [CI] | relative lift [CI] |",
-            "|---|---|---:|---:|---|---|",
+            "| arm | pick | rate with offer | rate without | absolute lift [CI] | relative lift [CI] "
+            "| log odds ratio [CI] |",
+            "|---|---|---:|---:|---|---|---|",
         ]
         for lift in result.lifts:
+            lo = measured_log_odds(lift, 1.0 - result.alpha)
+            log_odds = "n/a" if lo is None else f"{lo[0]:+.3f} [{lo[2]:+.3f}, {lo[3]:+.3f}]"
             lines.append(
                 f"| {lift.arm} | {lift.kind} | {lift.rate_offer:.4f} | {lift.rate_base:.4f} "
                 f"| {_ci(lift.absolute)} | {_fmt(lift.relative, 3)} [{_fmt(lift.relative_ci_low, 3)}, "
-                f"{_fmt(lift.relative_ci_high, 3)}] |"
+                f"{_fmt(lift.relative_ci_high, 3)}] | {log_odds} |"
             )
     if appendix:
         lines += ["", appendix]
@@ -136,41 +145,67 @@ def plot_effects(result: AnalysisResult, path: Path) -> Path:
     return path
 
 
-def proposed_lifts_toml(result: AnalysisResult, arm: str) -> str | None:
-    """A ``[economic_guard.*_lift]`` snippet from ``arm``'s measured lifts, or None if none were measured.
+def measured_log_odds(lift: LiftEstimate, confidence: float) -> tuple[float, float, float, float] | None:
+    """``(beta, std_error, ci_low, ci_high)`` of one measured pick lift, or None where undefined.
 
-    Habitual lift is written as absolute (``p_offer = p_base + value``), stretch as relative
-    (``p_offer = p_base * (1 + value)``), the modes ``configs/rules.toml`` uses.
+    ``beta = logit(rate_offer) - logit(rate_base)``; its standard error by the delta method,
+    ``var(logit r) = var(r) / (r (1 - r))^2``, the two arms independent.
     """
-    lifts = {lift.kind: lift for lift in result.lifts if lift.arm == arm}
-    if not lifts:
+    rt, rc = lift.rate_offer, lift.rate_base
+    if not all(0.0 < r < 1.0 for r in (rt, rc)) or not all(
+        math.isfinite(v) for v in (lift.rate_offer_se, lift.rate_base_se)
+    ):
         return None
-    out = [
-        f"# PROPOSED from experiment {result.experiment!r}, arm {arm!r}: review before copying into",
-        "# configs/rules.toml. Intervals are the analysis's confidence intervals.",
-    ]
-    if "habitual" in lifts:
-        h = lifts["habitual"]
-        out += [
-            "[economic_guard.habitual_lift]",
-            'mode = "absolute"',
-            f"value = {max(h.absolute.diff, 0.0):.4f}  "
-            f"# CI [{h.absolute.ci_low:.4f}, {h.absolute.ci_high:.4f}]",
-            "",
-        ]
-    if "stretch" in lifts and not math.isnan(lifts["stretch"].relative):
-        s = lifts["stretch"]
-        if s.relative_ci_low <= 0:
-            out.append(
-                f"# WARNING: the interval includes no lift (base rate {s.rate_base:.4f}); do not adopt as is."
+    beta = math.log(rt / (1 - rt)) - math.log(rc / (1 - rc))
+    se = math.sqrt((lift.rate_offer_se / (rt * (1 - rt))) ** 2 + (lift.rate_base_se / (rc * (1 - rc))) ** 2)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    return beta, se, beta - z * se, beta + z * se
+
+
+def measured_lift_file(
+    result: AnalysisResult, arm: str, base: LiftFile, today: date
+) -> tuple[LiftFile, list[str]] | None:
+    """``base`` with ``arm``'s measured lifts in place of each measured kind's entries (None: none measured).
+
+    A measured kind's department entries are dropped too: a randomised measurement of the whole
+    challenge supersedes observational estimates. Returns the file and one header line per kind.
+    """
+    confidence = 1.0 - result.alpha
+    measured: dict[str, LiftEntry] = {}
+    notes: list[str] = []
+    for lift in result.lifts:
+        if lift.arm != arm:
+            continue
+        got = measured_log_odds(lift, confidence)
+        if got is None:
+            notes.append(
+                f"{lift.kind}: not measurable (rates {lift.rate_offer:.4f} vs {lift.rate_base:.4f}): kept"
             )
-        out += [
-            "[economic_guard.stretch_lift]",
-            'mode = "relative"',
-            f"value = {max(s.relative, 0.0):.4f}  # CI [{s.relative_ci_low:.4f}, {s.relative_ci_high:.4f}]",
-            "",
-        ]
-    return "\n".join(out)
+            continue
+        beta, se, low, high = got
+        measured[lift.kind] = LiftEntry(
+            kind=lift.kind,  # type: ignore[arg-type]  # analysis kinds are habitual | stretch
+            department=ANY_DEPARTMENT,
+            log_odds=round(beta, 4),
+            std_error=round(se, 4),
+            ci_low=round(low, 4),
+            ci_high=round(high, 4),
+            confidence=round(confidence, 6),
+            n=lift.members,
+            status="measured",
+            source=f"experiment {result.experiment!r}: arm {arm!r} offered picks vs {result.control!r} "
+            "shadow picks (randomised)",
+            method="log odds ratio of pick purchase rates, delta-method standard error, members as units",
+            estimated_on=today,
+        )
+        notes.append(
+            f"{lift.kind}: MEASURED beta {beta:+.3f} [{low:+.3f}, {high:+.3f}] "
+            f"(rates {lift.rate_offer:.4f} vs {lift.rate_base:.4f}, {lift.members:,} members)"
+        )
+    if not measured:
+        return None
+    kept = tuple(e for e in base.lift if e.kind not in measured)
+    return LiftFile(lift=(*measured.values(), *kept)), notes
 
 
 def log_to_mlflow(
@@ -201,18 +236,35 @@ def log_to_mlflow(
 
 
 def write_report(
-    result: AnalysisResult, directory: Path, extra: dict[str, str] | None = None, appendix: str | None = None
+    result: AnalysisResult,
+    directory: Path,
+    extra: dict[str, str] | None = None,
+    appendix: str | None = None,
+    base_lifts: Path = DEFAULT_LIFT_FILE,
+    today: date | None = None,
 ) -> list[Path]:
-    """Write ``report.md``, ``effects.png`` and, when lifts were measured, ``proposed_lifts.toml``."""
+    """Write ``report.md``, ``effects.png`` and, when lifts were measured, ``proposed_lifts.toml``.
+
+    ``proposed_lifts.toml`` is a complete lift file: ``base_lifts`` with the measured kinds replaced,
+    for review (``offers rules preview``) before it replaces ``configs/lifts.toml``.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     plot = plot_effects(result, directory / "effects.png")
     report = directory / "report.md"
     report.write_text(render_markdown(result, extra, appendix))
     written = [report, plot]
     treatment = [a.arm for a in result.arms if a.arm != result.control and a.policy == "recommender"]
-    snippet = proposed_lifts_toml(result, treatment[0]) if treatment else None
-    if snippet is not None:
-        path = directory / "proposed_lifts.toml"
-        path.write_text(snippet)
-        written.append(path)
+    today = today or date.today()
+    proposed = (
+        measured_lift_file(result, treatment[0], read_lift_file(base_lifts), today) if treatment else None
+    )
+    if proposed is not None:
+        lift_file, notes = proposed
+        header = [
+            f"PROPOSED from experiment {result.experiment!r}, arm {treatment[0]!r}, on {today.isoformat()}: "
+            f"review, then copy over {base_lifts.name}",
+            f"(`offers rules preview` shows what it changes). Unmeasured kinds are kept from {base_lifts}.",
+            *notes,
+        ]
+        written.append(write_lift_file(lift_file, header, directory / "proposed_lifts.toml"))
     return written
