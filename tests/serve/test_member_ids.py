@@ -44,7 +44,7 @@ def test_every_route_refuses_a_non_canonical_id_with_422(shared_live: LiveServer
         answers = {
             "fast path": client.get(f"/v1/members/{raw}/challenge"),
             "fast path, week": client.get(f"/v1/members/{raw}/challenge", params={"week": WEEK}),
-            "routed": client.get(f"/v1/members/{raw}/challenge", params={"week": WEEK, "x": "1"}),
+            "routed": client.get(f"/v1/members/{raw}/challenge?week={WEEK}&week={WEEK}"),
             "batch": client.post("/v1/challenges:batch", json={"member_ids": ["1", raw], "week": WEEK}),
             "preview": client.get(f"/v1/members/{raw}/challenge:preview", params={"week": WEEK}),
             "progress": client.get(f"/v1/members/{raw}/progress", params={"week": WEEK}),

@@ -116,7 +116,7 @@ def test_no_secret_in_any_answer_or_log_line_when_redis_is_away(
                 client.get("/readyz"),
                 client.get("/v1/members/7/challenge"),  # the fast path
                 client.get("/v1/members/7/challenge", params={"week": WEEK}),
-                client.get("/v1/members/7/challenge", params={"week": WEEK, "x": 1}),  # the routed path
+                client.get("/v1/members/7/challenge?week=10&week=10"),  # the routed path
                 client.post("/v1/challenges:batch", json={"member_ids": ["1", "2"], "week": WEEK}),
                 client.get("/v1/admin/counters"),
                 client.post("/v1/admin/models:rollback"),
