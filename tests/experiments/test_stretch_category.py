@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from engine.experiments.assignment import assign_arm
 from engine.experiments.definition import ExperimentDefinition
 from engine.experiments.events import ChallengeSnapshot, PurchaseEvent
@@ -169,3 +171,33 @@ def test_an_event_file_from_before_categories_is_upgraded(
         (p,) = store.add_purchases([_buy("s", int(m), "13")])
         assert (p.completed, p.reward_issued_now) == (True, True)
         assert list(store.table("challenges")["stretch_category"]) == [None]
+
+
+def test_the_analysis_counts_any_product_of_the_stretch_category(
+    definition: ExperimentDefinition, tmp_path: Path
+) -> None:
+    """``stretch_bought`` in the analysis frame agrees with the store's progress."""
+    import pandas as pd
+
+    from engine.errors import ExperimentError
+    from engine.experiments.frame import member_frame
+
+    salad, soup, old = [m for m in range(1000) if assign_arm(definition, m) == "recommender"][:3]
+    catalog = pd.DataFrame(
+        {
+            "item_id": list(CATEGORY),
+            "category": list(CATEGORY.values()),
+            "price": [3.0] * len(CATEGORY),
+            "margin_rate": [0.3] * len(CATEGORY),
+        }
+    )
+    with SqliteEventStore(tmp_path / "frame.sqlite3") as store:
+        for member, offer in ((salad, SALAD_OFFER), (soup, SALAD_OFFER), (old, OLD_OFFER)):
+            record_exposure(store, definition, "recommender", member, 10, offer)
+        store.add_purchases([_buy("a", salad, "14"), _buy("b", soup, "16"), _buy("c", old, "14")])
+        frame = member_frame(store, definition, catalog, pre_period_weeks=0).set_index("member_id")
+        assert [store.progress(m, 10).picks[2].bought for m in (salad, soup, old)] == [True, False, False]
+        with pytest.raises(ExperimentError, match="category"):
+            member_frame(store, definition, catalog.drop(columns="category"), pre_period_weeks=0)
+    assert list(frame.loc[[str(salad), str(soup), str(old)], "stretch_bought"]) == [1.0, 0.0, 0.0]
+    assert list(frame["stretch_offered"]) == [1.0, 1.0, 1.0]
