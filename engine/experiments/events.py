@@ -6,7 +6,8 @@ matter either.
 
 ExposureEvent   a member was served the experiment's answer for a week (a challenge, or the holdout's
                 explicit no-offer, which counts as exposed too)
-PurchaseEvent   a member bought an item in a week
+PurchaseEvent   a member bought an item in a week (with the item's category, which the stretch pick
+                counts: any product of the stretch category bought in the week completes that pick)
 OptOutEvent     a member's signal: opted out of offers (or back in), unsubscribed or blocked
                 notifications (the ``opt_out_rate`` guardrail counts the negative ones; an opt-out
                 stops the member's offers until an opt-in)

@@ -6,7 +6,9 @@ Event ids are primary keys, so a resent event is a no-op; the same id with diffe
 ``INSERT OR IGNORE`` in the same transaction that saw the challenge complete, which is what makes the
 reward exactly-once whatever the order or repetition of events.
 
-Ids are stored as text (``str(member_id)``), the form assignment hashes too.
+Ids are stored as text (``str(member_id)``), the form assignment hashes too. A challenge keeps its
+stretch category and a purchase its item's category (both NULL in rows from before categories
+counted): the stretch pick is bought by any earning purchase in that category, or by its own item.
 """
 
 from __future__ import annotations

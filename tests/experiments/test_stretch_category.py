@@ -201,3 +201,39 @@ def test_the_analysis_counts_any_product_of_the_stretch_category(
             member_frame(store, definition, catalog.drop(columns="category"), pre_period_weeks=0)
     assert list(frame.loc[[str(salad), str(soup), str(old)], "stretch_bought"]) == [1.0, 0.0, 0.0]
     assert list(frame["stretch_offered"]) == [1.0, 1.0, 1.0]
+
+
+def test_the_store_and_the_backtest_count_the_stretch_category_alike(
+    definition: ExperimentDefinition, store: EventStore
+) -> None:
+    """The backtest's stretch adoption and natural completion (any product of the category in the
+    week) agree with the progress the event store derives from the same purchases."""
+    import pandas as pd
+
+    from engine.backtest.member_facing import pick_outcomes
+    from engine.data.schema import CATEGORY as CATEGORY_COLUMN
+    from engine.data.schema import ITEM_ID, MEMBER_ID, SALES_VALUE, WEEK
+
+    members = [m for m in range(1000) if assign_arm(definition, m) == "recommender"][:4]
+    baskets = {
+        members[0]: ["11", "12", "14"],  # another SALAD product: adopted, complete
+        members[1]: ["11", "12", "16"],  # SOUP: neither
+        members[2]: ["15"],  # SALAD only: adopted, not complete
+        members[3]: ["11", "12", "13"],  # the suggested product: adopted, complete
+    }
+    rows = [(m, int(i), 10, 3.0) for m, items in baskets.items() for i in items]
+    transactions = pd.DataFrame(rows, columns=[MEMBER_ID, ITEM_ID, WEEK, SALES_VALUE])
+    catalog = pd.DataFrame({ITEM_ID: [int(i) for i in CATEGORY], CATEGORY_COLUMN: list(CATEGORY.values())})
+    picks = pd.DataFrame(
+        {MEMBER_ID: members, "habitual_1": 11, "habitual_2": 12, "stretch_category": "SALAD"}
+    )
+    backtest = pick_outcomes(picks, transactions, catalog, 10, weeks_after=0, last_week=10)
+    for member in members:
+        record_exposure(store, definition, "recommender", member, 10, SALAD_OFFER)
+    store.add_purchases(
+        [_buy(f"{m}-{i}", m, item) for m, items in baskets.items() for i, item in enumerate(items)]
+    )
+    progress = [store.progress(m, 10) for m in members]
+    assert list(backtest["stretch_adoption"]) == [float(p.picks[2].bought) for p in progress]
+    assert list(backtest["completion_rate"]) == [float(p.completed) for p in progress]
+    assert [p.completed for p in progress] == [True, False, False, True]
