@@ -35,7 +35,8 @@ def main() -> None:
     elapsed = time.perf_counter() - start
     print(f"assignment: {args.members:,} members in {elapsed:.3f}s = {args.members / elapsed:,.0f}/s")
 
-    offer = ChallengeSnapshot(item_ids=("1", "2", "3"), reward_cost=2.0)
+    # The stretch pick is a category: any product of C3 counts (items 3 and 10, 17, ... below).
+    offer = ChallengeSnapshot(item_ids=("1", "2", "3"), reward_cost=2.0, stretch_category="C3")
     week = definition.start_week
     with tempfile.TemporaryDirectory() as tmp:
         for sync in ("FULL", "NORMAL"):
@@ -53,7 +54,8 @@ def main() -> None:
                     PurchaseEvent(
                         event_id=f"e{i}",
                         member_id=ids[i % n],
-                        item_id=str(i % 7),
+                        item_id=str(i % 7 + 7 * (i % 3)),
+                        category=f"C{i % 7}",
                         week=week,
                         quantity=1.0,
                         sales_value=2.5,

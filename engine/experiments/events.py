@@ -6,7 +6,8 @@ matter either.
 
 ExposureEvent   a member was served the experiment's answer for a week (a challenge, or the holdout's
                 explicit no-offer, which counts as exposed too)
-PurchaseEvent   a member bought an item in a week
+PurchaseEvent   a member bought an item in a week (with the item's category, which the stretch pick
+                counts: any product of the stretch category bought in the week completes that pick)
 OptOutEvent     a member's signal: opted out of offers (or back in), unsubscribed or blocked
                 notifications (the ``opt_out_rate`` guardrail counts the negative ones; an opt-out
                 stops the member's offers until an opt-in)
@@ -14,7 +15,7 @@ OptOutEvent     a member's signal: opted out of offers (or back in), unsubscribe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
@@ -45,12 +46,18 @@ class _Event(BaseModel):
 
 
 class ChallengeSnapshot(BaseModel):
-    """What the member was offered: the three pick item ids and the reward's cost to the retailer."""
+    """What the member was offered: the three pick item ids and the reward's cost to the retailer.
+
+    ``stretch_category`` is the stretch pick's category: any product of it bought in the week counts
+    for the stretch pick (its item id, the suggested product, is a hint that counts too). None in
+    snapshots stored before categories counted: then only the suggested product counts.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     item_ids: tuple[str, ...] = Field(min_length=PICKS_PER_CHALLENGE, max_length=PICKS_PER_CHALLENGE)
     reward_cost: float = Field(ge=0)
+    stretch_category: str | None = Field(default=None, min_length=1, max_length=200)
 
     @field_validator("item_ids", mode="before")
     @classmethod
@@ -93,7 +100,11 @@ class PurchaseEvent(_Event):
     """One purchase line; ``transaction_id`` is the till's basket, ``source`` the API key that sent it.
 
     ``earns`` False: kept as the member's spend for the analysis, but it never counts towards a
-    challenge (the till sent it after its week's challenge expired).
+    challenge (the till sent it after its week's challenge expired). ``category`` is the item's
+    category as the engine's catalog knows it (set by the serving layer, never taken from the till):
+    a purchase in the stretch category counts for the stretch pick. None: the item counts only as
+    itself. It is kept with the first copy of the event and is not part of its identity (a resend
+    resolved against another catalog is the same event).
     """
 
     item_id: ItemId
@@ -103,6 +114,7 @@ class PurchaseEvent(_Event):
     transaction_id: str | None = Field(default=None, min_length=1, max_length=200)
     source: str | None = Field(default=None, min_length=1, max_length=64)
     earns: bool = True
+    category: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 #: Member signals: ``opt_out`` (no more offers), ``opt_in`` (offers again: the latest of the two
@@ -124,13 +136,26 @@ class OptOutEvent(_Event):
     timestamp: datetime | None = None
 
 
+PickKind = Literal["habitual", "stretch"]
+
+
 class PickProgress(BaseModel):
-    """One pick and whether it has been bought in the challenge week."""
+    """One pick and whether it has been bought in the challenge week.
+
+    A habitual pick is its exact item. The stretch pick is a category (``category``; None for a
+    challenge stored before categories counted, when only the item counts): ``item_id`` is the
+    suggested product, and any product of the category bought counts. ``bought_item_id`` is the
+    product that satisfied the pick: the pick's own item when bought, else the first product of the
+    stretch category bought (None while not bought).
+    """
 
     model_config = ConfigDict(frozen=True)
 
     item_id: str
     bought: bool
+    kind: PickKind = "habitual"
+    category: str | None = None
+    bought_item_id: str | None = None
 
 
 class Progress(BaseModel):
@@ -154,6 +179,45 @@ class Progress(BaseModel):
     def bought(self) -> int:
         """How many of the picks are bought."""
         return sum(p.bought for p in self.picks)
+
+
+def pick_progress(
+    item_ids: Sequence[str],
+    exact: Sequence[bool],
+    stretch_category: str | None,
+    category_item: str | None,
+) -> tuple[PickProgress, ...]:
+    """The picks' progress from what each event store reads (one construction for both stores).
+
+    Parameters
+    ----------
+    item_ids
+        The picks in order: habitual, habitual, stretch.
+    exact
+        Per pick, whether its own item was bought (an earning purchase in the week).
+    stretch_category
+        The stretch pick's category (None: a snapshot from before categories counted).
+    category_item
+        The first product of ``stretch_category`` bought in the week, if any.
+    """
+    last = len(item_ids) - 1
+    out = []
+    for index, (item, own) in enumerate(zip(item_ids, exact, strict=True)):
+        if index < last:
+            out.append(PickProgress(item_id=item, bought=own, bought_item_id=item if own else None))
+            continue
+        via = category_item if stretch_category is not None else None
+        found = item if own else via
+        out.append(
+            PickProgress(
+                item_id=item,
+                bought=found is not None,
+                kind="stretch",
+                category=stretch_category,
+                bought_item_id=found,
+            )
+        )
+    return tuple(out)
 
 
 def parse_event(model: type[_Event], raw: Mapping[str, Any], where: str) -> Any:

@@ -8,7 +8,10 @@ notifications) in the experiment's weeks: the ``opt_out_rate`` guardrail.
 Outcomes count every purchase of the member in the experiment's weeks (intention to treat: all the
 member's spend, not just the picks). Gross margin is ``quantity x price x margin_rate`` from the
 catalog; net profit subtracts the rewards issued. Pick counts use the shown challenge, or for the
-holdout the shadow challenge it would have had; pick order is habitual, habitual, stretch.
+holdout the shadow challenge it would have had; pick order is habitual, habitual, stretch. A habitual
+pick is bought when its product is; the stretch pick is a category, bought when any product of it (by
+the catalog's ``category``) is bought in the week, as the event stores count progress (a challenge
+stored without a category counts its suggested product only).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import json
 
 import pandas as pd
 
-from engine.data.schema import ITEM_ID, MARGIN_RATE, PRICE
+from engine.data.schema import CATEGORY, ITEM_ID, MARGIN_RATE, PRICE
 from engine.errors import ExperimentError
 from engine.experiments.definition import ExperimentDefinition
 from engine.experiments.events import NEGATIVE_KINDS
@@ -78,20 +81,45 @@ def _exposed(store: EventStore, definition: ExperimentDefinition) -> pd.DataFram
     return exposed
 
 
-def _pick_counts(challenges: pd.DataFrame, bought: pd.DataFrame) -> pd.DataFrame:
-    """Per member: habitual/stretch picks offered (or shadowed) and bought in their week."""
+def _category_of(catalog: pd.DataFrame, challenges: pd.DataFrame) -> pd.Series:
+    """Category by item id (text), needed when a challenge's stretch pick is a category."""
+    if CATEGORY in catalog.columns:
+        return pd.Series(
+            catalog[CATEGORY].to_numpy(), index=catalog[ITEM_ID].astype(str).to_numpy(), name=CATEGORY
+        )
+    if challenges["stretch_category"].notna().any():
+        raise ExperimentError(
+            f"catalog: missing column {CATEGORY!r}, needed to count the stretch pick (a category: any "
+            "product of it counts)"
+        )
+    return pd.Series(dtype=object, name=CATEGORY)
+
+
+def _pick_counts(challenges: pd.DataFrame, bought: pd.DataFrame, category_of: pd.Series) -> pd.DataFrame:
+    """Per member: habitual/stretch picks offered (or shadowed) and bought in their week.
+
+    ``bought`` has ``member_id, week, item_id``; ``category_of`` maps item ids to categories.
+    """
     rows = []
-    for member, week, items_json in challenges[["member_id", "week", "item_ids"]].itertuples(index=False):
+    columns = ["member_id", "week", "item_ids", "stretch_category"]
+    for member, week, items_json, category in challenges[columns].itertuples(index=False):
         if not isinstance(items_json, str):  # a no-offer (NULL, read back as None or NaN)
             continue
+        stretch = category if isinstance(category, str) else None
         for pos, item in enumerate(json.loads(items_json)):
-            rows.append((member, week, str(item), "habitual" if pos in _HABITUAL_POSITIONS else "stretch"))
-    picks = pd.DataFrame(rows, columns=["member_id", "week", "item_id", "kind"])
+            kind = "habitual" if pos in _HABITUAL_POSITIONS else "stretch"
+            rows.append((member, week, str(item), kind, stretch if kind == "stretch" else None))
+    picks = pd.DataFrame(rows, columns=["member_id", "week", "item_id", "kind", "category"])
     if picks.empty:
         columns = [f"{k}_{c}" for k in ("habitual", "stretch") for c in ("offered", "bought")]
         return pd.DataFrame(columns=["member_id", *columns])
-    picks = picks.merge(bought.assign(bought=1), on=["member_id", "week", "item_id"], how="left")
-    picks["bought"] = picks["bought"].fillna(0)
+    keys = ["member_id", "week"]
+    items = bought[[*keys, "item_id"]].drop_duplicates().assign(exact=1)
+    picks = picks.merge(items, on=[*keys, "item_id"], how="left")
+    categories = bought.assign(category=bought["item_id"].map(category_of))[[*keys, "category"]]
+    categories = categories.dropna().drop_duplicates().assign(in_category=1)
+    picks = picks.merge(categories, on=[*keys, "category"], how="left")
+    picks["bought"] = (picks["exact"].fillna(0) + picks["in_category"].fillna(0)).clip(upper=1)
     counts = picks.pivot_table(index="member_id", columns="kind", values="bought", aggfunc=["count", "sum"])
     out = pd.DataFrame(index=counts.index)
     for kind in ("habitual", "stretch"):
@@ -146,7 +174,7 @@ def member_frame(
     # The guardrail counts negative signals; an opt-in (or a row from before kinds existed) is no harm.
     opted = opted[opted["kind"].isin(NEGATIVE_KINDS) | opted["kind"].isna()]
     bought = during[["member_id", "week", "item_id"]].drop_duplicates()
-    picks = _pick_counts(challenges, bought).set_index("member_id")
+    picks = _pick_counts(challenges, bought, _category_of(catalog, challenges)).set_index("member_id")
 
     frame = exposed.set_index("member_id")
     frame = frame.join(shown).join(rewards).join(money).join(picks)

@@ -67,7 +67,7 @@ def habit_policy(picks: int, reward_cost: float) -> Policy:
 
 
 def habit_stretch_policy(reward_cost: float) -> Policy:
-    """Two most-bought items plus the most popular item of the most popular category never bought."""
+    """Two most-bought items plus the most popular category never bought (its most popular item the hint)."""
     habitual = PICKS_PER_CHALLENGE - 1
 
     def policy(history: Dataset, week: int, member_ids: Sequence[str]) -> Offers:
@@ -91,10 +91,14 @@ def habit_stretch_policy(reward_cost: float) -> Policy:
             items = top.get(m, [])
             seen = bought_cats.get(m, set())
             stretch = next(
-                (best_item[c] for c in cat_rank if c not in seen and best_item[c] not in items), None
+                ((c, best_item[c]) for c in cat_rank if c not in seen and best_item[c] not in items), None
             )
             if len(items) == habitual and stretch is not None:
-                out[m] = ChallengeSnapshot(item_ids=(*items, str(stretch)), reward_cost=reward_cost)
+                # The stretch pick is the category; its most popular product is the hint.
+                category, hint = stretch
+                out[m] = ChallengeSnapshot(
+                    item_ids=(*items, str(hint)), reward_cost=reward_cost, stretch_category=str(category)
+                )
             else:
                 out[m] = None
         return out

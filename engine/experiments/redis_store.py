@@ -6,6 +6,8 @@ Layout under ``<prefix>:``
     ids:<table>                        hash event_id -> canonical JSON (exactly-once, conflict check)
     challenges                         hash "<member>|<week>" -> challenge JSON
     bought:<member>:<week>             set of items bought in the week
+    bought_cat:<member>:<week>         hash category -> first product of it bought in the week (the
+                                       stretch pick is a category: any product of it counts)
     opt_state                          hash member -> "<order>#<kind>" of the latest opt-out/opt-in
     rewards                            hash "<member>|<week>" -> reward JSON (HSETNX: issued once)
     locks                              hash "<experiment>|<salt>" -> assignment fingerprint
@@ -31,9 +33,9 @@ from engine.experiments.definition import ExperimentDefinition, LockMemo
 from engine.experiments.events import (
     ExposureEvent,
     OptOutEvent,
-    PickProgress,
     Progress,
     PurchaseEvent,
+    pick_progress,
     signal_order,
 )
 from engine.experiments.redis_scripts import APPEND, COMPLETE, EXPOSE_SCRIPT, LOCK, SIGNAL
@@ -133,7 +135,12 @@ class RedisEventStore:
 
     # -- writes ------------------------------------------------------------------------------------
     def _check(self, member: str, week: int) -> int:
-        keys = [self._k("challenges"), self._k("bought", member, week), self._k("rewards")]
+        keys = [
+            self._k("challenges"),
+            self._k("bought", member, week),
+            self._k("rewards"),
+            self._k("bought_cat", member, week),
+        ]
         return int(self._call(self._complete, keys, [f"{member}|{week}", datetime.now(UTC).isoformat()]))
 
     def add_exposure(self, event: ExposureEvent) -> Progress:
@@ -182,6 +189,9 @@ class RedisEventStore:
             "shown": int(event.challenge is not None),
             "reward_cost": 0.0 if snapshot is None else snapshot.reward_cost,
         }
+        if snapshot is not None and snapshot.stretch_category is not None:
+            # Only when present: a challenge stored before categories keeps its exact JSON.
+            challenge["stretch_category"] = snapshot.stretch_category
         record = {
             "event_id": event.event_id,
             "experiment": event.experiment,
@@ -196,6 +206,7 @@ class RedisEventStore:
             self._k("challenges"),
             self._k("bought", member, event.week),
             self._k("rewards"),
+            self._k("bought_cat", member, event.week),
         ]
         now = datetime.now(UTC).isoformat()
         args = [event.event_id, _dump(record), f"{member}|{event.week}", _dump(challenge), now]
@@ -219,7 +230,9 @@ class RedisEventStore:
         ch = json.loads(reply[0])
         if not ch["shown"]:
             return Progress(member_id=member, week=week, experiment=ch["experiment"], arm=ch["arm"])
-        return _shown_progress(member, week, ch, reply[3:], bool(reply[2]), bool(reply[1]))
+        n = len(ch["item_ids"])
+        found = _text(reply[3 + n])
+        return _shown_progress(member, week, ch, reply[3 : 3 + n], found, bool(reply[2]), bool(reply[1]))
 
     def add_purchases(self, events: Iterable[PurchaseEvent]) -> list[Progress]:
         """Store purchases; returns the progress of each member-week touched.
@@ -262,10 +275,14 @@ class RedisEventStore:
                 self._k("purchases"),
                 self._k("challenges"),
                 self._k("bought", member, event.week),
+                self._k("bought_cat", member, event.week),
             ]
-            # No challenge to write (empty ARGV[3]); the item joins the week's bought set (KEYS[4])
-            # unless the purchase earns nothing.
-            self._call(self._append, keys, [event.event_id, content, "", "", item if event.earns else ""])
+            # No challenge to write (empty ARGV[3]); the item joins the week's bought set (KEYS[4]) and
+            # its category's first product (KEYS[5]) unless the purchase earns nothing. The category is
+            # not part of the event's content: a resend resolved to another category is the same event.
+            earning = item if event.earns else ""
+            args: list[object] = [event.event_id, content, "", "", earning, event.category or ""]
+            self._call(self._append, keys, args)
             touched[(member, event.week)] = None
         return [self._progress(m, w, bool(self._check(m, w))) for m, w in touched]
 
@@ -302,8 +319,12 @@ class RedisEventStore:
         if not ch["shown"]:
             return Progress(member_id=member, week=week, experiment=ch["experiment"], arm=ch["arm"])
         flags = self._r.smismember(self._k("bought", member, week), ch["item_ids"])
+        category = ch.get("stretch_category")
+        found = None
+        if category is not None:
+            found = _text(self._r.hget(self._k("bought_cat", member, week), category))
         reward_issued = bool(self._r.hexists(self._k("rewards"), f"{member}|{week}"))
-        return _shown_progress(member, week, ch, flags, reward_issued, issued_now)
+        return _shown_progress(member, week, ch, flags, found, reward_issued, issued_now)
 
     def _stream(self, name: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -331,6 +352,8 @@ class RedisEventStore:
         frame = pd.DataFrame(rows, columns=list(TABLE_COLUMNS[name]))
         if name == "challenges":
             frame["item_ids"] = [None if v is None else json.dumps(v) for v in frame["item_ids"]]
+            # Absent before categories counted (and for no-offers): None, as SQLite reads NULL.
+            frame["stretch_category"] = [v if isinstance(v, str) else None for v in frame["stretch_category"]]
         return frame
 
     def counts(self) -> dict[str, int]:
@@ -344,23 +367,37 @@ class RedisEventStore:
         return out
 
 
+def _text(value: Any) -> str | None:
+    """A script's or read's reply as text; None for nothing (``nil`` or the scripts' ``''``)."""
+    if value is None or value in (b"", ""):
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def _shown_progress(
-    member: str, week: int, ch: dict[str, Any], flags: Sequence[Any], reward_issued: bool, issued_now: bool
+    member: str,
+    week: int,
+    ch: dict[str, Any],
+    flags: Sequence[Any],
+    category_item: str | None,
+    reward_issued: bool,
+    issued_now: bool,
 ) -> Progress:
-    """Progress of a shown challenge record ``ch``, ``flags[k]`` saying whether pick ``k`` was bought.
+    """Progress of a shown challenge record ``ch``: ``flags[k]`` says whether pick ``k``'s own item was
+    bought, ``category_item`` is the first product of the stretch category bought (if any).
 
     One construction for both reads: the exposure script's reply and a plain progress read.
     """
     items: list[str] = ch["item_ids"]
-    bought = [bool(f) for f in flags]
+    picks = pick_progress(items, [bool(f) for f in flags], ch.get("stretch_category"), category_item)
     return Progress(
         member_id=member,
         week=week,
         experiment=ch["experiment"],
         arm=ch["arm"],
         offered=True,
-        picks=tuple(PickProgress(item_id=i, bought=b) for i, b in zip(items, bought, strict=True)),
-        completed=all(bought),
+        picks=picks,
+        completed=all(p.bought for p in picks),
         reward_issued=reward_issued,
         reward_cost=ch["reward_cost"],
         reward_issued_now=issued_now,

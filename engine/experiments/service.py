@@ -40,7 +40,9 @@ def to_snapshot(challenge: object) -> ChallengeSnapshot | None:
 
     Accepts a :class:`ChallengeSnapshot`; the rules layer's ``engine.challenge.Challenge`` (``habitual``
     picks + ``stretch`` pick, ``reward.cash_cost``, ``status`` ``"no_offer"`` meaning no offer); or any
-    mapping/object with ``item_ids`` or ``picks`` (each with ``item_id``) and ``reward_cost``.
+    mapping/object with ``item_ids`` or ``picks`` (each with ``item_id``) and ``reward_cost``. The stretch
+    pick's category comes from ``stretch.category`` (or a ``stretch_category`` field): any product of it
+    counts for the stretch pick.
     """
     if isinstance(challenge, ChallengeSnapshot):
         return challenge
@@ -51,12 +53,14 @@ def to_snapshot(challenge: object) -> ChallengeSnapshot | None:
     if get(challenge, "status") == "no_offer":
         return None
     items = get(challenge, "item_ids")
+    category = get(challenge, "stretch_category")
     if items is None and get(challenge, "picks") is not None:
         items = [get(p, "item_id") for p in get(challenge, "picks")]
     if items is None and get(challenge, "habitual") is not None:
         stretch = get(challenge, "stretch")
         items = [get(p, "item_id") for p in get(challenge, "habitual")]
         items += [] if stretch is None else [get(stretch, "item_id")]
+        category = None if stretch is None else get(stretch, "category")
     if items is None:
         raise BadRequest(f"challenge {challenge!r} has no item_ids, picks or habitual/stretch picks")
     cost = get(challenge, "reward_cost")
@@ -66,7 +70,12 @@ def to_snapshot(challenge: object) -> ChallengeSnapshot | None:
         cost = get(reward, "cost") if cost is None else cost
     if cost is None:
         raise BadRequest(f"challenge {challenge!r} has no reward cost")
-    return ChallengeSnapshot(item_ids=tuple(str(i) for i in items), reward_cost=float(cost))
+    return ChallengeSnapshot(
+        item_ids=tuple(str(i) for i in items),
+        reward_cost=float(cost),
+        # A blank category (unknown in the catalog) cannot stand for products: the item alone counts.
+        stretch_category=str(category) if category not in (None, "") else None,
+    )
 
 
 def record_exposure(

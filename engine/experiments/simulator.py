@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.data.schema import ITEM_ID, MEMBER_ID, PRICE, QUANTITY, SALES_VALUE, WEEK, Dataset
+from engine.data.schema import CATEGORY, ITEM_ID, MEMBER_ID, PRICE, QUANTITY, SALES_VALUE, WEEK, Dataset
 from engine.errors import ExperimentError
 from engine.experiments.analysis import AnalysisResult, analyze
 from engine.experiments.assignment import assign_arm
@@ -95,7 +95,8 @@ def held_out_weeks(dataset: Dataset, n: int) -> tuple[int, ...]:
     return tuple(range(last - n + 1, last + 1))
 
 
-def _purchases(tx: pd.DataFrame, week: int) -> list[PurchaseEvent]:
+def _purchases(tx: pd.DataFrame, week: int, category_of: pd.Series) -> list[PurchaseEvent]:
+    """The week's real purchases as events, each with its item's category (as serving resolves it)."""
     rows = tx[[MEMBER_ID, ITEM_ID, QUANTITY, SALES_VALUE]].itertuples(index=False)
     return [
         PurchaseEvent(
@@ -105,9 +106,15 @@ def _purchases(tx: pd.DataFrame, week: int) -> list[PurchaseEvent]:
             week=week,
             quantity=q,
             sales_value=v,
+            category=_category(category_of, str(item)),
         )
         for i, (m, item, q, v) in enumerate(rows)
     ]
+
+
+def _category(category_of: pd.Series, item: str) -> str | None:
+    value = category_of.get(item)
+    return value if isinstance(value, str) and value else None
 
 
 def simulate(
@@ -152,6 +159,9 @@ def simulate(
         dataset.catalog[PRICE].to_numpy(dtype="float64"),
         index=dataset.catalog[ITEM_ID].astype(str).to_numpy(),
     )
+    category_of = pd.Series(
+        dataset.catalog[CATEGORY].to_numpy(), index=dataset.catalog[ITEM_ID].astype(str).to_numpy()
+    )
     injected: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])  # count, spend, margin
     unit_margin = price * pd.Series(
         dataset.catalog["margin_rate"].to_numpy(dtype="float64"), index=price.index
@@ -170,7 +180,7 @@ def simulate(
         week_tx = tx[(tx[WEEK] == week) & tx[MEMBER_ID].astype(str).isin(set(members))]
         natural = week_tx.assign(m=week_tx[MEMBER_ID].astype(str), i=week_tx[ITEM_ID].astype(str))
         bought = natural.groupby("m")["i"].agg(set).to_dict()
-        events = _purchases(week_tx, week)
+        events = _purchases(week_tx, week, category_of)
         for m in members:
             arm_name = arm_of[m]
             kind = policy_of[arm_name]
@@ -195,6 +205,7 @@ def simulate(
                             week=week,
                             quantity=1.0,
                             sales_value=float(price[item]),
+                            category=_category(category_of, item),
                         )
                     )
                     totals = injected[arm_name]

@@ -6,7 +6,9 @@ Event ids are primary keys, so a resent event is a no-op; the same id with diffe
 ``INSERT OR IGNORE`` in the same transaction that saw the challenge complete, which is what makes the
 reward exactly-once whatever the order or repetition of events.
 
-Ids are stored as text (``str(member_id)``), the form assignment hashes too.
+Ids are stored as text (``str(member_id)``), the form assignment hashes too. A challenge keeps its
+stretch category and a purchase its item's category (both NULL in rows from before categories
+counted): the stretch pick is bought by any earning purchase in that category, or by its own item.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ from engine.experiments.events import (
     ChallengeSnapshot,
     ExposureEvent,
     OptOutEvent,
-    PickProgress,
     Progress,
     PurchaseEvent,
+    pick_progress,
     signal_order,
 )
 
@@ -45,11 +47,11 @@ CREATE INDEX IF NOT EXISTS exposures_experiment ON exposures (experiment, salt);
 CREATE TABLE IF NOT EXISTS challenges (
     member_id TEXT NOT NULL, week INTEGER NOT NULL, experiment TEXT NOT NULL, salt TEXT NOT NULL,
     arm TEXT NOT NULL, item_ids TEXT, shown INTEGER NOT NULL, reward_cost REAL NOT NULL,
-    PRIMARY KEY (member_id, week));
+    stretch_category TEXT, PRIMARY KEY (member_id, week));
 CREATE TABLE IF NOT EXISTS purchases (
     event_id TEXT PRIMARY KEY, member_id TEXT NOT NULL, week INTEGER NOT NULL, item_id TEXT NOT NULL,
     quantity REAL NOT NULL, sales_value REAL NOT NULL, ts TEXT, transaction_id TEXT, source TEXT,
-    earns INTEGER NOT NULL DEFAULT 1);
+    earns INTEGER NOT NULL DEFAULT 1, category TEXT);
 CREATE INDEX IF NOT EXISTS purchases_member_week ON purchases (member_id, week);
 CREATE TABLE IF NOT EXISTS rewards (
     member_id TEXT NOT NULL, week INTEGER NOT NULL, experiment TEXT NOT NULL, arm TEXT NOT NULL,
@@ -66,17 +68,35 @@ _ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("purchases", "source", "TEXT"),
     ("purchases", "earns", "INTEGER NOT NULL DEFAULT 1"),
     ("opt_outs", "kind", "TEXT NOT NULL DEFAULT 'opt_out'"),
+    ("challenges", "stretch_category", "TEXT"),
+    ("purchases", "category", "TEXT"),
 )
 
 _CHALLENGE_SQL = (
-    "SELECT experiment, arm, item_ids, shown, reward_cost FROM challenges WHERE member_id = ? AND week = ?"
+    "SELECT experiment, arm, item_ids, shown, reward_cost, stretch_category FROM challenges "
+    "WHERE member_id = ? AND week = ?"
+)
+#: The first product of a category bought (earning) in the member's week: what satisfied the stretch.
+_CATEGORY_ITEM_SQL = (
+    "SELECT item_id FROM purchases WHERE member_id = ? AND week = ? AND earns = 1 AND category = ? "
+    "ORDER BY rowid LIMIT 1"
 )
 
 
 #: The columns :meth:`SqliteEventStore.table` returns, per table (every store returns the same).
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "exposures": ("event_id", "experiment", "salt", "arm", "member_id", "week"),
-    "challenges": ("member_id", "week", "experiment", "salt", "arm", "item_ids", "shown", "reward_cost"),
+    "challenges": (
+        "member_id",
+        "week",
+        "experiment",
+        "salt",
+        "arm",
+        "item_ids",
+        "shown",
+        "reward_cost",
+        "stretch_category",
+    ),
     "purchases": ("event_id", "member_id", "week", "item_id", "quantity", "sales_value"),
     "rewards": ("member_id", "week", "experiment", "arm", "reward_cost"),
     "opt_outs": ("event_id", "member_id", "week", "kind"),
@@ -230,6 +250,7 @@ class SqliteEventStore:
         items = None if snapshot is None else json.dumps(list(snapshot.item_ids))
         shown = int(event.challenge is not None)
         cost = 0.0 if snapshot is None else snapshot.reward_cost
+        category = None if snapshot is None else snapshot.stretch_category
         inserted = conn.execute(
             "INSERT OR IGNORE INTO exposures VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
@@ -253,16 +274,17 @@ class SqliteEventStore:
             _CHALLENGE_SQL,
             (member, event.week),
         ).fetchone()
+        served = (event.experiment, event.arm, items, shown, cost, category)
         if current is None:
             conn.execute(
-                "INSERT INTO challenges VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (member, event.week, event.experiment, event.salt, event.arm, items, shown, cost),
+                "INSERT INTO challenges (member_id, week, experiment, salt, arm, item_ids, shown, "
+                "reward_cost, stretch_category) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (member, event.week, event.experiment, event.salt, event.arm, items, shown, cost, category),
             )
-        elif tuple(current) != (event.experiment, event.arm, items, shown, cost):
+        elif tuple(current) != served:
             raise Conflict(
                 f"member {member} week {event.week}: already served {tuple(current)}, "
-                f"now {(event.experiment, event.arm, items, shown, cost)}; "
-                "a week's challenge must not change"
+                f"now {served}; a week's challenge must not change"
             )
         return self._progress(conn, member, event.week)
 
@@ -282,10 +304,13 @@ class SqliteEventStore:
                     event.source,
                     int(event.earns),
                 )
+                # The category is the engine's reading of the item, not the event's content: the first
+                # copy's stays, and a resend resolved otherwise is the same event (no conflict).
                 inserted = conn.execute(
                     "INSERT OR IGNORE INTO purchases (event_id, member_id, week, item_id, quantity, "
-                    "sales_value, transaction_id, source, earns, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (event.event_id, *values, _ts(event.timestamp)),
+                    "sales_value, transaction_id, source, earns, ts, category) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (event.event_id, *values, _ts(event.timestamp), event.category),
                 ).rowcount
                 if not inserted:
                     row = conn.execute(
@@ -349,7 +374,7 @@ class SqliteEventStore:
         ).fetchone()
         if row is None:
             return Progress(member_id=member, week=week)
-        experiment, arm, items_json, shown, cost = row
+        experiment, arm, items_json, shown, cost, category = row
         if items_json is None or not shown:
             return Progress(member_id=member, week=week, experiment=experiment, arm=arm)
         items: list[str] = json.loads(items_json)
@@ -362,7 +387,12 @@ class SqliteEventStore:
                 (member, week, *items),
             )
         }
-        completed = bought.issuperset(items)
+        found = None
+        if category is not None:
+            hit = conn.execute(_CATEGORY_ITEM_SQL, (member, week, category)).fetchone()
+            found = None if hit is None else hit[0]
+        picks = pick_progress(items, [i in bought for i in items], category, found)
+        completed = all(p.bought for p in picks)
         issued_now = False
         if completed and issue:
             issued_now = bool(
@@ -380,7 +410,7 @@ class SqliteEventStore:
             experiment=experiment,
             arm=arm,
             offered=True,
-            picks=tuple(PickProgress(item_id=i, bought=i in bought) for i in items),
+            picks=picks,
             completed=completed,
             reward_issued=issued is not None,
             reward_cost=cost,

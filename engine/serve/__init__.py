@@ -7,6 +7,8 @@ publish a trained model into Redis with ``offers publish``. Request flow, outerm
     app / routes         FastAPI: OpenAPI, validation, batch, health, readiness, metrics, admin
     auth / deps          API keys with scopes (read, purchases, signals, metrics, admin); route guards
     purchases / signals  which till purchases count (the running week) and member signals' weeks
+    purchase_categories  each purchased item's category from the issuing version's catalog (the
+                         stretch pick is a category: any product of it counts)
     issuance             challenge_for(): issued-once-per-week logic, rules applied at issuance
     experiment           A/B experiments ([experiments] in serve.toml): arm per member-week, exposures,
                          purchase events and progress in the experiment event store (SQLite default)

@@ -18,7 +18,9 @@ the issuer its three hooks:
   a restart) reads the store once; if that finds no exposure for a stamped challenge (its write was
   lost), the exposure is recorded from the stored challenge then (same event id, so never twice).
 
-Purchase events (``POST /v1/events/purchases``) go to :func:`engine.experiments.service.ingest_purchases`;
+Purchase events (``POST /v1/events/purchases``), each with its item's category from the catalog
+(:mod:`engine.serve.purchase_categories`: the stretch pick is a category), go to
+:func:`engine.experiments.service.ingest_purchases`;
 the store issues each completed challenge's reward exactly once whatever the order or repetition. When
 the purchases came first, the exposure write issues it: the challenge's first answer then says
 ``reward_issued_now: true`` (later answers and the cache say false). Negative signals

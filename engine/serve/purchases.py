@@ -32,10 +32,14 @@ class PurchaseWindow:
 
 @dataclass(frozen=True, slots=True)
 class Admitted:
-    """The events to store (late ones marked as never earning) and those that earn nothing."""
+    """The events to store (late ones marked as never earning) and those that earn nothing.
+
+    ``indices`` holds each stored event's position in the request body.
+    """
 
     events: list[PurchaseEvent]
     not_counted: list[NotCounted]
+    indices: list[int]
 
 
 def admit_purchases(
@@ -51,6 +55,7 @@ def admit_purchases(
     """
     events: list[PurchaseEvent] = []
     refused: list[NotCounted] = []
+    indices: list[int] = []
     for index, event in enumerate(body):
         where = f"body.events.{index}"
         try:
@@ -97,6 +102,7 @@ def admit_purchases(
             )
             if reason != "week_expired":
                 continue
+        indices.append(index)
         events.append(
             PurchaseEvent(
                 event_id=event.event_id,
@@ -111,4 +117,4 @@ def admit_purchases(
                 earns=reason is None,
             )
         )
-    return Admitted(events, refused)
+    return Admitted(events, refused, indices)

@@ -21,6 +21,7 @@ from engine.serve.deps import MetricsKey, PurchasesAccess, SignalsAccess, requir
 from engine.serve.issuance import challenge_for, preview_for
 from engine.serve.member_ids import check_member_id
 from engine.serve.publish import check_version, load_for_publish, publish
+from engine.serve.purchase_categories import categorize
 from engine.serve.purchases import admit_purchases
 from engine.serve.schemas import (
     ERROR_RESPONSES,
@@ -154,12 +155,15 @@ async def post_purchases(access: PurchasesAccess, body: PurchaseBatch) -> Respon
         raise BadRequest(f"at most {runtime.max_events} events per batch (got {len(body.events)})")
     now = dt.datetime.now(dt.UTC)
     admitted = admit_purchases(body.events, state.calendar, runtime.purchase_window, now, access.caller)
-    touched = await runtime.ingest(admitted.events) if admitted.events else []
+    # Each item's category from the catalog that issued the challenge: the stretch pick is a category.
+    events, unknown = await categorize(admitted.events, admitted.indices, state.store, state.issuer.versions)
+    touched = await runtime.ingest(events) if events else []
+    not_counted = sorted([*admitted.not_counted, *unknown], key=lambda n: n.index)
     return _json(
         {
-            "accepted": len(admitted.events),
+            "accepted": len(events),
             "progress": [p.model_dump(mode="json") for p in touched],
-            "not_counted": [n.model_dump(mode="json") for n in admitted.not_counted],
+            "not_counted": [n.model_dump(mode="json") for n in not_counted],
         }
     )
 

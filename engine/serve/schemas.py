@@ -27,10 +27,19 @@ MemberId = Annotated[str, AfterValidator(check_member_id), Field(json_schema_ext
 
 
 class PickStatus(BaseModel):
-    """One of the challenge's picks and whether the member bought it this week."""
+    """One of the challenge's picks and whether the member bought it this week.
+
+    A ``habitual`` pick is its exact product. The ``stretch`` pick is a category (``category``): any
+    product of it bought this week counts, and ``item_id`` is the suggested product (a hint).
+    ``bought_item_id`` is the product that satisfied the pick (``null`` while not bought). A challenge
+    issued before categories counted has ``category`` ``null``: only its suggested product counts.
+    """
 
     item_id: str
     bought: bool
+    kind: Literal["habitual", "stretch"]
+    category: str | None
+    bought_item_id: str | None
 
 
 class ChallengeProgress(BaseModel):
@@ -93,7 +102,8 @@ class PurchaseIn(BaseModel):
     content is refused (409). ``transaction_id`` is the till's basket id. ``timestamp`` (with a time
     zone) places the purchase in its challenge week on the serving calendar; ``week``, if sent, must be
     that week. ``quantity`` and ``sales_value`` (what the member paid) are positive and finite: a voided
-    scan is not a purchase. ``category`` is informational (progress matches the picks' item ids).
+    scan is not a purchase. ``category`` is accepted and ignored: what an item counts for (the stretch
+    pick is a category) is read from the engine's catalog, never from the till.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -118,12 +128,14 @@ class PurchaseBatch(BaseModel):
 
 
 #: Why an event earned nothing.
-NotCountedReason = Literal["week_not_started", "timestamp_in_future", "week_expired"]
+NotCountedReason = Literal["week_not_started", "timestamp_in_future", "week_expired", "unknown_item"]
 
 
 class NotCounted(BaseModel):
     """An event that earns nothing, and why: ``week_expired`` ones are stored as spend for the analysis
-    (a resend cannot earn later); ``week_not_started`` and ``timestamp_in_future`` ones are not stored."""
+    (a resend cannot earn later); ``week_not_started`` and ``timestamp_in_future`` ones are not stored;
+    ``unknown_item`` ones (the item is not in the catalog of the model version that issued the member's
+    challenge) are stored as spend but match no pick."""
 
     index: int
     event_id: str

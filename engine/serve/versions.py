@@ -33,6 +33,15 @@ class VersionCache:
 
     async def get(self, version: str) -> VersionData:
         """The decoded shared data of ``version``; concurrent first callers share one load."""
+        data = await self.find(version)
+        if data is None:
+            # Only possible if two publishes removed this version between our lookup and now.
+            raise StoreUnavailable(f"model version {version!r} disappeared from the store; retry")
+        return data
+
+    async def find(self, version: str) -> VersionData | None:
+        """Like :meth:`get`, but None when the store no longer holds ``version`` (older versions are
+        deleted when newer ones are published)."""
         data = self._data.get(version)
         if data is not None:
             return data
@@ -41,17 +50,17 @@ class VersionCache:
             data = self._data.get(version)
             if data is None:
                 data = await self._load(version)
-                if len(self._data) >= CACHED_VERSIONS:
-                    del self._data[next(iter(self._data))]
-                self._data[version] = data
+                if data is not None:
+                    if len(self._data) >= CACHED_VERSIONS:
+                        del self._data[next(iter(self._data))]
+                    self._data[version] = data
         self._loading.pop(version, None)
         return data
 
-    async def _load(self, version: str) -> VersionData:
+    async def _load(self, version: str) -> VersionData | None:
         catalog = await self._store.get_shared(version, "catalog")
         if catalog is None:
-            # Only possible if two publishes removed this version between our lookup and now.
-            raise StoreUnavailable(f"model version {version!r} disappeared from the store; retry")
+            return None
         cold = await self._store.get_shared(version, "cold_start")
         kind = await self._store.get_shared(version, "id_kind")
         return VersionData(

@@ -92,6 +92,7 @@ def test_an_opted_out_member_gets_an_explicit_no_offer_and_the_guardrail_counts_
     catalog = pd.DataFrame(
         {
             "item_id": items["item_id"].astype(str),
+            "category": items["category"],
             "price": items["price"],
             "margin_rate": items["margin_rate"],
         }
