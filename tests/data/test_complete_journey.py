@@ -34,8 +34,8 @@ def test_drop_report_names_every_reason(cj_dataset: Dataset) -> None:
 
 def test_columns_and_dtypes(cj_dataset: Dataset) -> None:
     tx, cat, members = cj_dataset.transactions, cj_dataset.catalog, cj_dataset.members
-    assert tuple(tx.columns) == s.TRANSACTION_COLUMNS
-    assert tuple(cat.columns) == s.CATALOG_COLUMNS
+    assert tuple(tx.columns) == (*s.TRANSACTION_COLUMNS, *s.TRANSACTION_PRICE_COLUMNS)
+    assert tuple(cat.columns) == (*s.CATALOG_COLUMNS, s.PRICE_DERIVED)
     assert tuple(members.columns) == s.MEMBER_COLUMNS
     assert {c: str(tx[c].dtype) for c in tx.columns} == {
         s.MEMBER_ID: "int64",
@@ -45,6 +45,8 @@ def test_columns_and_dtypes(cj_dataset: Dataset) -> None:
         s.TIMESTAMP: "datetime64[ns]",
         s.QUANTITY: "float64",
         s.SALES_VALUE: "float64",
+        s.RETAIL_DISC: "float64",
+        s.ON_PROMOTION: "bool",
     }
     assert cat[s.ITEM_ID].is_unique
     assert cat[s.ITEM_ID].dtype == "int64"
