@@ -207,5 +207,5 @@ def promoted_lines(transactions: pd.DataFrame, stores: pd.Series | None, rows: p
     promoted: np.ndarray = pd.Series(key[:n_tx]).isin(key[n_tx:][~chain]).to_numpy()
     if chain.any():
         wide = _keys(item, any_store, week)
-        promoted |= pd.Series(wide[:n_tx]).isin(wide[n_tx:][chain]).to_numpy()
+        promoted = promoted | pd.Series(wide[:n_tx]).isin(wide[n_tx:][chain]).to_numpy()
     return promoted
