@@ -1,8 +1,13 @@
 """What members actually pay for each item, and the margin left at that price. Pure: frames in, frames out.
 
-The catalog's ``price`` is the regular shelf price and its ``margin_rate`` the gross margin on it (the
-assumption of ``configs/margins.toml``, or the retailer's own costs), so an item's unit cost is
-``price x (1 - margin_rate)``. Members pay less than the shelf price: the loyalty card takes
+The catalog's ``price`` is the regular shelf price and its ``margin_rate`` the gross margin rate (the
+assumption of ``configs/margins.toml``, or the retailer's own costs). ``PriceParams.rate_basis`` says
+what that rate is relative to: ``shelf`` (the default, as ``configs/margins.toml`` documents it): unit
+cost = ``shelf x (1 - margin_rate)``, so the everyday loyalty discount too comes out of the margin;
+``paid``: the rate is the realised margin at the everyday price members pay (as industry gross margins
+are reported), unit cost = ``shelf x (1 - d_e) x (1 - margin_rate)``, so only deeper promotions eat it.
+
+Members pay less than the shelf price: the loyalty card takes
 ``retail_disc`` off about half of Complete Journey's lines, and promoted items (on display or in the
 mailer) more. Every discount comes out of the retailer's margin, so margins are computed at the price
 paid:
@@ -21,6 +26,8 @@ the challenge week or later enters.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -58,6 +65,9 @@ PRICE_COLUMNS: tuple[str, ...] = (
 class PriceParams(StrictModel):
     """How discount depths are estimated (``[prices]`` in ``configs/train.toml``)."""
 
+    #: What the catalog's margin rates are relative to: the regular shelf price or the everyday price
+    #: paid (shelf less the everyday loyalty discount); see the module docstring.
+    rate_basis: Literal["shelf", "paid"] = "shelf"
     #: Pseudo-lines of the department's discount share added to an item's own lines (shrinkage).
     prior_lines: float = Field(default=20.0, ge=0)
 
@@ -143,7 +153,8 @@ def item_prices(
         share = week.groupby(ITEM_ID)[PROMO_SHARE].max().reindex(items, fill_value=0.0).clip(0.0, 1.0)
 
     shelf = catalog[PRICE].to_numpy(dtype=np.float64)
-    unit_cost = shelf * (1.0 - catalog[MARGIN_RATE].to_numpy(dtype=np.float64))
+    basis = shelf if params.rate_basis == "shelf" else shelf * (1.0 - everyday.to_numpy())
+    unit_cost = basis * (1.0 - catalog[MARGIN_RATE].to_numpy(dtype=np.float64))
     s = share.to_numpy(dtype=np.float64)
     expected_discount = s * deep.to_numpy() + (1.0 - s) * everyday.to_numpy()
     price = shelf * (1.0 - expected_discount)

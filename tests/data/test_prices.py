@@ -97,3 +97,13 @@ def test_unknown_price_gives_unknown_margin() -> None:
 def test_line_margins_are_receipts_less_cost() -> None:
     priced = item_prices(TX, CATALOG, None, 4, PriceParams())
     assert line_margins(TX, priced).tolist() == pytest.approx([2.0, 2.0, -1.0, 1.0])
+
+
+def test_rates_relative_to_the_everyday_price_paid() -> None:
+    paid = PriceParams(prior_lines=0, rate_basis="paid")
+    out = item_prices(TX, CATALOG, None, 4, paid).set_index("item_id")
+    # item 1: everyday price 9.00 (10% off), 30% realised margin there: cost 6.30
+    assert out.loc[1, "unit_cost"] == pytest.approx(6.3)
+    assert out.loc[1, "margin_rate"] == pytest.approx(0.3)
+    shelf = item_prices(TX, CATALOG, None, 4, PriceParams(prior_lines=0)).set_index("item_id")
+    assert shelf.loc[1, "margin_rate"] == pytest.approx((9.0 - 7.0) / 9.0)

@@ -12,6 +12,7 @@ from engine.data import schema as s
 from engine.data.config import DataConfig
 from engine.data.loaders import load_dataset
 from engine.data.promotions import ALL_STORES, clean_promotions, promoted_lines, promotion_calendar
+from engine.data.tiers import load_tiers_config, with_tiers_as_of
 from engine.errors import DataValidationError
 
 ITEMS = pd.Series([1, 2, 3], dtype="int64")
@@ -171,3 +172,16 @@ def test_negative_loyalty_discount_is_an_invalid_row(tmp_path: Path) -> None:
     # a promotions file without store ids holds in every store
     assert ds.transactions["on_promotion"].tolist() == [True, True, False]
     assert np.isclose(ds.promotions["promo_share"], 1.0).all()  # type: ignore[index]
+
+
+def test_the_challenge_weeks_calendar_is_known_at_its_cutoff(tmp_path: Path) -> None:
+    promo = pd.DataFrame({"sku": ["A", "B"], "shop": [7, 8], "week": [2, 3], "mailer": [True, True]})
+    ds = load_dataset(_write_files(tmp_path, promo))
+    cut = ds.before_week(2)
+    assert cut.promotions is not None
+    # planned before the week starts: week 2's calendar is known at cutoff 2, week 3's is not
+    assert cut.promotions["week"].tolist() == [2]
+    assert cut.transactions["week"].max() == 1
+    # re-deriving tiers at the cutoff keeps the calendar (backtests cut, then re-derive tiers)
+    tiered = with_tiers_as_of(cut, 2, load_tiers_config())
+    pd.testing.assert_frame_equal(tiered.promotions, cut.promotions)  # type: ignore[arg-type]
