@@ -27,7 +27,8 @@ items.parquet         every item that appears in a candidate or popular list
     Optional columns (:data:`OPTIONAL_COLUMNS`; an artifact written before them reads with the defaults):
     shelf_price, unit_cost, loyalty_discount_share (everyday), promo_discount_share (expected discount
     when promoted), promo_store_share (share of stores with the item on display or in the mailer in the
-    challenge week), repeat_margin and repeat_share (its category's habit value, see categories)
+    challenge week; promo_display_share and promo_mailer_share its parts), repeat_margin and
+    repeat_share (its category's habit value, see categories)
 members.parquet       every member known at training time
     member_id, tier, spend_52w, last_week
 member_categories.parquet   categories each member bought before the cutoff (stretch must avoid them)
@@ -76,6 +77,8 @@ OPTIONAL_COLUMNS: dict[str, dict[str, float]] = {
         "promo_discount_share": 0.0,
         # no planned promotion known: an older artifact never refuses an item as promotion-stacked
         "promo_store_share": 0.0,
+        "promo_display_share": 0.0,
+        "promo_mailer_share": 0.0,
         # no habit value claimed without evidence
         "repeat_margin": 0.0,
         "repeat_share": 0.0,

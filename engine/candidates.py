@@ -67,8 +67,8 @@ class ItemInfo:
         Everyday share of the shelf price the loyalty card takes off.
     promo_discount_share
         Expected share of the shelf price taken off when the item is promoted (display or mailer).
-    promo_store_share
-        Share of stores with the item on display or in the mailer in the challenge week.
+    promo_store_share, promo_display_share, promo_mailer_share
+        Share of stores with the item on display or in the mailer in the challenge week, and its parts.
     repeat_margin, repeat_share
         The item's category habit value (:mod:`engine.train.habit`): mean net margin of adopters' repeat
         purchases over the horizon, and the share of adopters who buy it again.
@@ -86,6 +86,8 @@ class ItemInfo:
     loyalty_discount_share: float = 0.0
     promo_discount_share: float = 0.0
     promo_store_share: float = 0.0
+    promo_display_share: float = 0.0
+    promo_mailer_share: float = 0.0
     repeat_margin: float = 0.0
     repeat_share: float = 0.0
 
@@ -127,6 +129,8 @@ class ItemInfo:
             "loyalty_discount_share": self.loyalty_discount_share,
             "promo_discount_share": self.promo_discount_share,
             "promo_store_share": self.promo_store_share,
+            "promo_display_share": self.promo_display_share,
+            "promo_mailer_share": self.promo_mailer_share,
             "repeat_margin": self.repeat_margin,
             "repeat_share": self.repeat_share,
         }

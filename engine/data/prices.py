@@ -36,7 +36,9 @@ from pydantic import Field
 from engine.config import StrictModel
 from engine.data.schema import (
     DEPARTMENT,
+    DISPLAY_SHARE,
     ITEM_ID,
+    MAILER_SHARE,
     MARGIN_RATE,
     ON_PROMOTION,
     PRICE,
@@ -53,12 +55,16 @@ UNIT_COST = "unit_cost"
 LOYALTY_DISCOUNT_SHARE = "loyalty_discount_share"
 PROMO_DISCOUNT_SHARE = "promo_discount_share"
 PROMO_STORE_SHARE = "promo_store_share"
+PROMO_DISPLAY_SHARE = "promo_display_share"
+PROMO_MAILER_SHARE = "promo_mailer_share"
 PRICE_COLUMNS: tuple[str, ...] = (
     SHELF_PRICE,
     UNIT_COST,
     LOYALTY_DISCOUNT_SHARE,
     PROMO_DISCOUNT_SHARE,
     PROMO_STORE_SHARE,
+    PROMO_DISPLAY_SHARE,
+    PROMO_MAILER_SHARE,
 )
 
 
@@ -127,7 +133,8 @@ def item_prices(
         The catalog's rows and columns, with ``price`` the expected price paid in the challenge week and
         ``margin_rate`` the net margin rate at it (NaN when the price is unknown or not positive), plus
         :data:`PRICE_COLUMNS`: ``shelf_price``, ``unit_cost``, ``loyalty_discount_share`` (everyday),
-        ``promo_discount_share`` (when promoted) and ``promo_store_share`` (challenge week, 0 if none).
+        ``promo_discount_share`` (when promoted), ``promo_store_share`` (challenge week, 0 if none) and
+        its parts ``promo_display_share`` and ``promo_mailer_share`` (on display, in the mailer).
     """
     tx = transactions
     disc = tx[RETAIL_DISC] if RETAIL_DISC in tx.columns else pd.Series(0.0, index=tx.index)
@@ -147,10 +154,12 @@ def item_prices(
     deep = _discount_shares(lines[on_promo], department_of, items, params.prior_lines)
     if on_promo.sum() == 0:
         deep = everyday  # no promotion ever seen: no evidence that one cuts deeper
-    share = pd.Series(0.0, index=items)
+    shares = pd.DataFrame(0.0, index=items, columns=[PROMO_SHARE, DISPLAY_SHARE, MAILER_SHARE])
     if promotions is not None and len(promotions):
         week = promotions[promotions[WEEK] == challenge_week]
-        share = week.groupby(ITEM_ID)[PROMO_SHARE].max().reindex(items, fill_value=0.0).clip(0.0, 1.0)
+        planned = week.groupby(ITEM_ID)[[PROMO_SHARE, DISPLAY_SHARE, MAILER_SHARE]].max()
+        shares = planned.reindex(items, fill_value=0.0).clip(0.0, 1.0)
+    share = shares[PROMO_SHARE]
 
     shelf = catalog[PRICE].to_numpy(dtype=np.float64)
     basis = shelf if params.rate_basis == "shelf" else shelf * (1.0 - everyday.to_numpy())
@@ -167,6 +176,8 @@ def item_prices(
     out[LOYALTY_DISCOUNT_SHARE] = everyday.to_numpy()
     out[PROMO_DISCOUNT_SHARE] = deep.to_numpy()
     out[PROMO_STORE_SHARE] = s
+    out[PROMO_DISPLAY_SHARE] = shares[DISPLAY_SHARE].to_numpy(dtype=np.float64)
+    out[PROMO_MAILER_SHARE] = shares[MAILER_SHARE].to_numpy(dtype=np.float64)
     return out
 
 

@@ -50,6 +50,7 @@ def test_price_paid_and_net_margin_without_shrinkage() -> None:
     assert one["loyalty_discount_share"] == pytest.approx(0.1)
     assert one["promo_discount_share"] == pytest.approx(0.4)
     assert one["promo_store_share"] == 0.5
+    assert (one["promo_display_share"], one["promo_mailer_share"]) == (0.5, 0.0)
     # half the stores at 40% off, half at 10%: 25% off the 10.00 shelf price
     assert one["price"] == pytest.approx(7.5)
     assert one["margin_rate"] == pytest.approx((7.5 - 7.0) / 7.5)
