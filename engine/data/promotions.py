@@ -38,24 +38,32 @@ from engine.data.validation import (
 ALL_STORES = -1
 
 
-def _keys(item: pd.Series, store: pd.Series, week: pd.Series) -> np.ndarray:
-    """One int64 per item x store x week, over the values of these three columns together."""
-    item_code = pd.factorize(item)[0].astype(np.int64)
-    store_code = pd.factorize(store)[0].astype(np.int64)
-    week_code = week.to_numpy(dtype=np.int64) - int(week.min())
-    n_store = int(store_code.max(initial=0)) + 1
-    n_week = int(week_code.max(initial=0)) + 1
-    key: np.ndarray = (item_code * n_store + store_code) * n_week + week_code
+def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Dense int64 codes of ``values`` in the values' sort order, and the values they stand for.
+
+    Sorted codes keep keys built from rows already sorted by value in order, so later steps skip a sort.
+    """
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes.astype(np.int64), pd.Index(uniques)
+
+
+def _key(item: np.ndarray, week: np.ndarray, store: np.ndarray, n_week: int, n_store: int) -> np.ndarray:
+    """One int64 per item x week x store code, ordered item first, then week, then store.
+
+    That order puts an item's weeks, and a week's stores, next to each other once sorted, so one sort
+    serves deduplication, the calendar per item-week and the look-up of transaction lines.
+    """
+    key: np.ndarray = (item * n_week + week) * n_store + store
     return key
 
 
-def _runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The order sorting ``key`` and the start of each run of equal keys in that order.
+def _sorted(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The order sorting ``key`` (none needed when it already is) and the start of each run of equal keys.
 
     Sorting, not hashing: on 20 million distinct keys a sort takes a second or two where pandas'
     hash-based ``duplicated`` and ``groupby`` take ten times longer.
     """
-    order = np.argsort(key, kind="stable")
+    order = np.arange(len(key)) if bool(np.all(key[1:] >= key[:-1])) else np.argsort(key, kind="stable")
     ordered = key[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     return order, starts
@@ -64,7 +72,7 @@ def _runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def clean_promotions(
     raw: pd.DataFrame, where: str, known_items: pd.Series, policy: InvalidRowPolicy
 ) -> tuple[pd.DataFrame, tuple[DropCount, ...]]:
-    """Validate and deduplicate a promotions input table.
+    """Validate and deduplicate a promotions input table; rows come out sorted by item, week and store.
 
     Parameters
     ----------
@@ -113,9 +121,13 @@ def clean_promotions(
     columns = list(s.PROMOTION_INPUT_COLUMNS)
     if rows.empty:
         return rows.loc[:, columns], drops
-    order, starts = _runs(_keys(rows[s.ITEM_ID], rows[s.STORE_ID], rows[s.WEEK]))
+    item, _ = _codes(rows[s.ITEM_ID])
+    store, _ = _codes(rows[s.STORE_ID])
+    week = rows[s.WEEK].to_numpy(dtype=np.int64)
+    n_week, n_store = int(week.max()) + 1, int(store.max()) + 1
+    order, starts = _sorted(_key(item, week, store, n_week, n_store))
     if len(starts) == len(rows):
-        return rows.loc[:, columns], drops
+        return rows.iloc[order].reset_index(drop=True).loc[:, columns], drops
     # Merge repeats: the item was promoted that way in that store if any of its rows says so.
     repeated = np.ones(len(rows), dtype=bool)
     repeated[order[starts]] = False
@@ -138,27 +150,31 @@ def promotion_calendar(rows: pd.DataFrame) -> pd.DataFrame:
     number of stores in the calendar that week; a chain-wide row (:data:`ALL_STORES`) is every store.
     """
     chain = rows[s.STORE_ID].to_numpy() == ALL_STORES
-    local = rows[~chain]
+    local = rows[~chain] if chain.any() else rows
     parts = []
     if len(local):
         week = local[s.WEEK].to_numpy(dtype=np.int64)
-        store_code = pd.factorize(local[s.STORE_ID])[0].astype(np.int64)
-        n_week = int(week.max()) + 1
-        store_weeks = np.unique(store_code * n_week + week) % n_week
-        stores_per_week = np.bincount(store_weeks, minlength=n_week).astype(np.float64)
-        item_code = pd.factorize(local[s.ITEM_ID])[0].astype(np.int64)
-        order, starts = _runs(item_code * n_week + week)
+        store, _ = _codes(local[s.STORE_ID])
+        item, _ = _codes(local[s.ITEM_ID])
+        n_week, n_store = int(week.max()) + 1, int(store.max()) + 1
+        in_calendar = np.zeros((n_week, n_store), dtype=bool)
+        in_calendar[week, store] = True
+        stores_per_week = in_calendar.sum(axis=1).astype(np.float64)
+        # rows from clean_promotions are sorted by item then week: runs of one item-week, no sort needed
+        order, starts = _sorted(_key(item, week, np.zeros_like(item), n_week, 1))
         first = order[starts]
         n_stores = stores_per_week[week[first]]
         counts = np.diff(np.r_[starts, len(order)]).astype(np.float64)
+        display = local[s.DISPLAY].to_numpy(dtype=np.int64)[order]
+        mailer = local[s.MAILER].to_numpy(dtype=np.int64)[order]
         parts.append(
             pd.DataFrame(
                 {
                     s.ITEM_ID: local[s.ITEM_ID].to_numpy()[first],
                     s.WEEK: week[first],
                     s.PROMO_SHARE: counts / n_stores,
-                    s.DISPLAY_SHARE: np.add.reduceat(local[s.DISPLAY].to_numpy()[order], starts) / n_stores,
-                    s.MAILER_SHARE: np.add.reduceat(local[s.MAILER].to_numpy()[order], starts) / n_stores,
+                    s.DISPLAY_SHARE: np.add.reduceat(display, starts) / n_stores,
+                    s.MAILER_SHARE: np.add.reduceat(mailer, starts) / n_stores,
                 }
             )
         )
@@ -177,11 +193,22 @@ def promotion_calendar(rows: pd.DataFrame) -> pd.DataFrame:
         )
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in s.PROMOTION_COLUMNS})
-    calendar = pd.concat(parts, ignore_index=True)
+    calendar = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     if len(parts) > 1:
         # a chain-wide row covers every store: the larger share wins over the item's store rows
         calendar = calendar.groupby([s.ITEM_ID, s.WEEK], sort=False).max().reset_index()
     return calendar.sort_values([s.ITEM_ID, s.WEEK], kind="stable").reset_index(drop=True)
+
+
+def _in_sorted(needles: np.ndarray, haystack: np.ndarray) -> np.ndarray:
+    """Whether each of ``needles`` is in ``haystack`` (sorted first unless it already is)."""
+    if len(haystack) == 0:
+        return np.zeros(len(needles), dtype=bool)
+    if not bool(np.all(haystack[1:] >= haystack[:-1])):
+        haystack = np.sort(haystack)
+    at = np.minimum(np.searchsorted(haystack, needles), len(haystack) - 1)
+    found: np.ndarray = haystack[at] == needles
+    return found
 
 
 def promoted_lines(transactions: pd.DataFrame, stores: pd.Series | None, rows: pd.DataFrame) -> np.ndarray:
@@ -192,20 +219,31 @@ def promoted_lines(transactions: pd.DataFrame, stores: pd.Series | None, rows: p
     """
     if rows.empty or transactions.empty:
         return np.zeros(len(transactions), dtype=bool)
-    n_tx = len(transactions)
+    item, items = _codes(rows[s.ITEM_ID])
+    week = rows[s.WEEK].to_numpy(dtype=np.int64)
+    tx_week = transactions[s.WEEK].to_numpy(dtype=np.int64)
+    n_week = int(max(week.max(), tx_week.max(), 0)) + 1
+    tx_week = tx_week.clip(min=0)
+    tx_item = items.get_indexer(transactions[s.ITEM_ID])  # -1: never promoted
+    known = tx_item >= 0
     chain = rows[s.STORE_ID].to_numpy() == ALL_STORES
-    item = pd.concat([transactions[s.ITEM_ID], rows[s.ITEM_ID]], ignore_index=True)
-    week = pd.concat([transactions[s.WEEK], rows[s.WEEK]], ignore_index=True)
-    any_store = pd.Series(np.zeros(len(item), dtype=np.int64))
     if stores is None:
-        key = _keys(item, any_store, week)
-        return pd.Series(key[:n_tx]).isin(key[n_tx:]).to_numpy()
-    tx_store, pr_store = stores.reset_index(drop=True), rows[s.STORE_ID].reset_index(drop=True)
-    if tx_store.dtype != pr_store.dtype:
-        tx_store, pr_store = tx_store.astype("str"), pr_store.astype("str")
-    key = _keys(item, pd.concat([tx_store, pr_store], ignore_index=True), week)
-    promoted: np.ndarray = pd.Series(key[:n_tx]).isin(key[n_tx:][~chain]).to_numpy()
+        promo = _key(item, week, np.zeros_like(item), n_week, 1)
+        lines = _key(tx_item, tx_week, np.zeros_like(tx_item), n_week, 1)
+        return known & _in_sorted(lines, np.unique(promo))
+    local = ~chain
+    store, store_ids = _codes(rows[s.STORE_ID][local])
+    n_store = int(store.max(initial=0)) + 1
+    tx_stores = stores.reset_index(drop=True)
+    if tx_stores.dtype != store_ids.dtype:
+        tx_stores, store_ids = tx_stores.astype("str"), store_ids.astype("str")
+    tx_store = store_ids.get_indexer(tx_stores)
+    known_store = known & (tx_store >= 0)
+    promo = _key(item[local], week[local], store, n_week, n_store)
+    lines = _key(tx_item, tx_week, tx_store.clip(min=0), n_week, n_store)
+    promoted: np.ndarray = known_store & _in_sorted(lines, promo)
     if chain.any():
-        wide = _keys(item, any_store, week)
-        promoted = promoted | pd.Series(wide[:n_tx]).isin(wide[n_tx:][chain]).to_numpy()
+        wide = _key(item[chain], week[chain], np.zeros(int(chain.sum()), dtype=np.int64), n_week, 1)
+        lines_any = _key(tx_item, tx_week, np.zeros_like(tx_item), n_week, 1)
+        promoted = promoted | (known & _in_sorted(lines_any, np.unique(wide)))
     return promoted
