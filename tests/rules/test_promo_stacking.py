@@ -130,3 +130,29 @@ def test_thresholds_come_from_the_rules_file() -> None:
 def test_bad_promotion_rules_are_refused(section: dict[str, Any], match: str) -> None:
     with pytest.raises(RulesError, match=match):
         make_rules(eligibility={**rules_dict()["eligibility"], "promotions": section})
+
+
+def test_the_challenge_skips_a_stacked_pick_and_says_why() -> None:
+    from engine.challenge import assemble_challenge
+
+    coke = promoted(1, 2.0, 0.18, 0.3, 1.0, category="SOFT DRINKS")  # likeliest, but promoted away
+    milk = promoted(2, 3.0, 0.4, 0.0, 0.0, category="MILK")
+    bread = promoted(3, 4.0, 0.4, 0.0, 0.0, category="BREAD")
+    salad = promoted(4, 5.0, 0.45, 0.0, 0.0, category="SALAD")
+    member = MemberCandidates(
+        member_id=1,
+        tier="bronze",
+        habitual=(
+            HabitualCandidate(1, 0.9, 9, WEEK - 1),
+            HabitualCandidate(2, 0.5, 5, WEEK - 1),
+            HabitualCandidate(3, 0.4, 4, WEEK - 2),
+        ),
+        stretch=(StretchCandidate("SALAD", 0.1, 4, 0.2),),
+        bought_categories=frozenset({"SOFT DRINKS", "MILK", "BREAD"}),
+    )
+    catalog = Catalog({i.item_id: i for i in (coke, milk, bread, salad)})
+    c = assemble_challenge(member, catalog, RULES, WEEK, model_version="m", rules_version="r")
+    assert c.status == "issued"
+    assert [p.item_id for p in c.habitual] == [2, 3]
+    (stacked,) = [r for r in c.explanation.rules if r.rule == "promo_stacked"]
+    assert "item 1" in stacked.detail
