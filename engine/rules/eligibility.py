@@ -23,6 +23,19 @@ from engine.rules.outcome import RuleResult
 #: How many examples of removed candidates an explanation names per rule.
 _EXAMPLES = 3
 
+#: Every rule name under which this module removes candidates (what :meth:`Removals.results` reports).
+REMOVAL_RULES: frozenset[str] = frozenset(
+    {
+        "unknown_item",
+        "excluded",
+        "promo_stacked",
+        "min_margin_rate",
+        "durable_recency",
+        "stretch_already_bought",
+        "stretch_repeat",
+    }
+)
+
 
 @dataclass(frozen=True)
 class EligibilityIndex:

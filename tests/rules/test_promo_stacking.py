@@ -156,3 +156,32 @@ def test_the_challenge_skips_a_stacked_pick_and_says_why() -> None:
     assert [p.item_id for p in c.habitual] == [2, 3]
     (stacked,) = [r for r in c.explanation.rules if r.rule == "promo_stacked"]
     assert "item 1" in stacked.detail
+
+
+def test_rules_preview_counts_members_with_stacked_picks() -> None:
+    from engine.challenge import assemble_batch
+    from engine.rules.preview import compare
+    from tests.strategies import artifact_from
+
+    items = [
+        promoted(1, 2.0, 0.3, 0.3, 1.0, category="SOFT DRINKS"),
+        promoted(2, 3.0, 0.4, 0.0, 0.0, category="MILK"),
+        promoted(3, 4.0, 0.4, 0.0, 0.0, category="BREAD"),
+        promoted(4, 5.0, 0.45, 0.0, 0.0, category="SALAD"),
+    ]
+    members = [
+        MemberCandidates(
+            member_id=m,
+            tier="bronze",
+            habitual=tuple(HabitualCandidate(i, 0.5, 5, WEEK - 1) for i in habitual),
+            stretch=(StretchCandidate("SALAD", 0.1, 4, 0.2),),
+            bought_categories=frozenset({"SOFT DRINKS", "MILK", "BREAD"}),
+        )
+        for m, habitual in ((1, (1, 2, 3)), (2, (2, 3)), (3, (1, 2, 3)))
+    ]
+    artifact = artifact_from(items, members)
+    off = {"min_store_share": 1.0, "refuse_when_margin_left_below": -1.0}
+    lenient = make_rules(eligibility={**rules_dict()["eligibility"], "promotions": off})
+    preview = compare(assemble_batch(artifact, RULES, WEEK), assemble_batch(artifact, lenient, WEEK))
+    assert preview.overall.current.members_with_removals == {"promo_stacked": 2}
+    assert preview.overall.candidate.members_with_removals == {}
