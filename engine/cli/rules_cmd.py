@@ -79,7 +79,7 @@ def _reason_table(preview: Preview) -> Table:
 
 
 def _removal_table(preview: Preview) -> Table:
-    table = Table(title="members with candidates removed, by eligibility rule")
+    table = Table(title="candidates removed, by rule", caption="members affected")
     for col in ("rule", "current", "candidate"):
         table.add_column(col, justify="left" if col == "rule" else "right")
     cur = preview.overall.current.members_with_removals
