@@ -21,6 +21,14 @@ stretch.parquet       top-K categories per member the member has NEVER bought be
     (the product to suggest in it), expected_margin (score * unit margin of the suggested item), rank
 items.parquet         every item that appears in a candidate or popular list
     item_id, name, category, department, price, margin_rate, excluded
+    price is what members are expected to pay in the challenge week (shelf price less the everyday
+    loyalty discount and the planned promotion's, :mod:`engine.data.prices`) and margin_rate the net
+    margin rate at that price (negative: sold below cost); both from weeks before the cutoff only.
+    Optional columns (:data:`OPTIONAL_COLUMNS`; an artifact written before them reads with the defaults):
+    shelf_price, unit_cost, loyalty_discount_share (everyday), promo_discount_share (expected discount
+    when promoted), promo_store_share (share of stores with the item on display or in the mailer in the
+    challenge week; promo_display_share and promo_mailer_share its parts), repeat_margin and
+    repeat_share (its category's habit value, see categories)
 members.parquet       every member known at training time
     member_id, tier, spend_52w, last_week
 member_categories.parquet   categories each member bought before the cutoff (stretch must avoid them)
@@ -34,12 +42,18 @@ Value ranges, checked by :func:`read_artifact` (:data:`VALUE_RANGES`): every sco
 [0, 1], ``expected_margin`` and ``price`` are finite and not negative, ``margin_rate`` is in [0, 1]. A file
 that cannot be read or breaks a range raises :class:`~engine.errors.InvalidArtifact` naming the file,
 the column, the number of rows and examples, so a bad artifact is refused before it is published.
+
+categories.parquet    optional (:data:`OPTIONAL_TABLES`): the habit value per category
+    (:mod:`engine.train.habit`): category, department, adopters, repeat_margin (mean net margin of the
+    adopters' purchases of the category over the horizon after adopting), repeat_share (share of
+    adopters who bought it again); an artifact without it reads as an empty table
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +74,37 @@ TABLES: dict[str, tuple[str, ...]] = {
     "popular_items": ("item_id", "score", "rank"),
     "popular_categories": ("category", "score", "suggested_item_id", "rank"),
 }
+
+#: Columns added to a table after its format shipped, with the value an older artifact reads as.
+#: Written when present; a missing one is filled on reading, so older artifacts keep loading.
+OPTIONAL_COLUMNS: dict[str, dict[str, float]] = {
+    "items": {
+        "shelf_price": math.nan,
+        "unit_cost": math.nan,
+        "loyalty_discount_share": 0.0,
+        "promo_discount_share": 0.0,
+        # no planned promotion known: an older artifact never refuses an item as promotion-stacked
+        "promo_store_share": 0.0,
+        "promo_display_share": 0.0,
+        "promo_mailer_share": 0.0,
+        # no habit value claimed without evidence
+        "repeat_margin": 0.0,
+        "repeat_share": 0.0,
+    },
+}
+
+#: Tables added after the format shipped: written when non-empty, read as empty when absent.
+OPTIONAL_TABLES: dict[str, tuple[str, ...]] = {
+    "categories": ("category", "department", "adopters", "repeat_margin", "repeat_share"),
+}
+
+
+def _empty(name: str) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in OPTIONAL_TABLES[name]})
+
+
+def _empty_categories() -> pd.DataFrame:
+    return _empty("categories")
 
 
 #: (table, column) -> (lowest, highest) allowed value; NaN and infinities are never allowed.
@@ -98,9 +143,11 @@ class CandidateArtifact:
     member_categories: pd.DataFrame
     popular_items: pd.DataFrame
     popular_categories: pd.DataFrame
+    #: Optional (:data:`OPTIONAL_TABLES`): habit value per category.
+    categories: pd.DataFrame = field(default_factory=_empty_categories)
 
     def table(self, name: str) -> pd.DataFrame:
-        """One table by its name in :data:`TABLES`."""
+        """One table by its name in :data:`TABLES` or :data:`OPTIONAL_TABLES`."""
         frame: pd.DataFrame = getattr(self, name)
         return frame
 
@@ -110,6 +157,15 @@ def write_artifact(artifact: CandidateArtifact, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name, columns in TABLES.items():
         frame = artifact.table(name)
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise ArtifactError(f"cannot write artifact table {name!r}: missing columns {missing}")
+        extra = [c for c in OPTIONAL_COLUMNS.get(name, {}) if c in frame.columns]
+        frame.loc[:, [*columns, *extra]].to_parquet(directory / f"{name}.parquet", index=False)
+    for name, columns in OPTIONAL_TABLES.items():
+        frame = artifact.table(name)
+        if frame.empty:
+            continue
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             raise ArtifactError(f"cannot write artifact table {name!r}: missing columns {missing}")
@@ -181,5 +237,19 @@ def read_artifact(directory: Path | str) -> CandidateArtifact:
         if missing:
             raise InvalidArtifact(f"{path}: missing columns {missing}")
         check_values(name, frame, path)
+        defaults = {c: v for c, v in OPTIONAL_COLUMNS.get(name, {}).items() if c not in frame.columns}
+        tables[name] = frame.assign(**defaults) if defaults else frame
+    for name, columns in OPTIONAL_TABLES.items():
+        path = directory / f"{name}.parquet"
+        if not path.exists():
+            tables[name] = _empty(name)
+            continue
+        try:
+            frame = pd.read_parquet(path)
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            raise InvalidArtifact(f"{path}: not a readable Parquet file: {exc}") from exc
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise InvalidArtifact(f"{path}: missing columns {missing}")
         tables[name] = frame
     return CandidateArtifact(manifest=manifest, **tables)

@@ -21,7 +21,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from engine.artifact import CandidateArtifact
+from engine.artifact import OPTIONAL_COLUMNS, CandidateArtifact
 from engine.data.schema import (
     CATALOG_COLUMNS,
     CATEGORY,
@@ -48,9 +48,31 @@ def _py(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+#: Optional item fields and the value an artifact without them gives (see engine.artifact).
+ITEM_DEFAULTS: dict[str, float] = dict(OPTIONAL_COLUMNS["items"])
+
+
 @dataclass(frozen=True, slots=True)
 class ItemInfo:
-    """One catalog item as the rules see it; ``margin_rate`` is gross margin / price."""
+    """One catalog item as the rules see it.
+
+    ``price`` is what members are expected to pay in the challenge week (net of the loyalty discount
+    and of the planned promotion, :mod:`engine.data.prices`) and ``margin_rate`` the net margin / that
+    price. The optional fields default to "unknown cost, no promotion, no habit value" for artifacts
+    written before them:
+
+    shelf_price, unit_cost
+        The regular price before any discount and the unit cost (NaN when unknown).
+    loyalty_discount_share
+        Everyday share of the shelf price the loyalty card takes off.
+    promo_discount_share
+        Expected share of the shelf price taken off when the item is promoted (display or mailer).
+    promo_store_share, promo_display_share, promo_mailer_share
+        Share of stores with the item on display or in the mailer in the challenge week, and its parts.
+    repeat_margin, repeat_share
+        The item's category habit value (:mod:`engine.train.habit`): mean net margin of adopters' repeat
+        purchases over the horizon, and the share of adopters who buy it again.
+    """
 
     item_id: Id
     name: str
@@ -59,11 +81,38 @@ class ItemInfo:
     price: float
     margin_rate: float
     excluded: bool
+    shelf_price: float = math.nan
+    unit_cost: float = math.nan
+    loyalty_discount_share: float = 0.0
+    promo_discount_share: float = 0.0
+    promo_store_share: float = 0.0
+    promo_display_share: float = 0.0
+    promo_mailer_share: float = 0.0
+    repeat_margin: float = 0.0
+    repeat_share: float = 0.0
+
+    def __post_init__(self) -> None:
+        # A JSON round trip (the serving catalog blob) writes NaN as null: read it back as NaN.
+        for name in ("price", "margin_rate", *ITEM_DEFAULTS):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, math.nan)
 
     @property
     def unit_margin(self) -> float:
-        """Gross margin of one unit at shelf price (NaN when price or margin rate is unknown)."""
+        """Net margin of one unit at the price paid (NaN when price or margin rate is unknown)."""
         return self.price * self.margin_rate
+
+    @property
+    def promo_margin_left(self) -> float:
+        """Share of the shelf-price margin left at the promotion's price (NaN when the cost is unknown).
+
+        ``1 - promo_discount_share x shelf_price / (shelf_price - unit_cost)``: 1 when a promotion takes
+        nothing off, 0 when it takes the whole margin, negative when it sells below cost.
+        """
+        margin = self.shelf_price - self.unit_cost
+        if not margin > 0:  # NaN or no margin at the shelf price: nothing can be left
+            return math.nan if math.isnan(margin) else -math.inf
+        return 1.0 - self.promo_discount_share * self.shelf_price / margin
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict with the field names."""
@@ -75,6 +124,15 @@ class ItemInfo:
             "price": self.price,
             "margin_rate": self.margin_rate,
             "excluded": self.excluded,
+            "shelf_price": self.shelf_price,
+            "unit_cost": self.unit_cost,
+            "loyalty_discount_share": self.loyalty_discount_share,
+            "promo_discount_share": self.promo_discount_share,
+            "promo_store_share": self.promo_store_share,
+            "promo_display_share": self.promo_display_share,
+            "promo_mailer_share": self.promo_mailer_share,
+            "repeat_margin": self.repeat_margin,
+            "repeat_share": self.repeat_share,
         }
 
 
@@ -176,6 +234,10 @@ class Catalog:
             pd.to_numeric(frame[MARGIN_RATE], errors="coerce").astype(float).tolist(),
             frame[EXCLUDED].fillna(True).astype(bool).tolist(),
         ]
+        for name, default in ITEM_DEFAULTS.items():
+            # ItemInfo's optional fields follow the catalog columns in this order
+            values = frame[name] if name in frame else pd.Series(default, index=frame.index)
+            columns.append(pd.to_numeric(values, errors="coerce").astype(float).fillna(default).tolist())
         return cls({row[0]: ItemInfo(*row) for row in zip(*columns, strict=True)})
 
     @classmethod

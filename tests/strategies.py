@@ -94,6 +94,7 @@ def item(item_id: int, category: str, price: float = 3.0, margin_rate: float = 0
         price=price,
         margin_rate=margin_rate,
         excluded=kw.get("excluded", False),
+        repeat_margin=kw.get("repeat_margin", 0.0),
     )
 
 
@@ -171,6 +172,7 @@ def catalogs(draw: st.DrawFn) -> list[ItemInfo]:
                 price=price,
                 margin_rate=margin_rate,
                 excluded=draw(st.integers(0, 5)) == 0,
+                repeat_margin=draw(st.sampled_from([0.0, 0.5, 3.0, math.nan])),
             )
         )
     return out

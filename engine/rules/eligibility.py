@@ -1,7 +1,9 @@
 """Which of a member's candidates may appear in a challenge at all. Pure: no I/O.
 
 An item is ineligible when the catalog does not know it, it is excluded (its own flag, its department,
-its category or its id is on the exclusion lists), or its margin rate is below the minimum. Habitual
+its category or its id is on the exclusion lists), a promotion planned for the challenge week already
+consumes its margin (``promo_stacked``: no reward stacked on it), or its margin rate is below the
+minimum. Habitual
 candidates are also suppressed when they are durables bought within ``durable_weeks``; stretch
 candidates when the member already bought the category, or it was offered to the member within
 ``stretch_repeat_weeks``. Missing prices or margins are not judged here: the guards refuse them.
@@ -9,6 +11,7 @@ candidates when the member already bought the category, or it was offered to the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -19,6 +22,19 @@ from engine.rules.outcome import RuleResult
 
 #: How many examples of removed candidates an explanation names per rule.
 _EXAMPLES = 3
+
+#: Every rule name under which this module removes candidates (what :meth:`Removals.results` reports).
+REMOVAL_RULES: frozenset[str] = frozenset(
+    {
+        "unknown_item",
+        "excluded",
+        "promo_stacked",
+        "min_margin_rate",
+        "durable_recency",
+        "stretch_already_bought",
+        "stretch_repeat",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +49,8 @@ class EligibilityIndex:
     durable_categories: frozenset[str]
     durable_weeks: int
     stretch_repeat_weeks: int
+    promo_min_store_share: float = 0.5
+    promo_min_margin_left: float = 0.5
 
     @classmethod
     def from_rules(cls, rules: EligibilityRules) -> EligibilityIndex:
@@ -46,6 +64,8 @@ class EligibilityIndex:
             durable_categories=frozenset(rules.recency.durable_categories),
             durable_weeks=rules.recency.durable_weeks,
             stretch_repeat_weeks=rules.recency.stretch_repeat_weeks,
+            promo_min_store_share=rules.promotions.min_store_share,
+            promo_min_margin_left=rules.promotions.refuse_when_margin_left_below,
         )
 
 
@@ -65,6 +85,9 @@ def item_block(item: ItemInfo, index: EligibilityIndex) -> tuple[str, str] | Non
         return "excluded", f"item {item.item_id!r} is in excluded department {item.department!r}"
     if item.category in index.excluded_categories:
         return "excluded", f"item {item.item_id!r} is in excluded category {item.category!r}"
+    stacked = promo_stacked(item, index)
+    if stacked is not None:
+        return "promo_stacked", stacked
     # NaN margin rates fall through on purpose: the guards refuse what they cannot evaluate
     if item.margin_rate < index.min_margin_rate:
         return (
@@ -72,6 +95,27 @@ def item_block(item: ItemInfo, index: EligibilityIndex) -> tuple[str, str] | Non
             f"item {item.item_id!r} margin rate {item.margin_rate:.1%} < minimum {index.min_margin_rate:.1%}",
         )
     return None
+
+
+def promo_stacked(item: ItemInfo, index: EligibilityIndex) -> str | None:
+    """Why a reward on ``item`` would stack on a promotion that consumes its margin, else ``None``.
+
+    The item is promoted in the challenge week when ``promo_store_share >= promo_min_store_share``;
+    it is then refused when :attr:`ItemInfo.promo_margin_left` is below ``promo_min_margin_left`` or
+    cannot be computed (a guard that cannot be evaluated refuses).
+    """
+    if not item.promo_store_share >= index.promo_min_store_share:  # NaN share: no promotion known
+        return None
+    left = item.promo_margin_left
+    if left >= index.promo_min_margin_left:
+        return None
+    stores = f"promoted in {item.promo_store_share:.0%} of stores in the challenge week"
+    if math.isnan(left):
+        return f"item {item.item_id!r} is {stores} and its margin is unknown: a reward cannot be checked"
+    return (
+        f"item {item.item_id!r} is {stores}: its expected {item.promo_discount_share:.0%} discount leaves "
+        f"{max(left, -9.99):.0%} of its margin (< {index.promo_min_margin_left:.0%}); no reward stacked on it"
+    )
 
 
 def is_recent_durable(item: ItemInfo, last_week: int | None, week: int, index: EligibilityIndex) -> bool:

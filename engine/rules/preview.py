@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine.data.schema import TIERS
+from engine.rules.eligibility import REMOVAL_RULES
 
 if TYPE_CHECKING:
     from engine.challenge import Challenge
@@ -29,12 +30,17 @@ class Totals:
     issued: int = 0
     withheld: int = 0
     withheld_by_reason: dict[str, int] = field(default_factory=dict)
+    #: Members with at least one candidate removed by each eligibility rule (e.g. ``promo_stacked``),
+    #: whether or not they still got a challenge.
+    members_with_removals: dict[str, int] = field(default_factory=dict)
     expected_reward_cost: float = 0.0
     expected_profit: float = 0.0
 
     def add(self, c: Challenge) -> None:
         """Count one challenge."""
         self.members += 1
+        for rule in {r.rule for r in c.explanation.rules if r.rule in REMOVAL_RULES}:
+            self.members_with_removals[rule] = self.members_with_removals.get(rule, 0) + 1
         if c.status == "issued":
             self.issued += 1
             self.expected_reward_cost += c.expected_cost

@@ -7,13 +7,14 @@ the data at ``as_of_week`` first, so nothing at or after the cutoff can reach th
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 
 from engine.artifact import CandidateArtifact, Manifest
+from engine.data.prices import PRICE_COLUMNS, item_prices
 from engine.data.schema import CATALOG_COLUMNS, CATEGORY, ITEM_ID, MEMBER_ID, WEEK, Dataset
 from engine.data.tiers import TiersConfig, derive_tiers, load_tiers_config
 from engine.errors import DataValidationError
@@ -21,6 +22,7 @@ from engine.train.categories import CategoryStats
 from engine.train.config import TrainConfig
 from engine.train.cutoffs import CutoffBuilder, CutoffFrames
 from engine.train.fingerprint import data_fingerprint
+from engine.train.habit import REPEAT_MARGIN, REPEAT_SHARE, category_habits
 from engine.train.history import CATEGORY_IDX, ITEM_IDX, MEMBER_IDX, History
 from engine.train.pairs import HABITUAL_FEATURES
 from engine.train.ranker import Ranker, RankerKind, select_ranker
@@ -132,7 +134,10 @@ def fit_candidates(
     final_weeks, valid_week, valid_train = _cutoff_weeks(int(tx[WEEK].min()), as_of_week, config)
     tiers_config = load_tiers_config(config.tiers)
     fingerprint = data_fingerprint(tx, data.catalog)
-    history = History.build(tx, data.catalog)
+    # Prices members pay in the challenge week and margins at them, from the lines before the cutoff
+    # and the week's planned promotions: stretch pairs are ranked and the artifact priced with them.
+    priced = item_prices(tx, data.catalog, data.promotions, as_of_week, config.prices)
+    history = History.build(tx, priced)
     lap("history_seconds")
     label_weeks = sorted({*final_weeks, *valid_train, *([valid_week] if valid_week else [])})
     builder = CutoffBuilder(data, history, config, tiers_config)
@@ -168,6 +173,7 @@ def fit_candidates(
     )
     lap("challenge_week_seconds")
 
+    data = replace(data, catalog=priced)
     tables = _tables(data, history, now.category_stats, habitual, stretch, as_of_week, config, tiers_config)
     manifest = Manifest(
         model_version=model_version or f"asof{as_of_week}-{fingerprint[:12]}",
@@ -260,9 +266,13 @@ def _tables(
             popular_categories["suggested_item_id"],
         ]
     )
-    items = data.catalog[data.catalog[ITEM_ID].isin(used)].loc[:, list(CATALOG_COLUMNS)]
+    categories = category_habits(data.transactions, data.catalog, as_of_week, config.habit)
+    habit = categories.set_index(CATEGORY)[[REPEAT_MARGIN, REPEAT_SHARE]]
+    items = data.catalog[data.catalog[ITEM_ID].isin(used)].loc[:, [*CATALOG_COLUMNS, *PRICE_COLUMNS]]
+    items = items.join(habit, on=CATEGORY).fillna({REPEAT_MARGIN: 0.0, REPEAT_SHARE: 0.0})
     items = items.sort_values(ITEM_ID).reset_index(drop=True)
     return {
+        "categories": categories,
         "habitual": hab_out,
         "stretch": st_out,
         "items": items,

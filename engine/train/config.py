@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, PositiveFloat, PositiveInt, field_validator
 
 from engine.config import CONFIG_DIR, StrictModel, load_config
+from engine.data.prices import PriceParams
+from engine.train.habit import HabitParams
 
 #: The shipped training config.
 DEFAULT_TRAIN_CONFIG = CONFIG_DIR / "train.toml"
@@ -155,6 +157,10 @@ class TrainConfig(StrictModel):
     candidates: CandidateParams = Field(default_factory=CandidateParams)
     ranker: RankerParams = Field(default_factory=RankerParams)
     tracking: TrackingParams = Field(default_factory=TrackingParams)
+    #: How prices paid and discount depths are estimated (engine/data/prices.py).
+    prices: PriceParams = Field(default_factory=PriceParams)
+    #: How a category's habit value is estimated (engine/train/habit.py).
+    habit: HabitParams = Field(default_factory=HabitParams)
     #: One sub-folder per model version, plus the ``CHAMPION`` file naming the one to serve.
     artifact_root: Path = Path("artifacts")
     #: Tier thresholds used for the exported members table (same file the data stage reads).

@@ -34,8 +34,8 @@ def test_drop_report_names_every_reason(cj_dataset: Dataset) -> None:
 
 def test_columns_and_dtypes(cj_dataset: Dataset) -> None:
     tx, cat, members = cj_dataset.transactions, cj_dataset.catalog, cj_dataset.members
-    assert tuple(tx.columns) == s.TRANSACTION_COLUMNS
-    assert tuple(cat.columns) == s.CATALOG_COLUMNS
+    assert tuple(tx.columns) == (*s.TRANSACTION_COLUMNS, *s.TRANSACTION_PRICE_COLUMNS)
+    assert tuple(cat.columns) == (*s.CATALOG_COLUMNS, s.PRICE_DERIVED)
     assert tuple(members.columns) == s.MEMBER_COLUMNS
     assert {c: str(tx[c].dtype) for c in tx.columns} == {
         s.MEMBER_ID: "int64",
@@ -45,6 +45,8 @@ def test_columns_and_dtypes(cj_dataset: Dataset) -> None:
         s.TIMESTAMP: "datetime64[ns]",
         s.QUANTITY: "float64",
         s.SALES_VALUE: "float64",
+        s.RETAIL_DISC: "float64",
+        s.ON_PROMOTION: "bool",
     }
     assert cat[s.ITEM_ID].is_unique
     assert cat[s.ITEM_ID].dtype == "int64"
@@ -72,3 +74,28 @@ def test_exclusions_and_tiers_on_real_categories(cj_dataset: Dataset) -> None:
     assert shares["silver"] == pytest.approx(0.30, abs=0.05)
     assert shares["gold"] == pytest.approx(0.15, abs=0.05)
     assert shares["diamond"] == pytest.approx(0.05, abs=0.03)
+
+
+def test_loyalty_discounts_and_the_promotion_calendar(cj_dataset: Dataset) -> None:
+    tx, promotions = cj_dataset.transactions, cj_dataset.promotions
+    assert (tx[s.RETAIL_DISC] >= 0).all()
+    assert 0.45 < (tx[s.RETAIL_DISC] > 0).mean() < 0.55  # "on about half of all lines"
+    assert 0.2 < tx[s.ON_PROMOTION].mean() < 0.25
+    assert promotions is not None
+    assert (int(promotions[s.WEEK].min()), int(promotions[s.WEEK].max())) == (1, 53)
+    assert promotions[s.PROMO_SHARE].between(0, 1, inclusive="right").all()
+    # 12,785 product x store x week keys appear twice (12,748 with different display locations)
+    (merged,) = [d.rows for d in cj_dataset.dropped if d.table == "promotions"]
+    assert merged == 12_785
+    # promoted lines carry deeper discounts than the others
+    regular = tx[s.SALES_VALUE] + tx[s.RETAIL_DISC]
+    depth = tx[s.RETAIL_DISC].groupby(tx[s.ON_PROMOTION]).sum() / regular.groupby(tx[s.ON_PROMOTION]).sum()
+    assert depth[True] > 2 * depth[False]
+
+
+def test_prices_at_a_cutoff_come_from_earlier_weeks(cj_dataset: Dataset) -> None:
+    cut = cj_dataset.before_week(30)
+    derived = cut.catalog[s.PRICE_DERIVED].to_numpy()
+    expected = cut.catalog[s.ITEM_ID].map(s.shelf_unit_price(cut.transactions))
+    pd.testing.assert_series_equal(cut.catalog[s.PRICE][derived], expected[derived], check_names=False)
+    assert not cut.catalog[s.PRICE].equals(cj_dataset.catalog[s.PRICE])

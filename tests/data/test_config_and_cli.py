@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -66,3 +67,34 @@ def test_synth_then_check(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "transaction lines" in result.output
     assert "No rows removed." in result.output
+
+
+def test_check_reports_discounts_and_the_promotion_calendar(tmp_path: Path) -> None:
+    pd.DataFrame(
+        {
+            "member_id": [1, 2],
+            "item_id": [10, 11],
+            "basket_id": [1, 2],
+            "week": [1, 2],
+            "store_id": [5, 5],
+            "quantity": [1, 1],
+            "sales_value": [2.0, 3.0],
+            "retail_disc": [0.5, 0.0],
+        }
+    ).to_csv(tmp_path / "tx.csv", index=False)
+    pd.DataFrame({"item_id": [10, 11], "category": ["A", "B"], "department": ["D", "D"]}).to_csv(
+        tmp_path / "cat.csv", index=False
+    )
+    promo = {"item_id": [10, 10], "store_id": [5, 5], "week": [1, 1], "display": [1, 0], "mailer": [0, 1]}
+    pd.DataFrame(promo).to_csv(tmp_path / "promo.csv", index=False)
+    config = tmp_path / "data.toml"
+    config.write_text(
+        f'[source]\ntype = "files"\nformat = "csv"\ntransactions = "{tmp_path / "tx.csv"}"\n'
+        f'catalog = "{tmp_path / "cat.csv"}"\npromotions = "{tmp_path / "promo.csv"}"\n'
+    )
+    result = CliRunner().invoke(app, ["data", "check", "--config", str(config)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "lines with a loyalty discount" in result.output
+    assert "50.0%" in result.output  # one line of two on promotion, one of two discounted
+    assert "1 item-weeks, weeks 1..1" in result.output
+    assert "item x store x week repeated" in result.output

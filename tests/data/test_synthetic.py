@@ -11,8 +11,13 @@ from engine.data.synthetic import SyntheticConfig, generate_synthetic
 
 def test_schema_matches_the_loaders(synthetic_dataset: Dataset) -> None:
     ds = synthetic_dataset
-    assert tuple(ds.transactions.columns) == s.TRANSACTION_COLUMNS
-    assert tuple(ds.catalog.columns) == s.CATALOG_COLUMNS
+    assert tuple(ds.transactions.columns) == (*s.TRANSACTION_COLUMNS, *s.TRANSACTION_PRICE_COLUMNS)
+    assert tuple(ds.catalog.columns) == (*s.CATALOG_COLUMNS, s.PRICE_DERIVED)
+    # the synthetic source has no loyalty discount, no promotions and prices of its own
+    assert (ds.transactions[s.RETAIL_DISC] == 0).all()
+    assert not ds.transactions[s.ON_PROMOTION].any()
+    assert not ds.catalog[s.PRICE_DERIVED].any()
+    assert ds.promotions is None
     assert tuple(ds.members.columns) == s.MEMBER_COLUMNS
     assert ds.transactions[s.TIMESTAMP].dtype == "datetime64[ns]"
     assert ds.transactions[s.ITEM_ID].isin(ds.catalog[s.ITEM_ID]).all()

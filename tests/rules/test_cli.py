@@ -76,6 +76,7 @@ def test_preview_table_in_the_terminal(tmp_path: Path, artifact_dir: Path) -> No
     )
     assert result.exit_code == 0, result.output
     assert "offers withheld, by rule" in result.stdout
+    assert "candidates removed, by rule" in result.stdout
     assert "members whose challenge changes: 0" in result.stdout
 
 

@@ -159,3 +159,30 @@ def test_challenges_resting_on_a_prior_are_a_bounded_trial() -> None:
 def test_tier_floor_cannot_exceed_the_reward() -> None:
     with pytest.raises(ValueError, match="min_stars 60 is above stars 50"):
         TierPolicy(stars=50, cash_per_star=0.02, min_stars=60)
+
+
+def test_a_stretch_category_worth_a_habit_wins_over_an_equally_likely_one() -> None:
+    # SALAD and LUNCH are equally likely; LUNCH adopters come back for 3.00 of margin, SALAD's do not
+    items = [
+        *ITEMS[:-4],
+        item(10, "SALAD", price=5.0, margin_rate=0.4),
+        item(11, "LUNCH", price=5.0, margin_rate=0.4, repeat_margin=3.0),
+    ]
+    member = _member([(1, 0.6), (2, 0.5)], [("SALAD", 10, 0.1), ("LUNCH", 11, 0.1)])
+    c = assemble_challenge(
+        member, catalog_of(items), make_rules(), WEEK, model_version="m", rules_version="r"
+    )
+    assert c.stretch is not None
+    assert c.stretch.category == "LUNCH"
+    assert c.stretch.habit_value == pytest.approx(3.0)
+    # the economic guard counts the habit: value = margin 2.00 + 3.00 on the incremental adoption
+    assert "5.00x" in c.explanation.arithmetic
+    ignored = make_rules(
+        economic_guard={"min_expected_profit": 0.0, "lifts": lifts_dict(0.2, 0.5), "count_habit_value": False}
+    )
+    assert (
+        assemble_challenge(
+            member, catalog_of(items), ignored, WEEK, model_version="m", rules_version="r"
+        ).stretch.habit_value
+        == 0.0
+    )
