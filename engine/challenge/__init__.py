@@ -5,6 +5,7 @@ Public API
     :class:`Explanation`, :class:`RuleOutcome`) and :func:`no_offer`        ``model.py``
     :func:`assemble_challenge` (search, verify, build), :func:`allocate_week` (budgets and
     their shadow prices), :func:`apply_budget`,
+    :func:`assemble_week` (with the shadow prices),
     :func:`assemble_batch`                                                  ``assemble.py``
     :func:`challenges_frame` and :data:`FRAME_COLUMNS`                      ``frame.py``
     :class:`MemberHistory` (what the rules remember of a member's offers), re-exported from the rules.
@@ -15,6 +16,7 @@ from engine.challenge.assemble import (
     apply_budget,
     assemble_batch,
     assemble_challenge,
+    assemble_week,
     habit_value,
 )
 from engine.challenge.frame import FRAME_COLUMNS, challenges_frame
@@ -44,6 +46,7 @@ __all__ = [
     "apply_budget",
     "assemble_batch",
     "assemble_challenge",
+    "assemble_week",
     "challenges_frame",
     "habit_value",
     "no_offer",

@@ -24,7 +24,7 @@ from engine.candidates import (
     paused_gc,
 )
 from engine.challenge.model import Candidate, Challenge, Fields, _outcomes, _pick, no_offer
-from engine.rules.budget import BudgetPrices, allocate_budget
+from engine.rules.budget import BudgetPrices, ShadowPrice, allocate_budget, tie_key
 from engine.rules.config import Budget, RulesConfig, TierPolicy, rules_version
 from engine.rules.eligibility import eligibility_index, eligible_habitual, eligible_stretch
 from engine.rules.explain import arithmetic_text, why_habitual, why_stretch
@@ -266,21 +266,25 @@ def assemble_challenge(
 
 def _withhold(
     challenges: list[Challenge], rows: Sequence[int], limit: float | None, code: str, what: str
-) -> float | None:
+) -> ShadowPrice | None:
     """Turn the challenges at ``rows`` the budget does not keep into ``no_offer`` with ``code``, in place.
 
     Returns the shadow price (``None``: the budget does not bind).
     """
     alloc = allocate_budget(
-        [challenges[k].expected_cost for k in rows], [challenges[k].expected_profit for k in rows], limit
+        [challenges[k].expected_cost for k in rows],
+        [challenges[k].expected_profit for k in rows],
+        limit,
+        [tie_key(challenges[k].member_id) for k in rows],
     )
     for k, kept in zip(rows, alloc.keep.tolist(), strict=True):
         if kept:
             continue
         c = challenges[k]
+        price = alloc.shadow_price.ratio if alloc.shadow_price is not None else float("nan")
         why = (
             f"{what} {limit:.2f} on expected reward cost goes to challenges with more expected profit per "
-            f"unit of cost than the shadow price {alloc.shadow_price:.4f} (this one: "
+            f"unit of cost than the shadow price {price:.4f} (this one: "
             f"{c.expected_profit:.4f} for {c.expected_cost:.4f})"
         )
         results = [RuleResult(r.rule, r.passed, r.detail) for r in c.explanation.rules]
@@ -318,13 +322,13 @@ def apply_budget(challenges: Sequence[Challenge], budget: Budget) -> list[Challe
     return allocate_week(challenges, budget)[0]
 
 
-def assemble_batch(
+def assemble_week(
     artifact: CandidateArtifact,
     rules: RulesConfig,
     week: int,
     history: Mapping[Id, MemberHistory] | None = None,
-) -> list[Challenge]:
-    """Every member's challenge for ``week``, with the weekly budget applied across members."""
+) -> tuple[list[Challenge], BudgetPrices]:
+    """Every member's challenge for ``week`` under the weekly budgets, and the budgets' shadow prices."""
     catalog = Catalog.from_artifact(artifact)
     version = rules_version(rules)
     model_version = artifact.manifest.model_version
@@ -343,4 +347,14 @@ def assemble_batch(
             )
             for member in iter_member_candidates(artifact)
         ]
-    return apply_budget(challenges, rules.budget)
+    return allocate_week(challenges, rules.budget)
+
+
+def assemble_batch(
+    artifact: CandidateArtifact,
+    rules: RulesConfig,
+    week: int,
+    history: Mapping[Id, MemberHistory] | None = None,
+) -> list[Challenge]:
+    """Every member's challenge for ``week``, with the weekly budget applied across members."""
+    return assemble_week(artifact, rules, week, history)[0]

@@ -52,6 +52,7 @@ def _worker_environment(
 
 def _publish_once(settings: Settings) -> None:
     """Publish the champion before the workers start (they must not race to do it each)."""
+    from engine.rules.config import load_rules
     from engine.serve.app import build_store
     from engine.serve.publish import champion_version, load_for_publish, publish
 
@@ -63,7 +64,8 @@ def _publish_once(settings: Settings) -> None:
                 settings.publish_on_start == "if_empty" and current is None
             ):
                 version = champion_version(settings.artifact_root)
-                await publish(store, load_for_publish(settings.artifact_root, version))
+                rules = load_rules(settings.rules_path)
+                await publish(store, load_for_publish(settings.artifact_root, version, rules))
         finally:
             await store.close()
 
@@ -135,6 +137,7 @@ def register(app: typer.Typer) -> None:
         config: Path | None = typer.Option(None, help="serving config file [default: configs/serve.toml]"),
     ) -> None:
         """Load a trained model's candidates into Redis and switch serving to it atomically."""
+        from engine.rules.config import load_rules
         from engine.serve.app import build_store
         from engine.serve.publish import champion_version, load_for_publish, publish
         from engine.serve.settings import load_settings
@@ -146,7 +149,7 @@ def register(app: typer.Typer) -> None:
                 "OFFERS_STORE__TYPE=redis (the embedded store is filled by `offers serve` at start-up)"
             )
         chosen = version or champion_version(settings.artifact_root)
-        publication = load_for_publish(settings.artifact_root, chosen)
+        publication = load_for_publish(settings.artifact_root, chosen, load_rules(settings.rules_path))
 
         async def run() -> str | None:
             store = build_store(settings)

@@ -98,7 +98,9 @@ async def _publish_on_start(state: ServeState) -> None:
         if mode == "if_empty" and await state.store.current_version() is not None:
             return
         version = champion_version(state.settings.artifact_root)
-        publication = await anyio.to_thread.run_sync(load_for_publish, state.settings.artifact_root, version)
+        publication = await anyio.to_thread.run_sync(
+            load_for_publish, state.settings.artifact_root, version, state.rules.current().rules
+        )
         await publish(state.store, publication)
     except NotFound as exc:
         log.warning("no model published at start-up: %s", exc.message)

@@ -47,6 +47,7 @@ from engine.rules.outcome import RuleResult
 from engine.serve.baseline import baseline_member, baseline_rules
 from engine.serve.calendar import WeekCalendar
 from engine.serve.rules_watch import LiveRules, RulesWatcher
+from engine.serve.shadow import below_shadow_price
 from engine.serve.store import BudgetClaim, Lookup, Store
 from engine.serve.versions import VersionCache, VersionData
 
@@ -350,6 +351,9 @@ async def _issue(
             HOLDOUT_REASON,
             f"member is in the holdout arm of experiment {ctx.choice.experiment!r}: no offer this week",
         )
+    below = below_shadow_price(data.prices, live.version, challenge)
+    if below is not None:
+        challenge = ctx.no_offer(tier, "budget", below)
     limit = live.rules.budget.weekly_expected_cost
     budget = None
     if limit is not None and challenge.status == "issued":

@@ -10,6 +10,7 @@ Shared blobs of a version
     ``catalog``     every item candidates may name (JSON rows of ``ItemInfo``)
     ``cold_start``  the candidate record for a member the model does not know (popular items)
     ``id_kind``     ``int`` or ``str``: how member ids from a URL are typed for cold start
+    ``budget_prices`` the weekly budget's shadow prices under the rules in force (when a budget is set)
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ import orjson
 from engine.artifact import CandidateArtifact, read_artifact
 from engine.candidates import DEFAULT_TIER, Catalog, ItemInfo, cold_start_candidates, iter_member_candidates
 from engine.errors import ArtifactError, BadRequest, InvalidArtifact, NotFound
+from engine.rules.config import RulesConfig
+from engine.serve.shadow import BLOB as SHADOW_BLOB
+from engine.serve.shadow import prices_blob
 from engine.serve.store import Store
 
 log = logging.getLogger(__name__)
@@ -67,8 +71,12 @@ def champion_version(artifact_root: Path) -> str:
     return check_version(version)
 
 
-def build_publication(artifact: CandidateArtifact) -> Publication:
-    """Serialise ``artifact`` into per-member records and shared blobs."""
+def build_publication(artifact: CandidateArtifact, rules: RulesConfig | None = None) -> Publication:
+    """Serialise ``artifact`` into per-member records and shared blobs.
+
+    With ``rules``, the weekly budget's shadow prices under them are computed and stored too
+    (:mod:`engine.serve.shadow`).
+    """
     records = [(str(m.member_id), m.to_json()) for m in iter_member_candidates(artifact)]
     catalog = Catalog.from_artifact(artifact)
     cold = cold_start_candidates(artifact, COLD_START_PLACEHOLDER, tier=DEFAULT_TIER)
@@ -79,6 +87,9 @@ def build_publication(artifact: CandidateArtifact) -> Publication:
         "cold_start": cold.to_json(),
         "id_kind": b"int" if kinds == {"int"} else b"str",
     }
+    prices = None if rules is None else prices_blob(artifact, rules)
+    if prices is not None:
+        shared[SHADOW_BLOB] = prices
     return Publication(artifact.manifest.model_version, records, shared)
 
 
@@ -91,7 +102,7 @@ def catalog_from_blob(blob: bytes) -> Catalog:
         raise ArtifactError(f"stored catalog is malformed: {exc!r}") from exc
 
 
-def load_for_publish(artifact_root: Path, version: str) -> Publication:
+def load_for_publish(artifact_root: Path, version: str, rules: RulesConfig | None = None) -> Publication:
     """Read ``<artifact_root>/<version>`` and build its publication (CPU-bound: run off the event loop).
 
     Everything is checked before the store is touched, so a refused artifact changes nothing.
@@ -113,7 +124,7 @@ def load_for_publish(artifact_root: Path, version: str) -> Publication:
             f"but the directory is named {version!r}"
         )
     try:
-        return build_publication(artifact)
+        return build_publication(artifact, rules)
     except InvalidArtifact:
         raise
     except ArtifactError as exc:

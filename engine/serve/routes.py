@@ -280,7 +280,9 @@ async def publish_model(request: Request, version: str) -> Response:
     """Publish ``<artifact_root>/<version>``."""
     state = _admin(request)
     check_version(version)
-    publication = await anyio.to_thread.run_sync(load_for_publish, state.settings.artifact_root, version)
+    publication = await anyio.to_thread.run_sync(
+        load_for_publish, state.settings.artifact_root, version, state.rules.current().rules
+    )
     await publish(state.store, publication)
     previous = await state.store.previous_version()
     return _json(

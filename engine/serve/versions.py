@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from engine.candidates import Catalog, MemberCandidates
 from engine.errors import StoreUnavailable
 from engine.serve.publish import catalog_from_blob
+from engine.serve.shadow import BLOB as SHADOW_BLOB
+from engine.serve.shadow import PublishedPrices, prices_from_blob
 from engine.serve.store import Store
 
 #: Versions whose catalog and cold-start record stay decoded in memory (current, previous, one spare).
@@ -21,6 +23,8 @@ class VersionData:
     catalog: Catalog
     cold_start: MemberCandidates | None
     int_ids: bool
+    #: The budget's shadow prices computed at publication (None: no budget, or published without).
+    prices: PublishedPrices | None = None
 
 
 class VersionCache:
@@ -63,8 +67,10 @@ class VersionCache:
             return None
         cold = await self._store.get_shared(version, "cold_start")
         kind = await self._store.get_shared(version, "id_kind")
+        prices = await self._store.get_shared(version, SHADOW_BLOB)
         return VersionData(
             catalog_from_blob(catalog),
             None if cold is None else MemberCandidates.from_json(cold),
             kind == b"int",
+            prices_from_blob(prices),
         )

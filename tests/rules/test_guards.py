@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.rules.budget import allocate_budget, passes_shadow_price
+from engine.rules.budget import ShadowPrice, allocate_budget, tie_key
 from engine.rules.config import EconomicGuard, HardGuard, TierPolicy
 from engine.rules.guards import (
     check_economic_guard,
@@ -162,15 +162,24 @@ def test_vectorised_guards_agree_with_the_scalar_ones(
 def test_budget_keeps_best_ratio_first_up_to_the_shadow_price() -> None:
     cost = [1.0, 1.0, 0.5, 0.0, 2.0]
     profit = [1.0, 3.0, 0.5, 0.1, 10.0]
-    # ratios 1, 3, 1, free, 5: items 4 and 1 fit (3.0 of 3.6); item 0 (ratio 1) does not: the price is 1,
-    # and item 2, tied with it, is not kept either (a threshold serving can apply one request at a time)
+    # ratios 1, 3, 1, free, 5: items 4 and 1 fit (3.0 of 3.6); item 0 (ratio 1, first of the tie in input
+    # order) does not: it is the price, and item 2 after it is not kept either
     alloc = allocate_budget(cost, profit, 3.6)
     assert alloc.keep.tolist() == [False, True, False, True, True]
-    assert alloc.shadow_price == 1.0
+    assert alloc.shadow_price == ShadowPrice(1.0, 0)
     assert alloc.spent == 3.0
-    assert [passes_shadow_price(c, p, 1.0) for c, p in zip(cost, profit, strict=True)] == alloc.keep.tolist()
+    price = alloc.shadow_price
+    assert [
+        price.admits(c, p, k) for k, (c, p) in enumerate(zip(cost, profit, strict=True))
+    ] == alloc.keep.tolist()
+    # the tie key decides within a ratio: with item 2 first, it fits and item 0 is the price
+    swapped = allocate_budget(cost, profit, 3.6, keys=[5, 1, 2, 3, 4])
+    assert swapped.keep.tolist() == [False, True, True, True, True]
+    assert swapped.shadow_price == ShadowPrice(1.0, 5)
     unlimited = allocate_budget(cost, profit, None)
     assert unlimited.keep.all()
     assert unlimited.shadow_price is None
     assert allocate_budget([math.nan, 1.0], [1.0, 1.0], None).keep.tolist() == [False, True]
     assert allocate_budget(cost, profit, 100.0).shadow_price is None
+    assert tie_key(17) == tie_key("17")
+    assert tie_key(17) != tie_key(18)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from engine.candidates import ItemInfo, MemberCandidates
 from engine.challenge import Challenge, MemberHistory, assemble_batch, habit_value
-from engine.rules.budget import allocate_budget, passes_shadow_price
+from engine.rules.budget import allocate_budget
 from engine.rules.config import RulesConfig
 from tests.strategies import artifact_from, scenarios
 
@@ -152,23 +152,29 @@ def test_the_scenarios_do_issue_challenges() -> None:
 
 @given(
     costs=st.lists(st.floats(0.0, 5.0), min_size=0, max_size=40),
-    profits=st.lists(st.floats(-1.0, 5.0), min_size=40, max_size=40),
+    profits=st.lists(
+        st.sampled_from([-1.0, 0.0, 0.5, 1.0, 2.0]) | st.floats(-1.0, 5.0), min_size=40, max_size=40
+    ),
+    keys=st.lists(st.integers(0, 2**40), min_size=40, max_size=40, unique=True),
     budget=st.floats(0.0, 20.0),
 )
-def test_budget_is_never_exceeded_and_kept_is_exactly_above_the_shadow_price(
-    costs: list[float], profits: list[float], budget: float
+def test_budget_is_never_exceeded_and_kept_is_what_clears_the_shadow_price(
+    costs: list[float], profits: list[float], keys: list[int], budget: float
 ) -> None:
-    profits = profits[: len(costs)]
-    alloc = allocate_budget(costs, profits, budget)
+    profits, keys = profits[: len(costs)], keys[: len(costs)]
+    alloc = allocate_budget(costs, profits, budget, keys)
     kept = alloc.keep.tolist()
     assert sum(c for c, k in zip(costs, kept, strict=True) if k) <= budget + TOL
-    # what serving decides one request at a time is what the batch kept
-    assert kept == [
-        passes_shadow_price(c, p, alloc.shadow_price) for c, p in zip(costs, profits, strict=True)
-    ]
-    if alloc.shadow_price is not None:
-        # the price is the lowest that fits: also taking everything at the price would overspend
-        at_or_above = [
-            c for c, p in zip(costs, profits, strict=True) if c > 0 and p / c >= alloc.shadow_price
-        ]
-        assert sum(at_or_above) > budget - TOL
+    price = alloc.shadow_price
+    if price is None:
+        assert all(kept)
+        return
+    # what serving decides one request at a time, in any order, is exactly what the batch kept
+    assert kept == [price.admits(c, p, k) for c, p, k in zip(costs, profits, keys, strict=True)]
+    # the price is the first that does not fit: adding it to what was kept would overspend
+    at = next(
+        c
+        for c, p, k in zip(costs, profits, keys, strict=True)
+        if c > 0 and (p / c, k) == (price.ratio, price.key)
+    )
+    assert alloc.spent + at > budget - TOL
