@@ -44,7 +44,7 @@ def build_store(settings: Settings) -> Store:
     """The store ``settings.store`` describes."""
     if settings.store.type == "redis":
         return RedisStore(settings.store)
-    return EmbeddedStore(settings.store)
+    return EmbeddedStore(settings.embedded)
 
 
 def _error(status: int, error: str, detail: object) -> Response:

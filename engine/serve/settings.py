@@ -22,7 +22,7 @@ from pydantic_settings import (
 
 from engine.config import CONFIG_DIR, StrictModel, format_validation_error
 from engine.errors import ConfigError
-from engine.serve.embedded import EmbeddedStoreConfig
+from engine.serve.embedded import EmbeddedOptions, EmbeddedStoreConfig
 from engine.serve.experiment_config import ExperimentsServeConfig
 from engine.serve.redis_store import RedisStoreConfig
 
@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     calendar: CalendarConfig
     issuance: IssuanceConfig
     store: StoreConfig
+    embedded: EmbeddedOptions
     metrics: MetricsConfig
     #: None: no experiment runs (no arms, no exposures, no progress, no events endpoint).
     experiments: ExperimentsServeConfig | None = None

@@ -138,7 +138,11 @@ def rules_path(tmp_path: Path) -> Path:
 
 
 def make_settings(artifact_root: Path, rules_path: Path, **overrides: Any) -> Settings:
-    """Test settings: admin key set, champion published at start, rules checked on every request."""
+    """Test settings: admin key set, champion published at start, rules checked on every request.
+
+    The embedded store gets a file of its own beside ``rules_path`` (a test's temporary folder), so no
+    two apps share state unless a test passes the same ``embedded`` options to both (a restart).
+    """
     values: dict[str, Any] = {
         "artifact_root": artifact_root,
         "rules_path": rules_path,
@@ -146,6 +150,7 @@ def make_settings(artifact_root: Path, rules_path: Path, **overrides: Any) -> Se
         "publish_on_start": "always",
         "rules_check_interval_s": 0.0,
         "log_level": "warning",
+        "embedded": {"path": str(rules_path.parent / f"serve-{uuid.uuid4().hex[:12]}.sqlite3")},
     }
     values.update(overrides)
     return load_settings(**values)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from engine.errors import Conflict
-from engine.serve.embedded import EmbeddedStore
+from engine.serve.embedded import EmbeddedOptions, EmbeddedStore
 from engine.serve.redis_store import RedisStore, RedisStoreConfig
+from engine.serve.settings import load_settings
 from engine.serve.store import BudgetClaim, Store
 from tests.serve.conftest import REDIS_URL, delete_prefix, redis_available
 
@@ -130,12 +132,99 @@ class StoreContract:
         await store.bench_get()
 
 
+def file_options(path: Path) -> EmbeddedOptions:
+    """The shipped ``[embedded]`` options with the file at ``path``."""
+    return load_settings(embedded={"path": str(path)}).embedded
+
+
 class TestEmbeddedStore(StoreContract):
+    """The shipped embedded store: a SQLite file."""
+
+    @pytest.fixture
+    async def store(self, tmp_path: Path) -> AsyncIterator[Store]:
+        store = EmbeddedStore(file_options(tmp_path / "serve.sqlite3"))
+        yield store
+        await store.close()
+
+
+class TestEmbeddedStoreReopened(StoreContract):
+    """Every contract test again, on a file closed and reopened in the middle (a service restart)."""
+
+    @pytest.fixture
+    async def store(self, tmp_path: Path) -> AsyncIterator[Store]:
+        options = file_options(tmp_path / "serve.sqlite3")
+        first = EmbeddedStore(options)
+        await first.issue_once(99, "other", b"before", 60, history=b"h", history_ttl_s=60)
+        await first.close()
+        store = EmbeddedStore(options)
+        assert await store.get_issued(99, "other") == b"before"
+        yield store
+        await store.close()
+
+
+class TestEmbeddedStoreInMemory(StoreContract):
+    """``[embedded] path`` unset: the same store in memory only."""
+
     @pytest.fixture
     async def store(self) -> AsyncIterator[Store]:
         store = EmbeddedStore()
         yield store
         await store.close()
+
+
+async def test_embedded_store_keeps_everything_across_a_restart(tmp_path: Path) -> None:
+    options = file_options(tmp_path / "serve.sqlite3")
+    store = EmbeddedStore(options)
+    await store.publish("a", records("a"), shared("a"))
+    await store.publish("b", records("b"), shared("b"))
+    claim = BudgetClaim(4, 0.25, 10.0)
+    await store.issue_once(
+        4, "2", b"payload", 60, ["decisions"], history=b"h2", history_ttl_s=60, budget=claim
+    )
+    await store.incr("exposure:control", 3)
+    await store.close()
+
+    again = EmbeddedStore(options)
+    assert (await again.current_version(), await again.previous_version()) == ("b", "a")
+    assert await again.get_member("a", "3") == b"a:3"
+    assert await again.get_shared("b", "catalog") == b"catalog-b"
+    assert (await again.lookup(4, "2")).issued == b"payload"
+    assert (await again.lookup(5, "2")).history == b"h2"
+    assert await again.budget_spent(4) == pytest.approx(0.25)
+    assert await again.counters() == {"decisions": 1, "exposure:control": 3}
+    second = await again.issue_once(4, "2", b"other", 60, ["decisions"])
+    assert (second.payload, second.won) == (b"payload", False)
+    assert await again.rollback() == "a"
+    await again.close()
+
+
+async def test_embedded_store_forgets_what_is_past_its_retention(tmp_path: Path) -> None:
+    store = EmbeddedStore(file_options(tmp_path / "serve.sqlite3"))
+    await store.issue_once(4, "2", b"old", 1, history=b"h", history_ttl_s=1, budget=BudgetClaim(4, 1.0, 5.0))
+    await asyncio.sleep(1.1)
+    assert await store.get_issued(4, "2") is None
+    assert await store.get_history("2") is None
+    assert await store.budget_spent(4) == 0.0
+    fresh = await store.issue_once(4, "2", b"new", 60)
+    assert (fresh.payload, fresh.won) == (b"new", True)
+    await store.close()
+
+
+async def test_a_publish_cut_short_leaves_nothing_behind(tmp_path: Path) -> None:
+    options = file_options(tmp_path / "serve.sqlite3")
+    store = EmbeddedStore(options)
+    await store.publish("a", records("a"), shared("a"))
+
+    def broken() -> Iterator[tuple[str, bytes]]:
+        yield from records("b", 3)
+        raise RuntimeError("artifact read failed half-way")
+
+    with pytest.raises(RuntimeError):
+        await store.publish("b", broken(), shared("b"))
+    assert await store.current_version() == "a"
+    assert await store.get_member("b", "1") is None
+    await store.close()
+    assert (await EmbeddedStore(options).current_version()) == "a"
 
 
 @pytest.mark.redis
