@@ -283,6 +283,9 @@ def main() -> None:
     parser.add_argument("--first-rate", type=float, default=1000.0, help="req/s for first issuances")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--store", choices=["redis", "embedded"], default="redis", help="online store (embedded: a temp file)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if args.first_rate * args.seconds > args.members:
@@ -300,12 +303,14 @@ def main() -> None:
             **os.environ,
             "OFFERS_ARTIFACT_ROOT": str(root),
             "OFFERS_RULES_PATH": str(CONFIG_DIR / "rules.toml"),
-            "OFFERS_STORE__URL": args.redis_url,
-            "OFFERS_STORE__KEY_PREFIX": prefix,
             "OFFERS_LOG_LEVEL": "warning",
         }
+        if args.store == "redis":
+            env |= {"OFFERS_STORE__URL": args.redis_url, "OFFERS_STORE__KEY_PREFIX": prefix}
+        else:
+            env["OFFERS_EMBEDDED__PATH"] = str(Path(tmp) / "serve.sqlite3")
         cmd = [sys.executable, "-c", "from engine.cli import main; main()", "serve"]
-        cmd += ["--store", "redis", "--publish", "--port", str(port), "--workers", str(args.workers)]
+        cmd += ["--store", args.store, "--publish", "--port", str(port), "--workers", str(args.workers)]
         server = subprocess.Popen(cmd, env=env)
         try:
             wait_ready(port, server)

@@ -13,20 +13,19 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import anyio.to_thread
 import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from engine.errors import NotFound, OfferEngineError
+from engine.errors import OfferEngineError
 from engine.serve.calendar import WeekCalendar
 from engine.serve.embedded import EmbeddedStore
 from engine.serve.experiment import ExperimentRuntime
 from engine.serve.hotpath import HotPath, render_error
 from engine.serve.issuance import ArmAssigner, ExposureHook, Issuer, no_arm, no_exposure
 from engine.serve.metrics import Metrics
-from engine.serve.publish import champion_version, load_for_publish, publish
+from engine.serve.recovery import Recovery
 from engine.serve.redis_store import RedisStore
 from engine.serve.routes import router
 from engine.serve.rules_watch import RulesWatcher
@@ -87,23 +86,6 @@ def _install_handlers(app: FastAPI, metrics: Metrics) -> None:
     app.add_exception_handler(Exception, unexpected)
 
 
-async def _publish_on_start(state: ServeState) -> None:
-    mode = state.settings.publish_on_start
-    if mode == "never":
-        return
-    try:
-        if mode == "if_empty" and await state.store.current_version() is not None:
-            return
-        version = champion_version(state.settings.artifact_root)
-        publication = await anyio.to_thread.run_sync(load_for_publish, state.settings.artifact_root, version)
-        await publish(state.store, publication)
-    except NotFound as exc:
-        log.warning("no model published at start-up: %s", exc.message)
-    except OfferEngineError as exc:
-        # Start anyway: /readyz says not ready until an admin publishes a model.
-        log.error("publishing the champion at start-up failed: %s", exc.message)
-
-
 def create_app(
     settings: Settings,
     store: Store | None = None,
@@ -148,6 +130,7 @@ def create_app(
     rules = RulesWatcher(settings.rules_path, settings.rules_check_interval_s)
     calendar = WeekCalendar(settings.calendar)
     metrics = Metrics(settings.metrics.latency_buckets_s)
+    recovery = Recovery(settings, store)
     issuer = Issuer(
         store=store,
         rules=rules,
@@ -157,12 +140,13 @@ def create_app(
         assign_arm=assign_arm,
         on_exposure=on_exposure,
         progress_of=progress_of,
+        when_empty=recovery.store_empty,
     )
-    state = ServeState(settings, store, rules, calendar, metrics, issuer, owns_store, experiments)
+    state = ServeState(settings, store, rules, calendar, metrics, issuer, owns_store, experiments, recovery)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await _publish_on_start(state)
+        await recovery.start()
         # Everything built so far lives as long as the process: keep the cyclic GC from rescanning it
         # (its full collections were the largest latency spikes under load).
         gc.collect()
@@ -172,6 +156,7 @@ def create_app(
             extra={"store": settings.store.type, "rules_version": rules.live.version},
         )
         yield
+        await recovery.close()
         if state.owns_store:
             await state.store.close()
         if owns_runtime and experiments is not None:

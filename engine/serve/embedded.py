@@ -370,6 +370,15 @@ class EmbeddedStore:
         except sqlite3.Error as exc:
             raise self._failed(exc, "ping") from exc
 
+    async def durability(self) -> str | None:
+        """None with a file; in memory, a restart of the service loses everything."""
+        if self.options.path is not None:
+            return None
+        return (
+            "the embedded store keeps everything in memory ([embedded] path is unset): a restart of the "
+            "service forgets every issued challenge and the offer history"
+        )
+
     async def bench_get(self) -> bytes | None:
         """No read at all: the floor of this store."""
         return BENCH_VALUE

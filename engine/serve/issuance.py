@@ -88,6 +88,11 @@ ExposureHook = Callable[[Exposure], Awaitable[object]]
 ProgressHook = Callable[[str, int, bytes], Awaitable[bytes]]
 
 
+def no_model() -> str:
+    """The store has no model version and nothing republishes one: say how to publish."""
+    return "no model version is published yet; publish one with `offers publish`"
+
+
 def no_arm(member_id: str, week: int) -> ArmChoice | None:
     """No experiment configured: no arm."""
     return None
@@ -165,6 +170,8 @@ class Issuer:
     assign_arm: ArmAssigner = no_arm
     on_exposure: ExposureHook = no_exposure
     progress_of: ProgressHook | None = None
+    #: Called when the store has no model version (it starts a republish); says what is happening.
+    when_empty: Callable[[], str] = no_model
     versions: VersionCache = field(init=False)
     _baseline: tuple[str, RulesConfig] | None = field(init=False, default=None)
 
@@ -287,7 +294,7 @@ async def _decide(issuer: Issuer, member_id: str, week: int) -> Decision:
     if found.issued is not None:
         return Decision(found.issued, new=False)
     if found.version is None:
-        raise StoreUnavailable("no model version is published yet; publish one with `offers publish`")
+        raise StoreUnavailable(issuer.when_empty())
     data = await issuer.versions.get(found.version)
     live = issuer.rules.current()
     ctx = _Context(

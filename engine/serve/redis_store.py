@@ -34,7 +34,7 @@ import redis.asyncio as aioredis
 from pydantic import Field
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from engine.config import StrictModel
 from engine.errors import Conflict, StoreUnavailable
@@ -129,6 +129,19 @@ class _Wrap:
                 f"online store unavailable: Redis at {self.url} failed during {self.what}: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
+
+
+def persistence_warning(appendonly: str | None, save: str | None) -> str | None:
+    """None when Redis writes an append-only file; else what a Redis restart loses, and the fix."""
+    if appendonly == "yes":
+        return None
+    fix = "run Redis with appendonly yes and appendfsync everysec (README: running in production)"
+    if save:
+        return (
+            f"Redis persistence is only RDB snapshots (save {save!r}, appendonly no): a Redis restart loses "
+            f"the challenges issued since the last snapshot; {fix}"
+        )
+    return f"Redis persistence is off (appendonly no, no RDB snapshots): a restart loses everything; {fix}"
 
 
 def _text(value: bytes | str | None) -> str | None:
@@ -335,6 +348,23 @@ class RedisStore:
         """Raise :class:`StoreUnavailable` unless Redis answers PING."""
         with self._safe["ping"]:
             await self._client.ping()
+
+    async def durability(self) -> str | None:
+        """Whether Redis persists (``CONFIG GET appendonly`` / ``save``); a CONFIG refused is said so."""
+        try:
+            with self._safe["ping"]:
+                aof = await self._client.config_get("appendonly")
+                rdb = await self._client.config_get("save")
+        except StoreUnavailable as exc:
+            if not isinstance(exc.__cause__, ResponseError):
+                raise
+            # CONFIG renamed or disabled (managed Redis, ACLs): we cannot tell, so say so.
+            return (
+                f"cannot tell whether Redis persists its data (CONFIG GET refused: {exc.__cause__}); "
+                "unless it runs with appendonly yes, a Redis restart loses every issued challenge"
+            )
+        config = {_text(k): _text(v) for k, v in (aof | rdb).items()}
+        return persistence_warning(config.get("appendonly"), config.get("save"))
 
     async def bench_get(self) -> bytes | None:
         """A single plain GET."""

@@ -166,7 +166,8 @@ async def readyz(request: Request) -> Response:
     await state.store.ping()
     current = await state.store.current_version()
     if current is None:
-        raise StoreUnavailable("not ready: no model version is published yet")
+        raise StoreUnavailable(f"not ready: {state.issuer.when_empty()}")
+    durability = None if state.recovery is None else await state.recovery.check_durability()
     return _json(
         {
             "status": "ready",
@@ -174,6 +175,7 @@ async def readyz(request: Request) -> Response:
             "previous_version": await state.store.previous_version(),
             "rules_version": state.rules.live.version,
             "rules_rejected": state.rules.rejected,
+            "durability_warning": durability,
         }
     )
 

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     batch_concurrency: int = Field(ge=1)
     workers: int = Field(ge=1)
     publish_on_start: Literal["never", "if_empty", "always"]
+    republish_when_empty: bool
+    republish_retry_s: float = Field(gt=0)
     log_level: Literal["debug", "info", "warning", "error"]
     calendar: CalendarConfig
     issuance: IssuanceConfig

@@ -10,6 +10,7 @@ from engine.serve.calendar import WeekCalendar
 from engine.serve.experiment import ExperimentRuntime
 from engine.serve.issuance import Issuer
 from engine.serve.metrics import Metrics
+from engine.serve.recovery import Recovery
 from engine.serve.rules_watch import RulesWatcher
 from engine.serve.settings import Settings
 from engine.serve.store import Store
@@ -27,6 +28,7 @@ class ServeState:
     issuer: Issuer
     owns_store: bool
     experiments: ExperimentRuntime | None = None
+    recovery: Recovery | None = None
 
     def week(self, week: int | None) -> int:
         """The requested week checked against the served range, or the current week."""

@@ -156,6 +156,10 @@ class Store(Protocol):
         """Raise :class:`~engine.errors.StoreUnavailable` if the store cannot answer."""
         ...
 
+    async def durability(self) -> str | None:
+        """``None`` if the data survives a restart of the store; else a sentence saying what is lost."""
+        ...
+
     async def bench_get(self) -> bytes | None:
         """A single plain read of one small key: the floor the latency benchmark compares against."""
         ...

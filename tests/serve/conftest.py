@@ -264,20 +264,33 @@ def new_store(settings: Settings) -> Store:
     return EmbeddedStore()
 
 
-class ThrowawayRedis:
-    """A private ``redis-server`` on a free port, no persistence: killing it is an outage."""
+#: A throwaway Redis that keeps nothing across a restart.
+NO_PERSISTENCE = ("--save", "", "--appendonly", "no")
+#: A throwaway Redis with the append-only file the README asks for in production.
+AOF = ("--save", "", "--appendonly", "yes", "--appendfsync", "everysec")
 
-    def __init__(self) -> None:
+
+class ThrowawayRedis:
+    """A private ``redis-server`` on a free port (no persistence unless ``options`` say otherwise).
+
+    Its files (an AOF, if enabled) live in ``workdir``, so a restart on the same port finds them.
+    """
+
+    def __init__(self, workdir: Path, options: tuple[str, ...] = NO_PERSISTENCE) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.workdir = workdir
+        self.options = options
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         """Start (or restart on the same port) and wait until it answers."""
         binary = shutil.which("redis-server")
         assert binary is not None, "redis-server is not installed"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        where = ("--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir))
         self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
+            [binary, *where, *self.options],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -302,11 +315,11 @@ class ThrowawayRedis:
 
 
 @pytest.fixture
-def throwaway_redis() -> Iterator[ThrowawayRedis]:
-    """Our own Redis server, killed at the end whatever happens."""
+def throwaway_redis(tmp_path: Path) -> Iterator[ThrowawayRedis]:
+    """Our own Redis server without persistence, killed at the end whatever happens."""
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
-    server = ThrowawayRedis()
+    server = ThrowawayRedis(tmp_path / "redis")
     server.start()
     yield server
     server.kill()
