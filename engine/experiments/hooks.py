@@ -11,8 +11,9 @@ The serving layer builds them through :class:`engine.serve.experiment.Experiment
 The exposure only needs ``member_id``, ``week``, ``arm`` and, when a challenge was shown, the challenge
 itself (attribute ``challenge``) or its ``item_ids`` and ``reward_cost``: see
 :func:`engine.experiments.service.to_snapshot` for the shapes accepted. Optional attributes:
-``experiment`` (an exposure of another experiment is ignored, so several hooks can listen side by side)
-and ``shadow`` (holdout only: the challenge the member would have had).
+``experiment`` (an exposure of another experiment is ignored, so several hooks can listen side by side),
+``shadow`` (holdout only: the challenge the member would have had) and ``payload`` (the exact answer
+served, kept so that a challenge the online store lost can be served again unchanged).
 
 Exposure event ids are derived from (experiment, salt, member, week), so recording the same serving
 twice (a retry, or a repair after a lost write) is a no-op rather than a second exposure.
@@ -54,6 +55,11 @@ def _shown(exposure: object) -> object | None:
     return None
 
 
+def _served(exposure: object) -> str | None:
+    payload = getattr(exposure, "payload", None)
+    return payload.decode() if isinstance(payload, bytes) else payload
+
+
 def exposure_event_of(
     store: EventStore, definition: ExperimentDefinition, exposure: object
 ) -> ExposureEvent | None:
@@ -90,6 +96,7 @@ def exposure_event_of(
         challenge,
         shadow=getattr(exposure, "shadow", None),
         event_id=exposure_event_id(definition, member_id, week),
+        served=_served(exposure),
     )
 
 

@@ -57,6 +57,10 @@ class EventStore(Protocol):
         """Store an opt-out; returns whether it was new."""
         ...
 
+    def served_challenge(self, member_id: int | str, week: int) -> str | None:
+        """The answer first served to the member for ``week`` (the API's JSON), if it was recorded."""
+        ...
+
     def progress(self, member_id: int | str, week: int) -> Progress:
         """The member's challenge progress for the week."""
         ...

@@ -5,6 +5,7 @@ Layout under ``<prefix>:``
     exposures / purchases / opt_outs   streams: the durable, ordered event log (``event`` = JSON)
     ids:<table>                        hash event_id -> canonical JSON (exactly-once, conflict check)
     challenges                         hash "<member>|<week>" -> challenge JSON
+    served                             hash "<member>|<week>" -> the answer first served (API JSON)
     bought:<member>:<week>             set of items bought in the week
     rewards                            hash "<member>|<week>" -> reward JSON (HSETNX: issued once)
     locks                              hash "<experiment>|<salt>" -> assignment fingerprint
@@ -187,10 +188,16 @@ class RedisEventStore:
             self._k("challenges"),
             self._k("bought", member, event.week),
             self._k("rewards"),
+            self._k("served"),
         ]
         now = datetime.now(UTC).isoformat()
-        args = [event.event_id, _dump(record), f"{member}|{event.week}", _dump(challenge), now]
+        served = event.served or ""
+        args = [event.event_id, _dump(record), f"{member}|{event.week}", _dump(challenge), now, served]
         return member, event.week, keys, args
+
+    def served_field(self, member_id: int | str, week: int) -> tuple[str, str]:
+        """``(hash key, field)`` of the answer first served to the member for ``week``."""
+        return self._k("served"), f"{member_id}|{week}"
 
     def _pipeline(self, calls: Sequence[tuple[str, int, list[str], list[str]]]) -> list[Any]:
         try:
@@ -259,6 +266,14 @@ class RedisEventStore:
         return bool(self._call(self._append, keys, [event.event_id, _dump(record)]))
 
     # -- reads -------------------------------------------------------------------------------------
+    def served_challenge(self, member_id: int | str, week: int) -> str | None:
+        """The answer first served to the member for ``week`` (JSON), if it was recorded."""
+        try:
+            raw = self._r.hget(*self.served_field(member_id, week))
+        except redis.RedisError as exc:
+            raise store_error(exc, self.path) from exc
+        return None if raw is None else bytes(raw).decode()
+
     def progress(self, member_id: int | str, week: int) -> Progress:
         """The member's challenge progress for the week."""
         return self._progress(str(member_id), week, False)

@@ -80,6 +80,7 @@ def record_exposure(
     shadow: object | None = None,
     event_id: str | None = None,
     timestamp: datetime | None = None,
+    served: str | None = None,
 ) -> Progress:
     """Record that ``member_id`` was served ``arm``'s answer for ``week``; returns the week's progress.
 
@@ -102,6 +103,7 @@ def record_exposure(
         shadow=shadow,
         event_id=event_id,
         timestamp=timestamp,
+        served=served,
     )
     return store.add_exposure(event)
 
@@ -117,10 +119,12 @@ def exposure_event(
     shadow: object | None = None,
     event_id: str | None = None,
     timestamp: datetime | None = None,
+    served: str | None = None,
 ) -> ExposureEvent:
     """The checked exposure event of :func:`record_exposure`, not yet written (group commit writes many).
 
     Checks the arm, week and holdout rules and the assignment lock exactly as :func:`record_exposure`.
+    ``served`` is the exact answer shown (JSON), kept so that a lost online record can be served again.
     """
     if not definition.covers_week(week):
         raise ExperimentError(
@@ -152,6 +156,7 @@ def exposure_event(
         challenge=offer,
         shadow=None if shadow is None else to_snapshot(shadow),
         timestamp=timestamp,
+        served=served,
     )
 
 

@@ -52,6 +52,8 @@ CREATE INDEX IF NOT EXISTS purchases_member_week ON purchases (member_id, week);
 CREATE TABLE IF NOT EXISTS rewards (
     member_id TEXT NOT NULL, week INTEGER NOT NULL, experiment TEXT NOT NULL, arm TEXT NOT NULL,
     reward_cost REAL NOT NULL, issued_at TEXT NOT NULL, PRIMARY KEY (member_id, week));
+CREATE TABLE IF NOT EXISTS served (
+    member_id TEXT NOT NULL, week INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (member_id, week));
 CREATE TABLE IF NOT EXISTS opt_outs (
     event_id TEXT PRIMARY KEY, member_id TEXT NOT NULL, week INTEGER NOT NULL, ts TEXT);
 """
@@ -244,7 +246,17 @@ class SqliteEventStore:
                 f"now {(event.experiment, event.arm, items, shown, cost)}; "
                 "a week's challenge must not change"
             )
+        if event.served is not None:
+            conn.execute("INSERT OR IGNORE INTO served VALUES (?, ?, ?)", (member, event.week, event.served))
         return self._progress(conn, member, event.week)
+
+    def served_challenge(self, member_id: int | str, week: int) -> str | None:
+        """The answer first served to the member for ``week`` (JSON), if it was recorded."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT body FROM served WHERE member_id = ? AND week = ?", (str(member_id), week)
+            ).fetchone()
+        return None if row is None else str(row[0])
 
     def add_purchases(self, events: Iterable[PurchaseEvent]) -> list[Progress]:
         """Store purchases (idempotent by event id); returns the progress of every challenge they touch."""

@@ -118,12 +118,13 @@ def create_app(
     owns_runtime = experiments is None and settings.experiments is not None
     if experiments is None and settings.experiments is not None:
         experiments = ExperimentRuntime.from_config(settings.experiments)
-    progress_of = None
+    progress_of = recall = None
     if experiments is not None:
-        assign_arm, on_exposure, progress_of = (
+        assign_arm, on_exposure, progress_of, recall = (
             experiments.assign,
             experiments.record,
             experiments.progress_json,
+            experiments.recall,
         )
     owns_store = store is None
     store = build_store(settings) if store is None else store
@@ -141,6 +142,7 @@ def create_app(
         on_exposure=on_exposure,
         progress_of=progress_of,
         when_empty=recovery.store_empty,
+        recall=recall,
     )
     state = ServeState(settings, store, rules, calendar, metrics, issuer, owns_store, experiments, recovery)
 

@@ -93,6 +93,15 @@ class WireExposures:
             raise store_error(exc, self._store.path) from exc
         return self._store.exposure_progress(member, week, reply)
 
+    async def served(self, member_id: str, week: int) -> bytes | None:
+        """The answer first served to the member for ``week``, if recorded."""
+        key, field = self._store.served_field(member_id, week)
+        try:
+            reply: bytes | None = await self._wire.execute("HGET", key, field)
+        except redis.RedisError as exc:
+            raise store_error(exc, self._store.path) from exc
+        return reply
+
     async def close(self) -> None:
         """Close the connection."""
         await self._wire.close()
@@ -140,6 +149,7 @@ class ExperimentRuntime:
         # A Redis event store gets the lean async connection (writes pipeline on the wire instead).
         self._batcher: ExposureBatcher | None = None
         self._wire: WireExposures | None = None
+        self._in_thread = exposure_in_thread
         writer = None
         if not exposure_in_thread:
             if redis_store is not None and isinstance(store, RedisEventStore):
@@ -224,6 +234,22 @@ class ExperimentRuntime:
             progress = await self._repair(definition, member_id, week, payload) or progress
         return self._remember(progress)
 
+    async def recall(self, member_id: str, week: int) -> bytes | None:
+        """The answer first served to the member for ``week``, as the event store recorded it.
+
+        Only weeks an experiment covers have one; read on the event loop like exposure writes are
+        (a thread for a store that may wait on the disk).
+        """
+        if self.active(week) is None:
+            return None
+        if self._wire is not None:
+            return await self._wire.served(member_id, week)
+        if self._in_thread:
+            body = await asyncio.to_thread(self.store.served_challenge, member_id, week)
+        else:
+            body = self.store.served_challenge(member_id, week)
+        return None if body is None else body.encode()
+
     async def progress(self, member_id: str, week: int) -> bytes:
         """The member's progress for ``week`` (cached like :meth:`progress_json`)."""
         cached = self._cached(member_id, week)
@@ -287,6 +313,7 @@ class ExperimentRuntime:
                 week,
                 shown,
                 event_id=exposure_event_id(definition, member_id, week),
+                served=payload.decode(),
             )
         except (Conflict, ExperimentError) as exc:
             log.error(

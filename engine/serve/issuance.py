@@ -26,6 +26,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -48,6 +49,9 @@ DAY_S = 86_400
 #: Versions whose catalog and cold-start record stay decoded in memory (current, previous, one spare).
 CACHED_VERSIONS = 3
 
+
+#: A budget claim that always fits (re-spending the cost of a restored challenge, never refusing it).
+UNLIMITED = sys.float_info.max
 
 #: The reason code of the holdout arm's explicit no-offer.
 HOLDOUT_REASON = "holdout"
@@ -80,12 +84,15 @@ class Exposure:
     experiment: str | None = None
     challenge: Challenge | None = None
     shadow: Challenge | None = None
+    payload: bytes | None = None
 
 
 ArmAssigner = Callable[[str, int], ArmChoice | None]
 ExposureHook = Callable[[Exposure], Awaitable[object]]
 #: ``(member_id, week, stored payload) -> progress JSON`` (``b"null"`` outside experiments).
 ProgressHook = Callable[[str, int, bytes], Awaitable[bytes]]
+#: ``(member_id, week) -> the answer first served`` as recorded outside the online store (experiments).
+RecallHook = Callable[[str, int], Awaitable[bytes | None]]
 
 
 def no_model() -> str:
@@ -172,6 +179,8 @@ class Issuer:
     progress_of: ProgressHook | None = None
     #: Called when the store has no model version (it starts a republish); says what is happening.
     when_empty: Callable[[], str] = no_model
+    #: The answer first served to a member for a week, when the online store no longer has it.
+    recall: RecallHook | None = None
     versions: VersionCache = field(init=False)
     _baseline: tuple[str, RulesConfig] | None = field(init=False, default=None)
 
@@ -192,13 +201,13 @@ def _history(blob: bytes | None) -> MemberHistory:
     return MemberHistory(stretch_weeks=raw.get("s", {}), last_offer_week=raw.get("l"))
 
 
-def _next_history(before: MemberHistory, challenge: Challenge) -> bytes | None:
-    if challenge.status != "issued":
+def _next_history(before: MemberHistory, status: str, category: str | None, week: int) -> bytes | None:
+    if status != "issued":
         return None
     stretch = dict(before.stretch_weeks)
-    if challenge.stretch is not None:
-        stretch[challenge.stretch.category] = challenge.week
-    return orjson.dumps({"s": stretch, "l": challenge.week})
+    if category is not None:
+        stretch[category] = week
+    return orjson.dumps({"s": stretch, "l": week})
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,10 +298,47 @@ async def challenge_for(issuer: Issuer, member_id: str, week: int) -> Decision:
     return dataclasses.replace(decision, payload=payload)
 
 
+async def _restore(issuer: Issuer, member_id: str, week: int, history: bytes | None) -> Decision | None:
+    """Serve again the answer first served (recorded by the experiment), if the online store lost it.
+
+    Stored with issue-once semantics like a new issuance, with its history (so caps hold next week) and
+    its expected cost spent again: the budget counter may have been lost with the record, and counting a
+    cost twice refuses offers, where not counting it could overspend.
+    """
+    if issuer.recall is None:
+        return None
+    payload = await issuer.recall(member_id, week)
+    if payload is None:
+        return None
+    body = orjson.loads(payload)
+    stretch = body.get("stretch")
+    category = stretch.get("category") if isinstance(stretch, dict) else None
+    cost = float(body.get("expected_cost") or 0.0)
+    result = await issuer.store.issue_once(
+        week,
+        member_id,
+        payload,
+        issuer.retention_s,
+        ["restored", f"restored:w{week}"],
+        history=_next_history(_history(history), str(body.get("status")), category, week),
+        history_ttl_s=issuer.history_retention_s,
+        budget=BudgetClaim(week, cost, UNLIMITED) if cost > 0 else None,
+    )
+    if result.won:
+        log.warning(
+            "challenge restored from the experiment event store (the online store had lost it)",
+            extra={"member_id": member_id, "week": week},
+        )
+    return Decision(result.payload, new=False)
+
+
 async def _decide(issuer: Issuer, member_id: str, week: int) -> Decision:
     found = await issuer.store.lookup(week, member_id)
     if found.issued is not None:
         return Decision(found.issued, new=False)
+    restored = await _restore(issuer, member_id, week, found.history)
+    if restored is not None:
+        return restored
     if found.version is None:
         raise StoreUnavailable(issuer.when_empty())
     data = await issuer.versions.get(found.version)
@@ -349,7 +395,9 @@ async def _decide(issuer: Issuer, member_id: str, week: int) -> Decision:
         ctx.payload(challenge),
         issuer.retention_s,
         ctx.counters(challenge),
-        history=_next_history(history, challenge),
+        history=_next_history(
+            history, challenge.status, None if challenge.stretch is None else challenge.stretch.category, week
+        ),
         history_ttl_s=issuer.history_retention_s,
         budget=budget,
     )
@@ -376,6 +424,7 @@ async def _decide(issuer: Issuer, member_id: str, week: int) -> Decision:
         experiment=None if ctx.choice is None else ctx.choice.experiment,
         challenge=challenge,
         shadow=shadow,
+        payload=result.payload,
     )
     await issuer.on_exposure(exposure)
     return Decision(result.payload, new=True, status=status, reason_code=code, cold_start=ctx.cold_start)
