@@ -34,6 +34,7 @@ import redis.asyncio as aioredis
 from pydantic import Field
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 
 from engine.config import StrictModel
@@ -166,8 +167,10 @@ class RedisStore:
             socket_connect_timeout=config.socket_connect_timeout_s,
             max_connections=config.max_connections,
             timeout=config.socket_timeout_s,
-            # Fail fast: a retry would only multiply the wait the caller sees during an outage.
-            retry=Retry(NoBackoff(), 0),
+            # Fail fast: a retry after a timeout would only multiply the wait the caller sees during an
+            # outage. One immediate retry after a connection error: a pooled connection Redis dropped
+            # (a restart) fails once on use, and the retry reconnects at once.
+            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         )
         self._client = aioredis.Redis(connection_pool=pool)
         p = config.key_prefix
