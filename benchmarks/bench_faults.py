@@ -365,16 +365,16 @@ def report(outcomes: list[Outcome], args: argparse.Namespace) -> None:
         f"load average: {os.getloadavg()[0]:.2f}"
     )
     print(
-        f"{'scenario':<24}{'requests':>9}{'errors':>8}{'1st err s':>10}{'(what)':>22}{'recovered s':>12}"
-        f"{'changed':>9}{'of':>7}{'p50 ms':>8}{'p99 ms':>9}{'RSS MB before':>14}{'after':>7}"
+        f"{'scenario':<24}{'requests':>9}{'errors':>8}{'1st err s':>10}{'(what)':>21}{'recovered s':>12}"
+        f"{'changed':>9}{'of':>8}{'p50 ms':>10}{'p99 ms':>10}{'RSS MB before':>14}{'after':>7}"
     )
     for o in outcomes:
         lat = np.array(o.latencies_ms or [np.nan])
         first = "-" if o.first_error_s is None else f"{o.first_error_s:.3f}"
         recovered = "-" if o.recovered_s is None else f"{o.recovered_s:.3f}"
         print(
-            f"{o.name:<24}{o.requests:>9}{o.errors:>8}{first:>10}{o.first_error[:20]:>22}{recovered:>12}"
-            f"{o.changed:>9}{o.compared:>7}{np.percentile(lat, 50):>8.2f}{np.percentile(lat, 99):>9.2f}"
+            f"{o.name:<24}{o.requests:>9}{o.errors:>8}{first:>10}{o.first_error[:20]:>21}{recovered:>12}"
+            f"{o.changed:>9}{o.compared:>8}{np.percentile(lat, 50):>10.1f}{np.percentile(lat, 99):>10.1f}"
             f"{o.rss_before_mb:>14.1f}{o.rss_after_mb:>7.1f}"
         )
     print(

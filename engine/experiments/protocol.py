@@ -17,6 +17,22 @@ from engine.experiments.definition import ExperimentDefinition
 from engine.experiments.events import ExposureEvent, OptOutEvent, Progress, PurchaseEvent
 
 
+class ExposureWriter(Protocol):
+    """How serving writes exposures to a store (and reads the answers served) from the event loop."""
+
+    async def write(self, event: ExposureEvent) -> Progress:
+        """Store ``event``; its progress, or its :class:`~engine.errors.Conflict` raised."""
+        ...
+
+    async def served(self, member_id: str, week: int) -> str | None:
+        """The answer first served to the member for ``week`` (JSON), if it was recorded."""
+        ...
+
+    async def aclose(self) -> None:
+        """Write anything queued and release connections."""
+        ...
+
+
 class EventStore(Protocol):
     """Durable storage of exposures, purchases, opt-outs, rewards and assignment locks."""
 
@@ -51,6 +67,10 @@ class EventStore(Protocol):
 
     def add_purchases(self, events: Iterable[PurchaseEvent]) -> list[Progress]:
         """Store purchases; returns the progress of each member-week touched."""
+        ...
+
+    def exposure_writer(self, in_thread: bool) -> ExposureWriter:
+        """The writer serving uses for this store: in a worker thread, or its own way on the event loop."""
         ...
 
     def add_opt_out(self, event: OptOutEvent) -> bool:

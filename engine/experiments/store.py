@@ -19,11 +19,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from engine.errors import Conflict, ExperimentError, StoreUnavailable
 from engine.experiments.definition import ExperimentDefinition, LockMemo
+from engine.experiments.writers import ExposureBatcher, ThreadWriter
+
+if TYPE_CHECKING:
+    from engine.experiments.protocol import ExposureWriter
 from engine.experiments.events import (
     ChallengeSnapshot,
     ExposureEvent,
@@ -249,6 +254,10 @@ class SqliteEventStore:
         if event.served is not None:
             conn.execute("INSERT OR IGNORE INTO served VALUES (?, ?, ?)", (member, event.week, event.served))
         return self._progress(conn, member, event.week)
+
+    def exposure_writer(self, in_thread: bool) -> ExposureWriter:
+        """A worker thread per write, or on the loop one transaction per loop turn (group commit)."""
+        return ThreadWriter(self) if in_thread else ExposureBatcher(self)
 
     def served_challenge(self, member_id: int | str, week: int) -> str | None:
         """The answer first served to the member for ``week`` (JSON), if it was recorded."""

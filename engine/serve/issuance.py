@@ -41,7 +41,7 @@ from engine.serve.baseline import baseline_member, baseline_rules
 from engine.serve.calendar import WeekCalendar
 from engine.serve.publish import catalog_from_blob
 from engine.serve.rules_watch import RulesWatcher
-from engine.serve.store import BudgetClaim, Store
+from engine.serve.store import BudgetClaim, IssueStore
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class _VersionData:
 class VersionCache:
     """Each model version's catalog and cold-start record, fetched from the store once and decoded."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: IssueStore) -> None:
         self._store = store
         self._data: dict[str, _VersionData] = {}
         self._loading: dict[str, asyncio.Lock] = {}
@@ -169,7 +169,7 @@ class VersionCache:
 class Issuer:
     """The dependencies of :func:`challenge_for`, built once per process."""
 
-    store: Store
+    store: IssueStore
     rules: RulesWatcher
     calendar: WeekCalendar
     retention_s: int

@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from types import TracebackType
 from typing import Literal
 
 import redis.asyncio as aioredis
@@ -35,11 +34,12 @@ from pydantic import Field
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
 from engine.config import StrictModel
 from engine.errors import Conflict, StoreUnavailable
-from engine.serve.redis_wire import WireClient
+from engine.redis_errors import RedisErrors, redis_location
+from engine.redis_wire import WireClient
 from engine.serve.store import BudgetClaim, IssueResult, Lookup
 
 # KEYS: issued, current, history; ARGV: "p:v:", member_id
@@ -110,28 +110,6 @@ class RedisStoreConfig(StrictModel):
     publish_batch: int = Field(default=1000, ge=1, description="records per pipelined HSET round trip")
 
 
-class _Wrap:
-    """Turn any Redis or socket error inside ``with`` into :class:`StoreUnavailable` naming the step."""
-
-    __slots__ = ("url", "what")
-
-    def __init__(self, url: str, what: str) -> None:
-        self.url = url
-        self.what = what
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if isinstance(exc, RedisError | OSError):
-            raise StoreUnavailable(
-                f"online store unavailable: Redis at {self.url} failed during {self.what}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
-
-
 def persistence_warning(appendonly: str | None, save: str | None) -> str | None:
     """None when Redis writes an append-only file; else what a Redis restart loses, and the fix."""
     if appendonly == "yes":
@@ -183,13 +161,14 @@ class RedisStore:
         self._budget = f"{p}:budget:"
         self._bench = f"{p}:bench"
         # The hot commands (lookup, issue, the benchmark GET) go over a lean pipelined connection.
-        self._wire = WireClient(config.url, config.socket_timeout_s, config.socket_connect_timeout_s)
+        self._wire = WireClient.from_url(config.url, config.socket_timeout_s, config.socket_connect_timeout_s)
         self._lookup_sha = hashlib.sha1(_LOOKUP.encode()).hexdigest()
         self._issue_sha = hashlib.sha1(_ISSUE.encode()).hexdigest()
         self._switch = self._client.register_script(_SWITCH)
         self._rollback = self._client.register_script(_ROLLBACK)
+        where = f"online store unavailable: Redis at {redis_location(config.url)}"
         self._safe = {
-            name: _Wrap(config.url, name)
+            name: RedisErrors(where, name)
             for name in ("publish", "rollback", "read", "lookup", "issue", "counters", "ping")
         }
 
