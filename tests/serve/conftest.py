@@ -300,6 +300,8 @@ class ThrowawayRedis:
             try:
                 client.ping()
                 break
+            except (redis.AuthenticationError, redis.ResponseError):
+                break  # up, and wants a password (--requirepass)
             except redis.RedisError:
                 if time.monotonic() > deadline:
                     raise

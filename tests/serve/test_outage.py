@@ -5,13 +5,14 @@ Uses a private throwaway ``redis-server`` (never the shared one on 6379).
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
 import pytest
 
 from engine.serve.app import create_app
-from tests.serve.conftest import WEEK, LiveServer, ThrowawayRedis, make_settings
+from tests.serve.conftest import NO_PERSISTENCE, WEEK, LiveServer, ThrowawayRedis, make_settings
 
 pytestmark = pytest.mark.redis
 
@@ -59,3 +60,38 @@ def test_outage_gives_fast_503_and_recovers(
             time.sleep(0.05)
         assert r.json()["model_version"] == "v1"
         assert client.get("/readyz").status_code == 200
+
+
+def test_no_password_in_any_answer_or_log_line_through_an_outage(
+    tmp_path: Path, artifact_root: Path, rules_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "s3cret-pw-4711"
+    server = ThrowawayRedis(tmp_path / "redis", ("--requirepass", secret, *NO_PERSISTENCE))
+    server.start()
+    url = f"redis://:{secret}@127.0.0.1:{server.port}/0"
+    settings = make_settings(
+        artifact_root, rules_path, store={"type": "redis", "url": url, "key_prefix": "pw"}
+    )
+    bodies = []
+    try:
+        with (
+            caplog.at_level(logging.DEBUG),
+            LiveServer(create_app(settings)) as live,
+            live.client() as client,
+        ):
+            path = "/v1/members/{}/challenge"
+            bodies.append(client.get(path.format(1), params={"week": WEEK}))
+            server.kill()
+            bodies += [client.get(path.format(2), params={"week": WEEK}), client.get("/readyz")]
+            server.start()  # empty: the service republishes by itself
+            start = time.monotonic()
+            while (r := client.get(path.format(3), params={"week": WEEK})).status_code != 200:
+                bodies.append(r)
+                assert time.monotonic() - start < RECOVERY_S, r.text
+                time.sleep(0.05)
+            bodies += [r, client.get("/readyz")]
+    finally:
+        server.kill()
+    assert {r.status_code for r in bodies} == {200, 503}
+    assert not [r.text for r in bodies if secret in r.text]
+    assert not [str(rec.__dict__) for rec in caplog.records if secret in str(rec.__dict__)]
