@@ -4,7 +4,9 @@
 
 1. one store round trip: the challenge already issued this week, else the current model version and the
    member's record *in that version* (so a request never mixes versions);
-2. already issued: return it unchanged (stable for the week, whatever changed since);
+2. already issued: return it unchanged (stable for the week, whatever changed since); nothing issued but
+   the experiment event store recorded the answer first served (the online store lost it): store that
+   again and return it (:mod:`engine.serve.recall`); no model published: a 503 saying what recovery does;
 3. otherwise apply the rules in force to the record (or, for a member the model does not know, to the
    version's cold-start record of popular items, under the same guards), and store the result with
    issue-once semantics: of concurrent first requests exactly one writes, and all return what was
@@ -26,7 +28,6 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -34,12 +35,13 @@ from typing import NamedTuple
 import orjson
 
 from engine.candidates import Catalog, Id, MemberCandidates
-from engine.challenge import Challenge, Explanation, MemberHistory, RuleOutcome, assemble_challenge
+from engine.challenge import Challenge, Explanation, RuleOutcome, assemble_challenge
 from engine.errors import ArtifactError, OfferEngineError, StoreUnavailable
 from engine.rules.config import RulesConfig
 from engine.serve.baseline import baseline_member, baseline_rules
 from engine.serve.calendar import WeekCalendar
 from engine.serve.publish import catalog_from_blob
+from engine.serve.recall import RecallHook, history_of, next_history, restore_served
 from engine.serve.rules_watch import RulesWatcher
 from engine.serve.store import BudgetClaim, IssueStore
 
@@ -49,9 +51,6 @@ DAY_S = 86_400
 #: Versions whose catalog and cold-start record stay decoded in memory (current, previous, one spare).
 CACHED_VERSIONS = 3
 
-
-#: A budget claim that always fits (re-spending the cost of a restored challenge, never refusing it).
-UNLIMITED = sys.float_info.max
 
 #: The reason code of the holdout arm's explicit no-offer.
 HOLDOUT_REASON = "holdout"
@@ -91,8 +90,6 @@ ArmAssigner = Callable[[str, int], ArmChoice | None]
 ExposureHook = Callable[[Exposure], Awaitable[object]]
 #: ``(member_id, week, stored payload) -> progress JSON`` (``b"null"`` outside experiments).
 ProgressHook = Callable[[str, int, bytes], Awaitable[bytes]]
-#: ``(member_id, week) -> the answer first served`` as recorded outside the online store (experiments).
-RecallHook = Callable[[str, int], Awaitable[bytes | None]]
 
 
 def no_model() -> str:
@@ -194,22 +191,6 @@ class Issuer:
         return self._baseline[1]
 
 
-def _history(blob: bytes | None) -> MemberHistory:
-    if not blob:
-        return MemberHistory()
-    raw = orjson.loads(blob)
-    return MemberHistory(stretch_weeks=raw.get("s", {}), last_offer_week=raw.get("l"))
-
-
-def _next_history(before: MemberHistory, status: str, category: str | None, week: int) -> bytes | None:
-    if status != "issued":
-        return None
-    stretch = dict(before.stretch_weeks)
-    if category is not None:
-        stretch[category] = week
-    return orjson.dumps({"s": stretch, "l": week})
-
-
 @dataclass(frozen=True, slots=True)
 class _Context:
     """What every challenge of one request shares: who, when, which versions, what the API adds."""
@@ -298,47 +279,22 @@ async def challenge_for(issuer: Issuer, member_id: str, week: int) -> Decision:
     return dataclasses.replace(decision, payload=payload)
 
 
-async def _restore(issuer: Issuer, member_id: str, week: int, history: bytes | None) -> Decision | None:
-    """Serve again the answer first served (recorded by the experiment), if the online store lost it.
-
-    Stored with issue-once semantics like a new issuance, with its history (so caps hold next week) and
-    its expected cost spent again: the budget counter may have been lost with the record, and counting a
-    cost twice refuses offers, where not counting it could overspend.
-    """
-    if issuer.recall is None:
-        return None
-    payload = await issuer.recall(member_id, week)
-    if payload is None:
-        return None
-    body = orjson.loads(payload)
-    stretch = body.get("stretch")
-    category = stretch.get("category") if isinstance(stretch, dict) else None
-    cost = float(body.get("expected_cost") or 0.0)
-    result = await issuer.store.issue_once(
-        week,
-        member_id,
-        payload,
-        issuer.retention_s,
-        ["restored", f"restored:w{week}"],
-        history=_next_history(_history(history), str(body.get("status")), category, week),
-        history_ttl_s=issuer.history_retention_s,
-        budget=BudgetClaim(week, cost, UNLIMITED) if cost > 0 else None,
-    )
-    if result.won:
-        log.warning(
-            "challenge restored from the experiment event store (the online store had lost it)",
-            extra={"member_id": member_id, "week": week},
-        )
-    return Decision(result.payload, new=False)
-
-
 async def _decide(issuer: Issuer, member_id: str, week: int) -> Decision:
     found = await issuer.store.lookup(week, member_id)
     if found.issued is not None:
         return Decision(found.issued, new=False)
-    restored = await _restore(issuer, member_id, week, found.history)
-    if restored is not None:
-        return restored
+    if issuer.recall is not None:
+        restored = await restore_served(
+            issuer.store,
+            issuer.recall,
+            member_id,
+            week,
+            found.history,
+            issuer.retention_s,
+            issuer.history_retention_s,
+        )
+        if restored is not None:
+            return Decision(restored, new=False)
     if found.version is None:
         raise StoreUnavailable(issuer.when_empty())
     data = await issuer.versions.get(found.version)
@@ -353,7 +309,7 @@ async def _decide(issuer: Issuer, member_id: str, week: int) -> Decision:
         issued_at=dt.datetime.now(dt.UTC).isoformat(),
         expires_at=issuer.calendar.expires(week).isoformat(),
     )
-    history = _history(found.history)
+    history = history_of(found.history)
     policy = None if ctx.choice is None else ctx.choice.policy
     tier = "unknown"
     try:
@@ -395,7 +351,7 @@ async def _decide(issuer: Issuer, member_id: str, week: int) -> Decision:
         ctx.payload(challenge),
         issuer.retention_s,
         ctx.counters(challenge),
-        history=_next_history(
+        history=next_history(
             history, challenge.status, None if challenge.stretch is None else challenge.stretch.category, week
         ),
         history_ttl_s=issuer.history_retention_s,
