@@ -97,6 +97,10 @@ class EmbeddedStore:
         self.options = options or IN_MEMORY
         self.where = str(self.options.path) if self.options.path else "memory"
         self._lock = threading.Lock()
+        self._gens: dict[str, int] = {}
+        self._current: str | None = None
+        self._previous: str | None = None
+        self._next_purge = 0.0
         try:
             if self.options.path is not None:
                 self.options.path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,14 +118,10 @@ class EmbeddedStore:
                 # A generation neither current nor previous is a publish cut short by a crash.
                 stale = [g for (g,) in db.execute("SELECT gen FROM versions") if g not in gens.values()]
                 self._drop(db, stale)
+                self._load_names()
+            self._purge(time.time())
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"embedded store {self.where}: cannot open: {exc}") from exc
-        self._gens: dict[str, int] = {}
-        self._current: str | None = None
-        self._previous: str | None = None
-        self._load_names()
-        self._next_purge = 0.0
-        self._purge(time.time())
 
     # -- plumbing ------------------------------------------------------------------------------------
     @contextmanager
@@ -131,10 +131,11 @@ class EmbeddedStore:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # a failed COMMIT (disk full) leaves it open
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     def _failed(self, exc: sqlite3.Error, what: str) -> StoreUnavailable:
         return StoreUnavailable(f"embedded store {self.where} failed during {what}: {exc}")
@@ -296,8 +297,8 @@ class EmbeddedStore:
     ) -> IssueResult:
         """First writer wins, in one transaction with the budget, counters and history."""
         now = time.time()
-        self._purge(now)
         try:
+            self._purge(now)
             with self._write() as db:
                 row = db.execute(_ISSUED, (week, member_id, now)).fetchone()
                 if row is not None:

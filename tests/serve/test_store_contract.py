@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import Conflict
+from engine.errors import Conflict, StoreUnavailable
 from engine.serve.embedded import EmbeddedOptions, EmbeddedStore
 from engine.serve.redis_store import RedisStore, RedisStoreConfig
 from engine.serve.settings import load_settings
@@ -238,3 +238,14 @@ class TestRedisStore(StoreContract):
         yield store
         await store.close()
         delete_prefix(REDIS_URL, prefix)
+
+
+def test_an_unusable_file_is_refused_naming_it(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the store's folder should be")
+    with pytest.raises(StoreUnavailable, match="not-a-folder"):
+        EmbeddedStore(file_options(blocker / "serve.sqlite3"))
+    garbage = tmp_path / "garbage.sqlite3"
+    garbage.write_bytes(b"this is not a SQLite database" * 100)
+    with pytest.raises(StoreUnavailable, match=r"garbage\.sqlite3: cannot open"):
+        EmbeddedStore(file_options(garbage))
