@@ -53,6 +53,8 @@ def test_outage_gives_fast_503_and_recovers(
         first = client.get(path.format(2), params={"week": WEEK})
         assert first.status_code == 503
         assert "republishing champion after store came back empty" in first.json()["detail"]
+        ready = client.get("/readyz")  # says the same until the republish is done
+        assert ready.status_code == 200 or "republishing champion" in ready.json()["detail"], ready.text
         start = time.monotonic()
         while (r := client.get(path.format(2), params={"week": WEEK})).status_code != 200:
             assert r.status_code == 503
