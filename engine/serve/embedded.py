@@ -60,7 +60,7 @@ CREATE TABLE IF NOT EXISTS history (member_id TEXT PRIMARY KEY, blob BLOB NOT NU
 CREATE TABLE IF NOT EXISTS budget (week INTEGER PRIMARY KEY, spent REAL NOT NULL, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
-_ISSUED = "SELECT payload FROM issued WHERE week = ? AND member_id = ? AND expires_at > ?"
+_ISSUED = "SELECT payload, expires_at FROM issued WHERE week = ? AND member_id = ? AND expires_at > ?"
 _HISTORY = "SELECT blob FROM history WHERE member_id = ? AND expires_at > ?"
 _MEMBER = "SELECT record FROM members WHERE gen = ? AND member_id = ?"
 _COUNT = "INSERT INTO counters VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value"
@@ -82,11 +82,17 @@ class EmbeddedOptions(StrictModel):
     busy_timeout_s: float = Field(gt=0, description="wait for another writer of the file before a 503")
     publish_batch: int = Field(ge=1, description="member records per publish transaction")
     purge_interval_s: float = Field(gt=0, description="how often rows past their retention are deleted")
+    cache_entries: int = Field(ge=0, description="issued challenges kept in memory for repeat reads")
 
 
 #: In memory, nothing to wait for: for tests and :class:`EmbeddedStore` built without options.
 IN_MEMORY = EmbeddedOptions(
-    path=None, synchronous="NORMAL", busy_timeout_s=5.0, publish_batch=2000, purge_interval_s=3600.0
+    path=None,
+    synchronous="NORMAL",
+    busy_timeout_s=5.0,
+    publish_batch=2000,
+    purge_interval_s=3600.0,
+    cache_entries=0,
 )
 
 
@@ -101,6 +107,9 @@ class EmbeddedStore:
         self._current: str | None = None
         self._previous: str | None = None
         self._next_purge = 0.0
+        # Issued challenges never change once written (only expire): repeat reads of recent ones skip
+        # SQLite. (week, member_id) -> (payload, expires_at), oldest first out.
+        self._recent: dict[tuple[int, str], tuple[bytes, float]] = {}
         try:
             if self.options.path is not None:
                 self.options.path.parent.mkdir(parents=True, exist_ok=True)
@@ -263,12 +272,15 @@ class EmbeddedStore:
     async def lookup(self, week: int, member_id: str) -> Lookup:
         """Issued challenge, else current version, record and history, read under the lock."""
         now = time.time()
+        hit = self._recent.get((week, member_id))
+        if hit is not None and hit[1] > now:
+            return Lookup(hit[0], None, None)
         try:
             with self._lock:
                 db = self._db
                 row = db.execute(_ISSUED, (week, member_id, now)).fetchone()
                 if row is not None:
-                    return Lookup(bytes(row[0]), None, None)
+                    return Lookup(self._remember(week, member_id, bytes(row[0]), row[1]), None, None)
                 version = self._current
                 if version is None:
                     return Lookup(None, None, None)
@@ -302,7 +314,7 @@ class EmbeddedStore:
             with self._write() as db:
                 row = db.execute(_ISSUED, (week, member_id, now)).fetchone()
                 if row is not None:
-                    return IssueResult(bytes(row[0]), won=False)
+                    return IssueResult(self._remember(week, member_id, bytes(row[0]), row[1]), won=False)
                 if budget is not None:
                     spent = db.execute(
                         "SELECT spent FROM budget WHERE week = ? AND expires_at > ?", (budget.week, now)
@@ -325,7 +337,14 @@ class EmbeddedStore:
                     )
         except sqlite3.Error as exc:
             raise self._failed(exc, "issue") from exc
-        return IssueResult(payload, won=True)
+        return IssueResult(self._remember(week, member_id, payload, now + ttl_s), won=True)
+
+    def _remember(self, week: int, member_id: str, payload: bytes, expires_at: float) -> bytes:
+        if self.options.cache_entries:
+            if len(self._recent) >= self.options.cache_entries:
+                del self._recent[next(iter(self._recent))]
+            self._recent[(week, member_id)] = (payload, expires_at)
+        return payload
 
     async def get_history(self, member_id: str) -> bytes | None:
         """The member's offer history blob."""
