@@ -21,9 +21,10 @@ Tables::
 A publish loads a new generation in batches (each its own short transaction, invisible until the switch)
 and switches ``current`` in one transaction, so a request never mixes versions; a generation left half
 loaded by a crash is deleted at the next start. Rows past their retention are ignored by reads and
-deleted at start-up and every ``purge_interval_s``. One connection, one lock: the service is one
-process (the CLI refuses several workers on this store); ``BEGIN IMMEDIATE`` keeps issue-once exact
-even if a second process opened the same file by mistake.
+deleted at start-up and every ``purge_interval_s``. WAL checkpoints run in a background thread
+(:mod:`engine.serve.checkpoint`), and the issues of one event-loop turn share a commit. One connection,
+one lock: the service is one process (the CLI refuses several workers on this store); ``BEGIN
+IMMEDIATE`` keeps issue-once exact even if a second process opened the same file by mistake.
 """
 
 from __future__ import annotations
@@ -41,29 +42,11 @@ from pydantic import Field
 
 from engine.config import StrictModel
 from engine.errors import Conflict, StoreUnavailable
+from engine.serve.checkpoint import Checkpointer
+from engine.serve.embedded_sql import COUNT, HISTORY, ISSUED, MEMBER, SCHEMA, Issue, issue
 from engine.serve.store import BudgetClaim, IssueResult, Lookup
 
 BENCH_VALUE = b"pong"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS versions (gen INTEGER PRIMARY KEY, name TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS members (
-    gen INTEGER NOT NULL, member_id TEXT NOT NULL, record BLOB NOT NULL, PRIMARY KEY (gen, member_id));
-CREATE TABLE IF NOT EXISTS shared (
-    gen INTEGER NOT NULL, name TEXT NOT NULL, blob BLOB NOT NULL, PRIMARY KEY (gen, name));
-CREATE TABLE IF NOT EXISTS issued (
-    week INTEGER NOT NULL, member_id TEXT NOT NULL, payload BLOB NOT NULL, expires_at REAL NOT NULL,
-    PRIMARY KEY (week, member_id));
-CREATE INDEX IF NOT EXISTS issued_expiry ON issued (expires_at);
-CREATE TABLE IF NOT EXISTS history (member_id TEXT PRIMARY KEY, blob BLOB NOT NULL, expires_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS budget (week INTEGER PRIMARY KEY, spent REAL NOT NULL, expires_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-"""
-_ISSUED = "SELECT payload, expires_at FROM issued WHERE week = ? AND member_id = ? AND expires_at > ?"
-_HISTORY = "SELECT blob FROM history WHERE member_id = ? AND expires_at > ?"
-_MEMBER = "SELECT record FROM members WHERE gen = ? AND member_id = ?"
-_COUNT = "INSERT INTO counters VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value"
 
 
 class EmbeddedStoreConfig(StrictModel):
@@ -83,6 +66,7 @@ class EmbeddedOptions(StrictModel):
     publish_batch: int = Field(ge=1, description="member records per publish transaction")
     purge_interval_s: float = Field(gt=0, description="how often rows past their retention are deleted")
     cache_entries: int = Field(ge=0, description="issued challenges kept in memory for repeat reads")
+    checkpoint_interval_s: float = Field(gt=0, description="WAL checkpoints in a background thread")
 
 
 #: In memory, nothing to wait for: for tests and :class:`EmbeddedStore` built without options.
@@ -93,6 +77,7 @@ IN_MEMORY = EmbeddedOptions(
     publish_batch=2000,
     purge_interval_s=3600.0,
     cache_entries=0,
+    checkpoint_interval_s=1.0,
 )
 
 
@@ -110,6 +95,7 @@ class EmbeddedStore:
         # Issued challenges never change once written (only expire): repeat reads of recent ones skip
         # SQLite. (week, member_id) -> (payload, expires_at), oldest first out.
         self._recent: dict[tuple[int, str], tuple[bytes, float]] = {}
+        self._queued: list[tuple[Issue, asyncio.Future[IssueResult]]] = []
         try:
             if self.options.path is not None:
                 self.options.path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,7 +107,10 @@ class EmbeddedStore:
             )
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute(f"PRAGMA synchronous = {self.options.synchronous}")
-            self._db.executescript(_SCHEMA)
+            if self.options.path is not None:
+                # Checkpoints (which wait for the disk) run in a thread, not on a request's commit.
+                self._db.execute("PRAGMA wal_autocheckpoint = 0")
+            self._db.executescript(SCHEMA)
             with self._write() as db:
                 gens = self._live_gens(db)
                 # A generation neither current nor previous is a publish cut short by a crash.
@@ -131,6 +120,10 @@ class EmbeddedStore:
             self._purge(time.time())
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"embedded store {self.where}: cannot open: {exc}") from exc
+        self._checkpointer = None
+        if self.options.path is not None:
+            self._checkpointer = Checkpointer(self.options.path, self.options.checkpoint_interval_s)
+            self._checkpointer.start()
 
     # -- plumbing ------------------------------------------------------------------------------------
     @contextmanager
@@ -260,7 +253,7 @@ class EmbeddedStore:
     async def get_member(self, version: str, member_id: str) -> bytes | None:
         """One member's record in ``version``."""
         gen = self._gens.get(version)
-        return None if gen is None else self._read(_MEMBER, (gen, member_id), "read")
+        return None if gen is None else self._read(MEMBER, (gen, member_id), "read")
 
     async def get_shared(self, version: str, name: str) -> bytes | None:
         """A shared blob of ``version``."""
@@ -278,14 +271,14 @@ class EmbeddedStore:
         try:
             with self._lock:
                 db = self._db
-                row = db.execute(_ISSUED, (week, member_id, now)).fetchone()
+                row = db.execute(ISSUED, (week, member_id, now)).fetchone()
                 if row is not None:
                     return Lookup(self._remember(week, member_id, bytes(row[0]), row[1]), None, None)
                 version = self._current
                 if version is None:
                     return Lookup(None, None, None)
-                record = db.execute(_MEMBER, (self._gens[version], member_id)).fetchone()
-                history = db.execute(_HISTORY, (member_id, now)).fetchone()
+                record = db.execute(MEMBER, (self._gens[version], member_id)).fetchone()
+                history = db.execute(HISTORY, (member_id, now)).fetchone()
         except sqlite3.Error as exc:
             raise self._failed(exc, "lookup") from exc
         return Lookup(
@@ -307,37 +300,38 @@ class EmbeddedStore:
         history_ttl_s: int = 0,
         budget: BudgetClaim | None = None,
     ) -> IssueResult:
-        """First writer wins, in one transaction with the budget, counters and history."""
+        """First writer wins, atomically with the budget, counters and history; durable when it returns.
+
+        The issues of one event-loop turn share one transaction (group commit: the commit is most of
+        the cost); each runs in order inside it, so first-writer-wins holds within a batch too.
+        """
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[IssueResult] = loop.create_future()
+        self._queued.append(
+            (Issue(week, member_id, payload, ttl_s, counters, history, history_ttl_s, budget), done)
+        )
+        if len(self._queued) == 1:
+            loop.call_soon(self._flush)
+        return await done
+
+    def _flush(self) -> None:
+        batch, self._queued = self._queued, []
         now = time.time()
         try:
             self._purge(now)
             with self._write() as db:
-                row = db.execute(_ISSUED, (week, member_id, now)).fetchone()
-                if row is not None:
-                    return IssueResult(self._remember(week, member_id, bytes(row[0]), row[1]), won=False)
-                if budget is not None:
-                    spent = db.execute(
-                        "SELECT spent FROM budget WHERE week = ? AND expires_at > ?", (budget.week, now)
-                    ).fetchone()
-                    total = (0.0 if spent is None else float(spent[0])) + budget.cost
-                    if total > budget.limit:
-                        return IssueResult(b"", won=False, over_budget=True)
-                    db.execute(
-                        "INSERT OR REPLACE INTO budget VALUES (?, ?, ?)", (budget.week, total, now + ttl_s)
-                    )
-                db.execute(
-                    "INSERT OR REPLACE INTO issued VALUES (?, ?, ?, ?)",
-                    (week, member_id, payload, now + ttl_s),
-                )
-                db.executemany(_COUNT, [(name, 1) for name in counters])
-                if history is not None:
-                    expires = now + max(history_ttl_s, 1)
-                    db.execute(
-                        "INSERT OR REPLACE INTO history VALUES (?, ?, ?)", (member_id, history, expires)
-                    )
+                results = [issue(db, op, now) for op, _ in batch]
         except sqlite3.Error as exc:
-            raise self._failed(exc, "issue") from exc
-        return IssueResult(self._remember(week, member_id, payload, now + ttl_s), won=True)
+            error = self._failed(exc, "issue")
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(error)
+            return
+        for (op, done), (result, expires_at) in zip(batch, results, strict=True):
+            if not result.over_budget:
+                self._remember(op.week, op.member_id, result.payload, expires_at)
+            if not done.done():  # a cancelled request's issue is stored all the same
+                done.set_result(result)
 
     def _remember(self, week: int, member_id: str, payload: bytes, expires_at: float) -> bytes:
         if self.options.cache_entries:
@@ -348,7 +342,7 @@ class EmbeddedStore:
 
     async def get_history(self, member_id: str) -> bytes | None:
         """The member's offer history blob."""
-        return self._read(_HISTORY, (member_id, time.time()), "read")
+        return self._read(HISTORY, (member_id, time.time()), "read")
 
     async def budget_spent(self, week: int) -> float:
         """Expected reward cost issued so far in ``week``."""
@@ -363,13 +357,13 @@ class EmbeddedStore:
 
     async def get_issued(self, week: int, member_id: str) -> bytes | None:
         """The challenge issued to the member in ``week``."""
-        return self._read(_ISSUED, (week, member_id, time.time()), "read")
+        return self._read(ISSUED, (week, member_id, time.time()), "read")
 
     async def incr(self, counter: str, amount: int = 1) -> None:
         """Add ``amount`` to a counter."""
         try:
             with self._write() as db:
-                db.execute(_COUNT, (counter, amount))
+                db.execute(COUNT, (counter, amount))
         except sqlite3.Error as exc:
             raise self._failed(exc, "counters") from exc
 
@@ -404,6 +398,8 @@ class EmbeddedStore:
         return BENCH_VALUE
 
     async def close(self) -> None:
-        """Close the file (everything committed is already in it)."""
+        """Stop checkpointing and close the file (everything committed is already in it)."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         with self._lock:
             self._db.close()
