@@ -286,6 +286,9 @@ def main() -> None:
     parser.add_argument("--first-rate", type=float, default=1000.0, help="req/s for first issuances")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--store", choices=["redis", "embedded"], default="redis", help="online store (embedded: a temp file)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if args.first_rate * args.seconds > args.members:
@@ -303,14 +306,22 @@ def main() -> None:
             **os.environ,
             "OFFERS_ARTIFACT_ROOT": str(root),
             "OFFERS_RULES_PATH": str(CONFIG_DIR / "rules.toml"),
-            "OFFERS_STORE__TYPE": "redis",
-            "OFFERS_STORE__URL": args.redis_url,
-            "OFFERS_STORE__KEY_PREFIX": prefix,
             "OFFERS_LOG_LEVEL": "warning",
             "OFFERS_PUBLISH_ON_START": "never",
         }
-        offers = [sys.executable, "-c", "from engine.cli import main; main()"]
-        subprocess.run([*offers, "publish"], env=env, check=True)
+        if args.store == "redis":
+            env |= {
+                "OFFERS_STORE__TYPE": "redis",
+                "OFFERS_STORE__URL": args.redis_url,
+                "OFFERS_STORE__KEY_PREFIX": prefix,
+            }
+            offers = [sys.executable, "-c", "from engine.cli import main; main()"]
+            subprocess.run([*offers, "publish"], env=env, check=True)
+        else:  # the embedded store is filled at start-up (one worker: it is one process's file)
+            env |= {
+                "OFFERS_EMBEDDED__PATH": str(Path(tmp) / "serve.sqlite3"),
+                "OFFERS_PUBLISH_ON_START": "always",
+            }
         cmd = [sys.executable, "-m", "uvicorn", "bench_app:app", "--factory"]
         cmd += ["--app-dir", str(Path(__file__).resolve().parent), "--host", "127.0.0.1", "--port", str(port)]
         cmd += ["--workers", str(args.workers), "--loop", "uvloop", "--http", "httptools"]

@@ -69,3 +69,35 @@ def test_rules_do_no_io() -> None:
             for a in (n.names if isinstance(n, ast.Import) else [n])  # type: ignore[attr-defined]
         }
         assert not imported & io_modules, f"{path.name} imports {sorted(imported & io_modules)}"
+
+
+def _calls(path: Path, name: str) -> list[str]:
+    """The source of every call of ``name`` (e.g. ``getattr``, ``isinstance``) in ``path``."""
+    text = path.read_text()
+    tree = ast.parse(text, filename=str(path))
+    return [
+        ast.get_source_segment(text, node) or ""
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
+    ]
+
+
+def test_the_serve_experiments_seam_is_typed() -> None:
+    """No getattr probing of exposures or challenges, no isinstance on a concrete event store."""
+    for module in ("experiments/hooks.py", "experiments/service.py", "experiments/shown.py"):
+        assert _calls(ENGINE / module, "getattr") == [], module
+    concrete = [c for c in _calls(ENGINE / "serve/experiment.py", "isinstance") if "EventStore" in c]
+    assert concrete == []
+    assert (
+        "engine.experiments.redis_store"
+        not in _engine_imports(ENGINE / "serve/experiment.py")["engine/serve/experiment.py"]
+    )
+
+
+def test_redis_errors_are_mapped_in_one_table() -> None:
+    """Both Redis stores map errors through engine.redis_errors, not classes or functions of their own."""
+    for module in ("serve/redis_store.py", "experiments/redis_store.py", "experiments/redis_writer.py"):
+        source = (ENGINE / module).read_text()
+        assert "StoreUnavailable(" not in source, module
+        assert "def store_error" not in source, module
+        assert "class _Wrap" not in source, module

@@ -78,7 +78,7 @@ def open_store(config: SqliteStoreConfig | RedisStoreConfig, path: Path | None =
     if isinstance(config, RedisStoreConfig):
         from engine.experiments.redis_store import RedisEventStore
 
-        return RedisEventStore.from_url(config.url, config.prefix)
+        return RedisEventStore.from_url(config.url, config.prefix, config.busy_timeout_s)
     return SqliteEventStore(config.path, synchronous=config.synchronous, busy_timeout_s=config.busy_timeout_s)
 
 

@@ -88,6 +88,9 @@ class ExposureEvent(_Event):
     challenge: ChallengeSnapshot | None = None
     shadow: ChallengeSnapshot | None = None
     timestamp: datetime | None = None
+    #: The exact answer served (the API's JSON), kept so that an answer the online store lost can be
+    #: served again unchanged; not part of the event's identity (a resend without it is the same event).
+    served: str | None = None
 
     @model_validator(mode="after")
     def _one_of_challenge_or_shadow(self) -> ExposureEvent:

@@ -8,11 +8,11 @@ The serving layer builds them through :class:`engine.serve.experiment.Experiment
     arm_for = make_arm_assigner(definition)                  # (member_id, week) -> arm | None
     hook = make_exposure_hook(store, definition)             # await hook(exposure) -> Progress | None
 
-The exposure only needs ``member_id``, ``week``, ``arm`` and, when a challenge was shown, the challenge
-itself (attribute ``challenge``) or its ``item_ids`` and ``reward_cost``: see
-:func:`engine.experiments.service.to_snapshot` for the shapes accepted. Optional attributes:
-``experiment`` (an exposure of another experiment is ignored, so several hooks can listen side by side)
-and ``shadow`` (holdout only: the challenge the member would have had).
+The exposure is a :class:`~engine.experiments.shown.ServedExposure`: ``member_id``, ``week``, ``arm``,
+``status``, the ``challenge`` shown (see :func:`engine.experiments.shown.to_snapshot` for the shapes
+accepted), ``experiment`` (an exposure of another experiment is ignored, so several hooks can listen side
+by side), ``shadow`` (holdout only: the challenge the member would have had) and ``payload`` (the exact
+answer served, kept so that a challenge the online store lost can be served again unchanged).
 
 Exposure event ids are derived from (experiment, salt, member, week), so recording the same serving
 twice (a retry, or a repair after a lost write) is a no-op rather than a second exposure.
@@ -23,12 +23,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from engine.errors import Conflict, ExperimentError
+from engine.errors import ExperimentError
 from engine.experiments.assignment import assign_arm
 from engine.experiments.definition import ExperimentDefinition
 from engine.experiments.events import ExposureEvent, Progress
 from engine.experiments.protocol import EventStore
 from engine.experiments.service import exposure_event
+from engine.experiments.shown import ServedExposure
+from engine.experiments.writers import ExposureBatcher as ExposureBatcher  # re-exported: callers use it
 
 
 def exposure_event_id(definition: ExperimentDefinition, member_id: str, week: int) -> str:
@@ -45,19 +47,10 @@ def make_arm_assigner(definition: ExperimentDefinition) -> Callable[[str, int], 
     return arm_for
 
 
-def _shown(exposure: object) -> object | None:
-    challenge = getattr(exposure, "challenge", None)
-    if challenge is not None:
-        return challenge
-    if getattr(exposure, "item_ids", None) is not None:
-        return exposure
-    return None
-
-
 def exposure_event_of(
-    store: EventStore, definition: ExperimentDefinition, exposure: object
+    store: EventStore, definition: ExperimentDefinition, exposure: ServedExposure
 ) -> ExposureEvent | None:
-    """The checked :class:`ExposureEvent` of a duck-typed exposure; None if ``definition`` ignores it.
+    """The checked :class:`ExposureEvent` of a served exposure; None if ``definition`` ignores it.
 
     Raises
     ------
@@ -65,76 +58,29 @@ def exposure_event_of(
         An issued exposure without picks, or any refusal of
         :func:`~engine.experiments.service.exposure_event`.
     """
-    arm = getattr(exposure, "arm", None)
-    week = int(getattr(exposure, "week"))  # noqa: B009 - duck-typed on purpose
-    experiment = getattr(exposure, "experiment", None)
-    if arm is None or not definition.covers_week(week):
+    week = exposure.week
+    if exposure.arm is None or not definition.covers_week(week):
         return None
-    if experiment is not None and experiment != definition.name:
+    if exposure.experiment is not None and exposure.experiment != definition.name:
         return None
-    member_id = str(getattr(exposure, "member_id"))  # noqa: B009
-    status = getattr(exposure, "status", None)
-    shown = _shown(exposure)
-    if status == "issued" and shown is None:
+    member_id = str(exposure.member_id)
+    if exposure.status == "issued" and exposure.challenge is None:
         raise ExperimentError(
             f"exposure of member {member_id} week {week} was issued but carries no picks: the hook needs "
-            "the challenge (or item_ids and reward_cost) to track progress and rewards"
+            "the challenge to track progress and rewards"
         )
-    challenge = shown if status in (None, "issued") else None
+    payload = exposure.payload
     return exposure_event(
         store,
         definition,
-        arm,
+        exposure.arm,
         member_id,
         week,
-        challenge,
-        shadow=getattr(exposure, "shadow", None),
+        exposure.challenge if exposure.status == "issued" else None,
+        shadow=exposure.shadow,
         event_id=exposure_event_id(definition, member_id, week),
+        served=None if payload is None else payload.decode(),
     )
-
-
-class ExposureBatcher:
-    """Group commit of exposures on the event loop: many waiting requests, one store write.
-
-    :meth:`write` queues the event and waits; the first event queued schedules a flush for the loop's
-    next turn, by which time the other requests ready in this turn have queued theirs, and the flush
-    writes them all with one :meth:`EventStore.add_exposures` (one SQLite transaction, one Redis round
-    trip). Each caller returns only after its own exposure is written, so there is no window in which
-    an answered exposure can be lost; :meth:`flush` writes what is queued at once (at shutdown).
-    The write runs on the loop: right for short writes (SQLite ``synchronous = "NORMAL"``, Redis).
-    """
-
-    def __init__(self, store: EventStore) -> None:
-        self._store = store
-        self._pending: list[tuple[ExposureEvent, asyncio.Future[Progress]]] = []
-
-    async def write(self, event: ExposureEvent) -> Progress:
-        """Write ``event`` with the others of this loop turn; its progress, or its Conflict raised."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Progress] = loop.create_future()
-        self._pending.append((event, future))
-        if len(self._pending) == 1:
-            loop.call_soon(self.flush)
-        return await future
-
-    def flush(self) -> None:
-        """Write every queued exposure now and wake their callers."""
-        batch, self._pending = self._pending, []
-        if not batch:
-            return
-        answers: list[Progress | Conflict | Exception]
-        try:
-            answers = list(self._store.add_exposures([e for e, _ in batch]))
-        except Exception as exc:
-            # The store failed: every waiting caller hears why (as with a write of its own).
-            answers = [exc] * len(batch)
-        for (_, future), answer in zip(batch, answers, strict=True):
-            if future.done():
-                continue  # the request was cancelled; its exposure is written all the same
-            if isinstance(answer, Exception):
-                future.set_exception(answer)
-            else:
-                future.set_result(answer)
 
 
 def make_exposure_hook(
@@ -143,7 +89,7 @@ def make_exposure_hook(
     *,
     in_thread: bool = True,
     writer: Callable[[ExposureEvent], Awaitable[Progress]] | None = None,
-) -> Callable[[object], Awaitable[Progress | None]]:
+) -> Callable[[ServedExposure], Awaitable[Progress | None]]:
     """An async hook that records each exposure in ``store``; returns the member's progress for the week.
 
     ``in_thread`` runs the write in a worker thread (right when a write waits for a disk flush);
@@ -153,7 +99,7 @@ def make_exposure_hook(
     ignores returns None.
     """
 
-    async def hook(exposure: object) -> Progress | None:
+    async def hook(exposure: ServedExposure) -> Progress | None:
         if writer is not None:
             event = exposure_event_of(store, definition, exposure)
             return None if event is None else await writer(event)

@@ -109,7 +109,7 @@ def habit_stretch_policy(reward_cost: float) -> Policy:
 def recommender_policy(rules: RulesConfig, train: TrainConfig) -> Policy:
     """The production path: candidates trained before ``week``, challenges assembled through the rules."""
     from engine.challenge import assemble_batch
-    from engine.experiments.service import to_snapshot
+    from engine.experiments.shown import to_snapshot
     from engine.train.candidates import build_candidates
 
     def policy(history: Dataset, week: int, member_ids: Sequence[str]) -> Offers:

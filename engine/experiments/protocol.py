@@ -17,6 +17,22 @@ from engine.experiments.definition import ExperimentDefinition
 from engine.experiments.events import ExposureEvent, OptOutEvent, Progress, PurchaseEvent
 
 
+class ExposureWriter(Protocol):
+    """How serving writes exposures to a store (and reads the answers served) from the event loop."""
+
+    async def write(self, event: ExposureEvent) -> Progress:
+        """Store ``event``; its progress, or its :class:`~engine.errors.Conflict` raised."""
+        ...
+
+    async def served(self, member_id: str, week: int) -> str | None:
+        """The answer first served to the member for ``week`` (JSON), if it was recorded."""
+        ...
+
+    async def aclose(self) -> None:
+        """Write anything queued and release connections."""
+        ...
+
+
 class EventStore(Protocol):
     """Durable storage of exposures, purchases, opt-outs, rewards and assignment locks."""
 
@@ -53,12 +69,20 @@ class EventStore(Protocol):
         """Store purchases; returns the progress of each member-week touched."""
         ...
 
+    def exposure_writer(self, in_thread: bool) -> ExposureWriter:
+        """The writer serving uses for this store: in a worker thread, or its own way on the event loop."""
+        ...
+
     def add_opt_out(self, event: OptOutEvent) -> bool:
         """Store a negative signal (idempotent by event id); returns whether it was new."""
         ...
 
     def opted_out(self, member_id: int | str) -> bool:
         """Whether the member has opted out of offers (an ``opt_out`` signal is stored)."""
+        ...
+
+    def served_challenge(self, member_id: int | str, week: int) -> str | None:
+        """The answer first served to the member for ``week`` (the API's JSON), if it was recorded."""
         ...
 
     def progress(self, member_id: int | str, week: int) -> Progress:

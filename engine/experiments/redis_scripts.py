@@ -70,9 +70,10 @@ return redis.call('HSETNX', KEYS[3], ARGV[1], reward)
 )
 
 # One exposure in one round trip (the serving layer also runs it on its own async connection): the
-# append of APPEND, the reward check of COMPLETE and the reads of the week's progress. Reply: the
-# challenge JSON, then (shown challenges only) reward issued now, reward issued, one bought flag per pick
-# (its own item) and the first product of the stretch category bought ('' when none).
+# append of APPEND, the answer served (KEYS[7], ARGV[6]; kept first-wins), the reward check of COMPLETE
+# and the reads of the week's progress. Reply: the challenge JSON, then (shown challenges only) reward
+# issued now, reward issued, one bought flag per pick (its own item) and the first product of the stretch
+# category bought ('' when none).
 EXPOSE_SCRIPT = (
     _PICKS_BOUGHT
     + """
@@ -91,6 +92,7 @@ else
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   redis.call('XADD', KEYS[2], '*', 'event', ARGV[2])
 end
+if ARGV[6] ~= '' then redis.call('HSETNX', KEYS[7], ARGV[3], ARGV[6]) end
 local raw = redis.call('HGET', KEYS[3], ARGV[3])
 local ch = cjson.decode(raw)
 if ch.shown == 0 then return {raw} end

@@ -5,6 +5,7 @@ Layout under ``<prefix>:``
     exposures / purchases / opt_outs   streams: the durable, ordered event log (``event`` = JSON)
     ids:<table>                        hash event_id -> canonical JSON (exactly-once, conflict check)
     challenges                         hash "<member>|<week>" -> challenge JSON
+    served                             hash "<member>|<week>" -> the answer first served (API JSON)
     bought:<member>:<week>             set of items bought in the week
     bought_cat:<member>:<week>         hash category -> first product of it bought in the week (the
                                        stretch pick is a category: any product of it counts)
@@ -23,12 +24,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import redis
 
-from engine.errors import Conflict, ExperimentError, StoreUnavailable
+from engine.errors import Conflict, ExperimentError, OfferEngineError
 from engine.experiments.definition import ExperimentDefinition, LockMemo
 from engine.experiments.events import (
     ExposureEvent,
@@ -39,21 +40,23 @@ from engine.experiments.events import (
     signal_order,
 )
 from engine.experiments.redis_scripts import APPEND, COMPLETE, EXPOSE_SCRIPT, LOCK, SIGNAL
+from engine.experiments.redis_writer import WireExposures
 from engine.experiments.store import TABLE_COLUMNS
+from engine.experiments.writers import ThreadWriter
+from engine.redis_errors import map_redis_error
+from engine.redis_wire import WireClient
+
+if TYPE_CHECKING:
+    from engine.experiments.protocol import ExposureWriter
 
 _STREAMS = ("exposures", "purchases", "opt_outs")
+#: How long serving's exposure writes wait for Redis when the config does not say.
+DEFAULT_TIMEOUT_S = 2.0
 _BATCH = 5000
 
 
 def _dump(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-def store_error(exc: redis.RedisError, where: str) -> Conflict | StoreUnavailable:
-    """Our error for a Redis error: a script's ``CONFLICT`` reply, or else the store being unavailable."""
-    if isinstance(exc, redis.ResponseError) and str(exc).startswith("CONFLICT"):
-        return Conflict(str(exc)[len("CONFLICT ") :])
-    return StoreUnavailable(f"experiment event store {where}: {exc}")
 
 
 class RedisEventStore:
@@ -67,10 +70,11 @@ class RedisEventStore:
         Namespace of every key; one per deployment (and per test).
     """
 
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
+    def __init__(self, client: redis.Redis, prefix: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         # redis-py's return types are unions over its decode modes; this store always reads bytes.
         self._r: Any = client
         self.prefix = prefix
+        self.timeout_s = timeout_s
         self._append = client.register_script(APPEND)
         self._complete = client.register_script(COMPLETE)
         self._expose = client.register_script(EXPOSE_SCRIPT)
@@ -80,9 +84,29 @@ class RedisEventStore:
         self._locks = LockMemo()
 
     @classmethod
-    def from_url(cls, url: str, prefix: str) -> RedisEventStore:
-        """Connect to ``url`` (``redis://host:port/db``)."""
-        return cls(redis.Redis.from_url(url), prefix)
+    def from_url(cls, url: str, prefix: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> RedisEventStore:
+        """Connect to ``url`` (``redis://host:port/db``); ``timeout_s`` bounds serving's exposure writes."""
+        return cls(redis.Redis.from_url(url), prefix, timeout_s)
+
+    def exposure_writer(self, in_thread: bool) -> ExposureWriter:
+        """A worker thread per write, or on the loop a lean pipelined connection to the same server."""
+        if in_thread:
+            return ThreadWriter(self)
+        kwargs = self._r.connection_pool.connection_kwargs
+        wire = WireClient(
+            kwargs.get("host", "127.0.0.1"),
+            int(kwargs.get("port", 6379)),
+            db=int(kwargs.get("db", 0)),
+            username=kwargs.get("username"),
+            password=kwargs.get("password"),
+            timeout_s=self.timeout_s,
+            connect_timeout_s=self.timeout_s,
+        )
+        return WireExposures(self, wire)
+
+    def error(self, exc: BaseException, during: str = "a write") -> OfferEngineError:
+        """Our error for a Redis error of this store (:data:`engine.redis_errors.REDIS_ERRORS`)."""
+        return map_redis_error(exc, f"experiment event store {self.path}", during)
 
     @property
     def path(self) -> str:
@@ -97,7 +121,7 @@ class RedisEventStore:
         try:
             return fn(keys=keys, args=args)
         except redis.RedisError as exc:
-            raise store_error(exc, self.path) from exc
+            raise self.error(exc) from exc
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -165,10 +189,11 @@ class RedisEventStore:
         out: list[Progress | Conflict] = []
         for (member, week, _, _), reply in zip(calls, replies, strict=True):
             if isinstance(reply, redis.ResponseError):
-                if str(reply).startswith("CONFLICT"):
-                    out.append(Conflict(str(reply)[len("CONFLICT ") :]))
-                    continue
-                raise StoreUnavailable(f"experiment event store {self.path}: {reply}")
+                error = self.error(reply, "an exposure")
+                if not isinstance(error, Conflict):
+                    raise error
+                out.append(error)
+                continue
             out.append(self.exposure_progress(member, week, reply))
         return out
 
@@ -207,10 +232,16 @@ class RedisEventStore:
             self._k("bought", member, event.week),
             self._k("rewards"),
             self._k("bought_cat", member, event.week),
+            self._k("served"),
         ]
         now = datetime.now(UTC).isoformat()
-        args = [event.event_id, _dump(record), f"{member}|{event.week}", _dump(challenge), now]
+        served = event.served or ""
+        args = [event.event_id, _dump(record), f"{member}|{event.week}", _dump(challenge), now, served]
         return member, event.week, keys, args
+
+    def served_field(self, member_id: int | str, week: int) -> tuple[str, str]:
+        """``(hash key, field)`` of the answer first served to the member for ``week``."""
+        return self._k("served"), f"{member_id}|{week}"
 
     def _pipeline(self, calls: Sequence[tuple[str, int, list[str], list[str]]]) -> list[Any]:
         try:
@@ -222,7 +253,7 @@ class RedisEventStore:
                 pipe.evalsha(self._expose.sha, len(keys), *keys, *args)
             return list(pipe.execute(raise_on_error=False))
         except redis.RedisError as exc:
-            raise StoreUnavailable(f"experiment event store {self.path}: {exc}") from exc
+            raise self.error(exc, "exposures") from exc
 
     @staticmethod
     def exposure_progress(member: str, week: int, reply: list[Any]) -> Progress:
@@ -303,10 +334,18 @@ class RedisEventStore:
         try:
             state = self._r.hget(self._k("opt_state"), str(member_id))
         except redis.RedisError as exc:
-            raise store_error(exc, self.path) from exc
+            raise self.error(exc, "reading the opt-out state") from exc
         return state is not None and bytes(state).endswith(b"#opt_out")
 
     # -- reads -------------------------------------------------------------------------------------
+    def served_challenge(self, member_id: int | str, week: int) -> str | None:
+        """The answer first served to the member for ``week`` (JSON), if it was recorded."""
+        try:
+            raw = self._r.hget(*self.served_field(member_id, week))
+        except redis.RedisError as exc:
+            raise self.error(exc) from exc
+        return None if raw is None else bytes(raw).decode()
+
     def progress(self, member_id: int | str, week: int) -> Progress:
         """The member's challenge progress for the week."""
         return self._progress(str(member_id), week, False)

@@ -7,8 +7,8 @@
     progress = ingest_purchase(store, event)                # POST /events
     progress = progress_for(store, member_id, week)         # shown in the challenge response
 
-``challenge`` is the served challenge (anything with ``picks``/``item_ids`` and a reward cost, or a
-:class:`~engine.experiments.events.ChallengeSnapshot`), or None for the holdout's explicit no-offer.
+``challenge`` is the served challenge (:data:`~engine.experiments.shown.Shown`: a ChallengeSnapshot, the
+rules layer's Challenge or its JSON body), or None for the holdout's explicit no-offer.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from engine.errors import BadRequest, ExperimentError
+from engine.errors import ExperimentError
 from engine.experiments.assignment import assign_arm
 from engine.experiments.definition import ExperimentDefinition
-from engine.experiments.events import ChallengeSnapshot, ExposureEvent, Progress, PurchaseEvent, parse_event
+from engine.experiments.events import ExposureEvent, Progress, PurchaseEvent, parse_event
 from engine.experiments.protocol import EventStore
+from engine.experiments.shown import Shown, to_snapshot
 
 __all__ = [
     "assign_arm",
@@ -35,60 +36,18 @@ __all__ = [
 ]
 
 
-def to_snapshot(challenge: object) -> ChallengeSnapshot | None:
-    """Read the pick item ids and reward cost off a served challenge; None for an explicit no-offer.
-
-    Accepts a :class:`ChallengeSnapshot`; the rules layer's ``engine.challenge.Challenge`` (``habitual``
-    picks + ``stretch`` pick, ``reward.cash_cost``, ``status`` ``"no_offer"`` meaning no offer); or any
-    mapping/object with ``item_ids`` or ``picks`` (each with ``item_id``) and ``reward_cost``. The stretch
-    pick's category comes from ``stretch.category`` (or a ``stretch_category`` field): any product of it
-    counts for the stretch pick.
-    """
-    if isinstance(challenge, ChallengeSnapshot):
-        return challenge
-
-    def get(obj: object, name: str) -> Any:
-        return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
-
-    if get(challenge, "status") == "no_offer":
-        return None
-    items = get(challenge, "item_ids")
-    category = get(challenge, "stretch_category")
-    if items is None and get(challenge, "picks") is not None:
-        items = [get(p, "item_id") for p in get(challenge, "picks")]
-    if items is None and get(challenge, "habitual") is not None:
-        stretch = get(challenge, "stretch")
-        items = [get(p, "item_id") for p in get(challenge, "habitual")]
-        items += [] if stretch is None else [get(stretch, "item_id")]
-        category = None if stretch is None else get(stretch, "category")
-    if items is None:
-        raise BadRequest(f"challenge {challenge!r} has no item_ids, picks or habitual/stretch picks")
-    cost = get(challenge, "reward_cost")
-    reward = get(challenge, "reward")
-    if cost is None and reward is not None:
-        cost = get(reward, "cash_cost")
-        cost = get(reward, "cost") if cost is None else cost
-    if cost is None:
-        raise BadRequest(f"challenge {challenge!r} has no reward cost")
-    return ChallengeSnapshot(
-        item_ids=tuple(str(i) for i in items),
-        reward_cost=float(cost),
-        # A blank category (unknown in the catalog) cannot stand for products: the item alone counts.
-        stretch_category=str(category) if category not in (None, "") else None,
-    )
-
-
 def record_exposure(
     store: EventStore,
     definition: ExperimentDefinition,
     arm: str,
     member_id: int | str,
     week: int,
-    challenge: object | None,
+    challenge: Shown | None,
     *,
-    shadow: object | None = None,
+    shadow: Shown | None = None,
     event_id: str | None = None,
     timestamp: datetime | None = None,
+    served: str | None = None,
 ) -> Progress:
     """Record that ``member_id`` was served ``arm``'s answer for ``week``; returns the week's progress.
 
@@ -111,6 +70,7 @@ def record_exposure(
         shadow=shadow,
         event_id=event_id,
         timestamp=timestamp,
+        served=served,
     )
     return store.add_exposure(event)
 
@@ -121,15 +81,17 @@ def exposure_event(
     arm: str,
     member_id: int | str,
     week: int,
-    challenge: object | None,
+    challenge: Shown | None,
     *,
-    shadow: object | None = None,
+    shadow: Shown | None = None,
     event_id: str | None = None,
     timestamp: datetime | None = None,
+    served: str | None = None,
 ) -> ExposureEvent:
     """The checked exposure event of :func:`record_exposure`, not yet written (group commit writes many).
 
     Checks the arm, week and holdout rules and the assignment lock exactly as :func:`record_exposure`.
+    ``served`` is the exact answer shown (JSON), kept so that a lost online record can be served again.
     """
     if not definition.covers_week(week):
         raise ExperimentError(
@@ -161,6 +123,7 @@ def exposure_event(
         challenge=offer,
         shadow=None if shadow is None else to_snapshot(shadow),
         timestamp=timestamp,
+        served=served,
     )
 
 

@@ -21,11 +21,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from engine.errors import Conflict, ExperimentError, StoreUnavailable
 from engine.experiments.definition import ExperimentDefinition, LockMemo
+from engine.experiments.writers import ExposureBatcher, ThreadWriter
+
+if TYPE_CHECKING:
+    from engine.experiments.protocol import ExposureWriter
 from engine.experiments.events import (
     ChallengeSnapshot,
     ExposureEvent,
@@ -56,6 +61,8 @@ CREATE INDEX IF NOT EXISTS purchases_member_week ON purchases (member_id, week);
 CREATE TABLE IF NOT EXISTS rewards (
     member_id TEXT NOT NULL, week INTEGER NOT NULL, experiment TEXT NOT NULL, arm TEXT NOT NULL,
     reward_cost REAL NOT NULL, issued_at TEXT NOT NULL, PRIMARY KEY (member_id, week));
+CREATE TABLE IF NOT EXISTS served (
+    member_id TEXT NOT NULL, week INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (member_id, week));
 CREATE TABLE IF NOT EXISTS opt_outs (
     event_id TEXT PRIMARY KEY, member_id TEXT NOT NULL, week INTEGER NOT NULL, ts TEXT,
     kind TEXT NOT NULL DEFAULT 'opt_out');
@@ -286,7 +293,21 @@ class SqliteEventStore:
                 f"member {member} week {event.week}: already served {tuple(current)}, "
                 f"now {served}; a week's challenge must not change"
             )
+        if event.served is not None:
+            conn.execute("INSERT OR IGNORE INTO served VALUES (?, ?, ?)", (member, event.week, event.served))
         return self._progress(conn, member, event.week)
+
+    def exposure_writer(self, in_thread: bool) -> ExposureWriter:
+        """A worker thread per write, or on the loop one transaction per loop turn (group commit)."""
+        return ThreadWriter(self) if in_thread else ExposureBatcher(self)
+
+    def served_challenge(self, member_id: int | str, week: int) -> str | None:
+        """The answer first served to the member for ``week`` (JSON), if it was recorded."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT body FROM served WHERE member_id = ? AND week = ?", (str(member_id), week)
+            ).fetchone()
+        return None if row is None else str(row[0])
 
     def add_purchases(self, events: Iterable[PurchaseEvent]) -> list[Progress]:
         """Store purchases (idempotent by event id); returns the progress of every challenge they touch."""

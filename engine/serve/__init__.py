@@ -14,7 +14,9 @@ publish a trained model into Redis with ``offers publish``. Request flow, outerm
                          purchase events and progress in the experiment event store (SQLite default)
     baseline             the experiment's baseline arm: most-bought products + popular new category
     rules_watch          the last good rules, reloaded on file change or admin call
-    store                the Store protocol: embedded.EmbeddedStore | redis_store.RedisStore
+    recall               history blobs; serving again an answer the online store lost (from experiments)
+    store                the Store protocols: embedded.EmbeddedStore (SQLite file) | redis_store.RedisStore
+    recovery             publish the champion at start-up and whenever the store comes back empty
     publish              artifact directory -> per-member records -> Store.publish (atomic switch)
 
 ``settings`` is the only module that reads environment variables. Nothing here imports training code

@@ -13,13 +13,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import anyio.to_thread
 import orjson
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from engine.errors import NotFound, OfferEngineError
+from engine.errors import OfferEngineError
 from engine.redaction import redact, redact_value
 from engine.serve.auth import KeyRing
 from engine.serve.calendar import WeekCalendar
@@ -30,7 +29,7 @@ from engine.serve.hotpath import HotPath, render_error
 from engine.serve.issuance import ArmAssigner, ExposureHook, Issuer, no_arm, no_exposure
 from engine.serve.metrics import Metrics
 from engine.serve.openapi import state_bounds
-from engine.serve.publish import champion_version, load_for_publish, publish
+from engine.serve.recovery import Recovery
 from engine.serve.redis_store import RedisStore
 from engine.serve.routes import router
 from engine.serve.rules_watch import RulesWatcher
@@ -48,7 +47,7 @@ def build_store(settings: Settings) -> Store:
     """The store ``settings.store`` describes."""
     if settings.store.type == "redis":
         return RedisStore(settings.store)
-    return EmbeddedStore(settings.store)
+    return EmbeddedStore(settings.embedded)
 
 
 def _error(status: int, error: str, detail: object) -> Response:
@@ -90,27 +89,6 @@ def _install_handlers(app: FastAPI, metrics: Metrics) -> None:
     app.add_exception_handler(Exception, unexpected)
 
 
-async def _publish_on_start(state: ServeState) -> None:
-    mode = state.settings.publish_on_start
-    if mode == "never":
-        return
-    try:
-        if mode == "if_empty" and await state.store.current_version() is not None:
-            return
-        version = champion_version(state.settings.artifact_root)
-        publication = await anyio.to_thread.run_sync(
-            load_for_publish, state.settings.artifact_root, version, state.rules.current().rules
-        )
-        await publish(state.store, publication)
-    except NotFound as exc:
-        log.warning("no model published at start-up: %s", exc.message)
-    except OfferEngineError as exc:
-        # Start anyway (a bad champion must not keep the service down): /readyz says not ready, and
-        # why, until an admin publishes a good model.
-        state.publish_problem = f"publishing the champion at start-up failed: {exc.message}"
-        log.error(state.publish_problem)
-
-
 def create_app(
     settings: Settings,
     store: Store | None = None,
@@ -145,19 +123,21 @@ def create_app(
     owns_runtime = experiments is None and settings.experiments is not None
     if experiments is None and settings.experiments is not None:
         experiments = ExperimentRuntime.from_config(settings.experiments)
-    progress_of = opted_out = None
+    progress_of = opted_out = recall = None
     if experiments is not None:
-        assign_arm, on_exposure, progress_of, opted_out = (
+        assign_arm, on_exposure, progress_of, opted_out, recall = (
             experiments.assign,
             experiments.record,
             experiments.progress_json,
             experiments.opted_out,
+            experiments.recall,
         )
     owns_store = store is None
     store = build_store(settings) if store is None else store
     rules = RulesWatcher(settings.rules_path, settings.rules_check_interval_s)
     calendar = WeekCalendar(settings.calendar)
     metrics = Metrics(settings.metrics.latency_buckets_s)
+    recovery = Recovery(settings, store, rules)
     issuer = Issuer(
         store=store,
         rules=rules,
@@ -169,13 +149,17 @@ def create_app(
         on_exposure=on_exposure,
         progress_of=progress_of,
         opted_out=opted_out,
+        when_empty=recovery.store_empty,
+        recall=recall,
     )
     keys = KeyRing(settings.auth, settings.admin_api_key)
-    state = ServeState(settings, store, rules, calendar, metrics, issuer, owns_store, keys, experiments)
+    state = ServeState(
+        settings, store, rules, calendar, metrics, issuer, owns_store, keys, experiments, recovery
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await _publish_on_start(state)
+        await recovery.start()
         # Everything built so far lives as long as the process: keep the cyclic GC from rescanning it
         # (its full collections were the largest latency spikes under load).
         gc.collect()
@@ -190,6 +174,7 @@ def create_app(
             extra={"store": settings.store.type, "rules_version": rules.live.version},
         )
         yield
+        await recovery.close()
         if state.owns_store:
             await state.store.close()
         if owns_runtime and experiments is not None:

@@ -10,9 +10,9 @@ the issuer its three hooks:
   see ``configs/experiments.toml``) before the answer goes out; the issuer calls it only for the writer
   that won the issue-once race, so an exposure is recorded once per member and week. With
   ``exposure_writes = "inline"`` the writes of concurrent requests are group-committed: SQLite one
-  transaction per loop turn (:class:`~engine.experiments.hooks.ExposureBatcher`), Redis one script call
-  each, pipelined on a lean async connection (:class:`WireExposures`); each request still waits for its
-  own write, so no answered exposure can be lost, and shutdown flushes anything queued;
+  transaction per loop turn, Redis one script call each, pipelined on a lean async connection (each
+  store's :meth:`~engine.experiments.protocol.EventStore.exposure_writer`); each request still waits for
+  its own write, so no answered exposure can be lost, and shutdown flushes anything queued;
 - ``progress_json(member_id, week, payload)``: the member's progress, from an in-process cache kept
   current by exposures and purchase events, so repeat reads do not touch the event store. A miss (after
   a restart) reads the store once; if that finds no exposure for a stamped challenge (its write was
@@ -38,17 +38,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
-import redis
 
 from engine.errors import ConfigError, Conflict, ExperimentError
 from engine.experiments.assignment import assign_arm
-from engine.experiments.config import RedisStoreConfig, load_experiments_config, open_store
+from engine.experiments.config import load_experiments_config, open_store
 from engine.experiments.definition import ExperimentDefinition, check_overlaps, load_definition
-from engine.experiments.events import ExposureEvent, OptOutEvent, Progress, PurchaseEvent
-from engine.experiments.hooks import ExposureBatcher, exposure_event_id, make_exposure_hook
+from engine.experiments.events import OptOutEvent, Progress, PurchaseEvent
+from engine.experiments.hooks import exposure_event_id, make_exposure_hook
 from engine.experiments.protocol import EventStore
-from engine.experiments.redis_scripts import EXPOSE_SCRIPT
-from engine.experiments.redis_store import RedisEventStore, store_error
 from engine.experiments.service import ingest_purchases, progress_for, record_exposure
 from engine.serve.experiment_config import (
     DEFAULT_CLOCK_SKEW_S,
@@ -57,7 +54,6 @@ from engine.serve.experiment_config import (
 )
 from engine.serve.issuance import ArmChoice, Exposure
 from engine.serve.purchases import PurchaseWindow
-from engine.serve.redis_wire import WireClient
 
 log = logging.getLogger(__name__)
 
@@ -83,32 +79,6 @@ def progress_body(progress: Progress) -> bytes:
     return progress.model_dump_json().encode()
 
 
-class WireExposures:
-    """Exposure writes to a Redis event store over the serving layer's lean async connection.
-
-    One ``EVALSHA`` of :data:`~engine.experiments.redis_scripts.EXPOSE_SCRIPT` per exposure, sent without
-    blocking the loop; the writes of concurrent requests pipeline on the one connection by themselves
-    (group commit on the wire), and each request answers only after its own write is acknowledged.
-    """
-
-    def __init__(self, store: RedisEventStore, url: str, timeout_s: float) -> None:
-        self._store = store
-        self._wire = WireClient(url, timeout_s, timeout_s)
-
-    async def write(self, event: ExposureEvent) -> Progress:
-        """Store ``event``; its progress, or :class:`Conflict` when the member-week was served otherwise."""
-        member, week, keys, args = self._store.exposure_command(event)
-        try:
-            reply = await self._wire.evalsha(self._store.expose_sha, EXPOSE_SCRIPT, keys, args)
-        except redis.RedisError as exc:
-            raise store_error(exc, self._store.path) from exc
-        return self._store.exposure_progress(member, week, reply)
-
-    async def close(self) -> None:
-        """Close the connection."""
-        await self._wire.close()
-
-
 class ExperimentRuntime:
     """The serving side of the experiment loop; see the module docstring.
 
@@ -126,12 +96,9 @@ class ExperimentRuntime:
         Most purchase events one ``POST /v1/events/purchases`` call may carry.
     late_event_grace_s, clock_skew_s
         How long after its week a purchase still counts, and how far ahead of our clock it may be.
-    redis_store
-        The configuration of ``store`` when it is Redis: with ``exposure_in_thread`` False, exposures
-        are written over a lean async connection to it (:class:`WireExposures`).
     exposure_in_thread
-        Write exposures in a worker thread (True) or on the event loop (see ``exposure_writes``), where
-        the exposures of concurrent requests are group-committed (:class:`ExposureBatcher`).
+        Write exposures in a worker thread (True) or on the event loop (see ``exposure_writes``), in the
+        way the store's :meth:`~engine.experiments.protocol.EventStore.exposure_writer` says.
     """
 
     def __init__(
@@ -145,7 +112,6 @@ class ExperimentRuntime:
         late_event_grace_s: float = DEFAULT_LATE_EVENT_GRACE_S,
         clock_skew_s: float = DEFAULT_CLOCK_SKEW_S,
         exposure_in_thread: bool = True,
-        redis_store: RedisStoreConfig | None = None,
     ) -> None:
         self.max_events = max_events
         self.purchase_window = PurchaseWindow(
@@ -153,23 +119,10 @@ class ExperimentRuntime:
         )
         self.definitions = {d.name: d for d in definitions}
         self.store = store
-        # On the loop, the exposures of concurrent first requests are group-committed (one write each
-        # loop turn); each request still answers only after its own exposure is written.
-        # A Redis event store gets the lean async connection (writes pipeline on the wire instead).
-        self._batcher: ExposureBatcher | None = None
-        self._wire: WireExposures | None = None
-        writer = None
-        if not exposure_in_thread:
-            if redis_store is not None and isinstance(store, RedisEventStore):
-                self._wire = WireExposures(store, redis_store.url, redis_store.busy_timeout_s)
-                writer = self._wire.write
-            else:
-                self._batcher = ExposureBatcher(store)
-                writer = self._batcher.write
-        self._hooks = {
-            d.name: make_exposure_hook(store, d, in_thread=exposure_in_thread, writer=writer)
-            for d in definitions
-        }
+        # Each store brings its own writer: a worker thread per write, or on the loop its own way of
+        # batching the writes of concurrent first requests (each request still waits for its own write).
+        self._writer = store.exposure_writer(in_thread=exposure_in_thread)
+        self._hooks = {d.name: make_exposure_hook(store, d, writer=self._writer.write) for d in definitions}
         self._cache: dict[tuple[str, int], tuple[bytes, float]] = {}
         # Progress whose write just issued the reward, for the one answer that reports it (then gone).
         self._issued_now: dict[tuple[str, int], bytes] = {}
@@ -195,7 +148,6 @@ class ExperimentRuntime:
         return cls(
             definitions,
             store,
-            redis_store=store_config if isinstance(store_config, RedisStoreConfig) else None,
             cache_entries=config.progress_cache_entries,
             ttl_s=config.progress_ttl_s,
             max_events=config.max_events,
@@ -226,8 +178,9 @@ class ExperimentRuntime:
         try:
             progress = await self._hooks[exposure.experiment](exposure)
         except Conflict as exc:
-            # Only after the online store lost the week's challenge (the embedded store on restart) and
-            # issued another: the event store keeps the first one, which progress and rewards follow.
+            # Only if the online store lost the week's challenge and it could not be recalled (an exposure
+            # recorded without the answer served) and another was issued: the event store keeps the
+            # first one, which progress and rewards follow.
             log.error("exposure refused: %s", exc.message, extra={"member_id": exposure.member_id})
             return
         if progress is not None:
@@ -258,6 +211,17 @@ class ExperimentRuntime:
                 return progress_body(repaired)  # says reward_issued_now if the repair issued it
         return self._remember(progress)
 
+    async def recall(self, member_id: str, week: int) -> bytes | None:
+        """The answer first served to the member for ``week``, as the event store recorded it.
+
+        Only weeks an experiment covers have one; read on the event loop like exposure writes are
+        (a thread for a store that may wait on the disk).
+        """
+        if self.active(week) is None:
+            return None
+        body = await self._writer.served(member_id, week)
+        return None if body is None else body.encode()
+
     async def progress(self, member_id: str, week: int) -> bytes:
         """The member's progress for ``week`` (cached like :meth:`progress_json`)."""
         cached = self._cached(member_id, week)
@@ -284,17 +248,10 @@ class ExperimentRuntime:
         """Whether the member opted out of offers (read from the event store)."""
         return await asyncio.to_thread(self.store.opted_out, member_id)
 
-    def close(self) -> None:
-        """Write any exposure still queued for group commit, then close the event store."""
-        if self._batcher is not None:
-            self._batcher.flush()
-        self.store.close()
-
     async def aclose(self) -> None:
-        """:meth:`close`, and the async Redis connection of exposure writes if there is one."""
-        if self._wire is not None:
-            await self._wire.close()
-        self.close()
+        """Write any exposure still queued, close the writer's connection, then the event store."""
+        await self._writer.aclose()
+        self.store.close()
 
     def _cached(self, member_id: str, week: int) -> bytes | None:
         hit = self._cache.get((member_id, week))
@@ -334,6 +291,7 @@ class ExperimentRuntime:
                 week,
                 shown,
                 event_id=exposure_event_id(definition, member_id, week),
+                served=payload.decode(),
             )
         except (Conflict, ExperimentError) as exc:
             log.error(

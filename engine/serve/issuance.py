@@ -40,15 +40,16 @@ from typing import NamedTuple
 import orjson
 
 from engine.candidates import Id, MemberCandidates
-from engine.challenge import Challenge, MemberHistory, assemble_challenge, no_offer
+from engine.challenge import Challenge, assemble_challenge, no_offer
 from engine.errors import ArtifactError, OfferEngineError, StoreUnavailable
 from engine.rules.config import RulesConfig
 from engine.rules.outcome import RuleResult
 from engine.serve.baseline import baseline_member, baseline_rules
 from engine.serve.calendar import WeekCalendar
+from engine.serve.recall import RecallHook, history_of, next_history, restore_served
 from engine.serve.rules_watch import LiveRules, RulesWatcher
 from engine.serve.shadow import below_shadow_price
-from engine.serve.store import BudgetClaim, Lookup, Store
+from engine.serve.store import BudgetClaim, IssueStore, Lookup
 from engine.serve.versions import VersionCache, VersionData
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ class Exposure:
     experiment: str | None = None
     challenge: Challenge | None = None
     shadow: Challenge | None = None
+    payload: bytes | None = None
 
 
 ArmAssigner = Callable[[str, int], ArmChoice | None]
@@ -103,6 +105,11 @@ OptOutCheck = Callable[[str], Awaitable[bool]]
 def no_arm(member_id: str, week: int) -> ArmChoice | None:
     """No experiment configured: no arm."""
     return None
+
+
+def no_model() -> str:
+    """The store has no model version and nothing republishes one: say how to publish."""
+    return "no model version is published yet; publish one with `offers publish`"
 
 
 async def no_exposure(event: Exposure) -> None:
@@ -126,7 +133,7 @@ class Decision:
 class Issuer:
     """The dependencies of :func:`challenge_for`, built once per process."""
 
-    store: Store
+    store: IssueStore
     rules: RulesWatcher
     calendar: WeekCalendar
     retention_s: int
@@ -137,6 +144,10 @@ class Issuer:
     #: Stored challenges per week for members unknown to the model (``None``: no limit).
     cold_start_per_week: int | None = None
     opted_out: OptOutCheck | None = None
+    #: Called when the store has no model version (it starts a republish); says what is happening.
+    when_empty: Callable[[], str] = no_model
+    #: The answer first served to a member for a week, when the online store no longer has it.
+    recall: RecallHook | None = None
     versions: VersionCache = field(init=False)
     cold_start_lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
     _baseline: tuple[str, RulesConfig] | None = field(init=False, default=None)
@@ -149,22 +160,6 @@ class Issuer:
         if self._baseline is None or self._baseline[0] != version:
             self._baseline = (version, baseline_rules(rules))
         return self._baseline[1]
-
-
-def _history(blob: bytes | None) -> MemberHistory:
-    if not blob:
-        return MemberHistory()
-    raw = orjson.loads(blob)
-    return MemberHistory(stretch_weeks=raw.get("s", {}), last_offer_week=raw.get("l"))
-
-
-def _next_history(before: MemberHistory, challenge: Challenge) -> bytes | None:
-    if challenge.status != "issued":
-        return None
-    stretch = dict(before.stretch_weeks)
-    if challenge.stretch is not None:
-        stretch[challenge.stretch.category] = challenge.week
-    return orjson.dumps({"s": stretch, "l": challenge.week})
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,8 +268,25 @@ async def _decide(issuer: Issuer, member_id: str, week: int, *, dry_run: bool = 
     found = await issuer.store.lookup(week, member_id)
     if found.issued is not None:
         return Decision(found.issued, new=False)
+    if issuer.recall is not None:
+        if dry_run:
+            served = await issuer.recall(member_id, week)
+            if served is not None:
+                return Decision(served, new=False)
+        else:
+            restored = await restore_served(
+                issuer.store,
+                issuer.recall,
+                member_id,
+                week,
+                found.history,
+                issuer.retention_s,
+                issuer.history_retention_s,
+            )
+            if restored is not None:
+                return Decision(restored, new=False)
     if found.version is None:
-        raise StoreUnavailable("no model version is published yet; publish one with `offers publish`")
+        raise StoreUnavailable(issuer.when_empty())
     data = await issuer.versions.get(found.version)
     live = issuer.rules.current()
     cold_start = found.record is None
@@ -314,7 +326,7 @@ async def _issue(
     dry_run: bool,
 ) -> Decision:
     """Assemble the week's answer for a member with nothing issued yet, and store it once."""
-    history = _history(found.history)
+    history = history_of(found.history)
     policy = None if ctx.choice is None else ctx.choice.policy
     # Asked before anything is stored: an event store that cannot answer fails the request (503, retry)
     # rather than storing a week's answer on a guess.
@@ -368,7 +380,9 @@ async def _issue(
         ctx.payload(challenge),
         issuer.retention_s,
         ctx.counters(challenge),
-        history=_next_history(history, challenge),
+        history=next_history(
+            history, challenge.status, None if challenge.stretch is None else challenge.stretch.category, week
+        ),
         history_ttl_s=issuer.history_retention_s,
         budget=budget,
     )
@@ -395,6 +409,7 @@ async def _issue(
         experiment=None if ctx.choice is None else ctx.choice.experiment,
         challenge=challenge,
         shadow=shadow,
+        payload=result.payload,
     )
     await issuer.on_exposure(exposure)
     return Decision(result.payload, new=True, status=status, reason_code=code, cold_start=ctx.cold_start)

@@ -27,18 +27,19 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from types import TracebackType
 from typing import Literal
 
 import redis.asyncio as aioredis
 from pydantic import Field
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 
 from engine.config import StrictModel
 from engine.errors import Conflict, StoreUnavailable
-from engine.serve.redis_wire import WireClient
+from engine.redis_errors import RedisErrors, redis_location
+from engine.redis_wire import WireClient
 from engine.serve.store import BudgetClaim, IssueResult, Lookup
 
 # KEYS: issued, current, history; ARGV: "p:v:", member_id
@@ -109,26 +110,17 @@ class RedisStoreConfig(StrictModel):
     publish_batch: int = Field(default=1000, ge=1, description="records per pipelined HSET round trip")
 
 
-class _Wrap:
-    """Turn any Redis or socket error inside ``with`` into :class:`StoreUnavailable` naming the step."""
-
-    __slots__ = ("url", "what")
-
-    def __init__(self, url: str, what: str) -> None:
-        self.url = url
-        self.what = what
-
-    def __enter__(self) -> None:
+def persistence_warning(appendonly: str | None, save: str | None) -> str | None:
+    """None when Redis writes an append-only file; else what a Redis restart loses, and the fix."""
+    if appendonly == "yes":
         return None
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if isinstance(exc, RedisError | OSError):
-            raise StoreUnavailable(
-                f"online store unavailable: Redis at {self.url} failed during {self.what}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
+    fix = "run Redis with appendonly yes and appendfsync everysec (README: running in production)"
+    if save:
+        return (
+            f"Redis persistence is only RDB snapshots (save {save!r}, appendonly no): a Redis restart loses "
+            f"the challenges issued since the last snapshot; {fix}"
+        )
+    return f"Redis persistence is off (appendonly no, no RDB snapshots): a restart loses everything; {fix}"
 
 
 def _text(value: bytes | str | None) -> str | None:
@@ -153,8 +145,10 @@ class RedisStore:
             socket_connect_timeout=config.socket_connect_timeout_s,
             max_connections=config.max_connections,
             timeout=config.socket_timeout_s,
-            # Fail fast: a retry would only multiply the wait the caller sees during an outage.
-            retry=Retry(NoBackoff(), 0),
+            # Fail fast: a retry after a timeout would only multiply the wait the caller sees during an
+            # outage. One immediate retry after a connection error: a pooled connection Redis dropped
+            # (a restart) fails once on use, and the retry reconnects at once.
+            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         )
         self._client = aioredis.Redis(connection_pool=pool)
         p = config.key_prefix
@@ -167,13 +161,14 @@ class RedisStore:
         self._budget = f"{p}:budget:"
         self._bench = f"{p}:bench"
         # The hot commands (lookup, issue, the benchmark GET) go over a lean pipelined connection.
-        self._wire = WireClient(config.url, config.socket_timeout_s, config.socket_connect_timeout_s)
+        self._wire = WireClient.from_url(config.url, config.socket_timeout_s, config.socket_connect_timeout_s)
         self._lookup_sha = hashlib.sha1(_LOOKUP.encode()).hexdigest()
         self._issue_sha = hashlib.sha1(_ISSUE.encode()).hexdigest()
         self._switch = self._client.register_script(_SWITCH)
         self._rollback = self._client.register_script(_ROLLBACK)
+        where = f"online store unavailable: Redis at {redis_location(config.url)}"
         self._safe = {
-            name: _Wrap(config.url, name)
+            name: RedisErrors(where, name)
             for name in ("publish", "rollback", "read", "lookup", "issue", "counters", "ping")
         }
 
@@ -335,6 +330,23 @@ class RedisStore:
         """Raise :class:`StoreUnavailable` unless Redis answers PING."""
         with self._safe["ping"]:
             await self._client.ping()
+
+    async def durability(self) -> str | None:
+        """Whether Redis persists (``CONFIG GET appendonly`` / ``save``); a CONFIG refused is said so."""
+        try:
+            with self._safe["ping"]:
+                aof = await self._client.config_get("appendonly")
+                rdb = await self._client.config_get("save")
+        except StoreUnavailable as exc:
+            if not isinstance(exc.__cause__, ResponseError):
+                raise
+            # CONFIG renamed or disabled (managed Redis, ACLs): we cannot tell, so say so.
+            return (
+                f"cannot tell whether Redis persists its data (CONFIG GET refused: {exc.__cause__}); "
+                "unless it runs with appendonly yes, a Redis restart loses every issued challenge"
+            )
+        config = {_text(k): _text(v) for k, v in (aof | rdb).items()}
+        return persistence_warning(config.get("appendonly"), config.get("save"))
 
     async def bench_get(self) -> bytes | None:
         """A single plain GET."""

@@ -220,7 +220,8 @@ async def readyz(request: Request) -> Response:
     await state.store.ping()
     current = await state.store.current_version()
     if current is None:
-        raise StoreUnavailable(f"not ready: {state.publish_problem or 'no model version is published yet'}")
+        raise StoreUnavailable(f"not ready: {state.issuer.when_empty()}")
+    durability = None if state.recovery is None else await state.recovery.check_durability()
     return _json(
         {
             "status": "ready",
@@ -228,6 +229,7 @@ async def readyz(request: Request) -> Response:
             "previous_version": await state.store.previous_version(),
             "rules_version": state.rules.live.version,
             "rules_rejected": state.rules.rejected,
+            "durability_warning": durability,
         }
     )
 

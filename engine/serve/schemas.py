@@ -220,6 +220,8 @@ class Ready(BaseModel):
     previous_version: str | None
     rules_version: str
     rules_rejected: str | None
+    #: Set when the store would lose data on a restart of its own (e.g. Redis without AOF).
+    durability_warning: str | None = None
 
 
 class RulesReloaded(BaseModel):

@@ -23,7 +23,7 @@ from pydantic_settings import (
 from engine.config import CONFIG_DIR, StrictModel, format_validation_error
 from engine.errors import ConfigError
 from engine.serve.auth import AuthConfig
-from engine.serve.embedded import EmbeddedStoreConfig
+from engine.serve.embedded import EmbeddedOptions, EmbeddedStoreConfig
 from engine.serve.experiment_config import ExperimentsServeConfig
 from engine.serve.redis_store import RedisStoreConfig
 
@@ -85,10 +85,13 @@ class Settings(BaseSettings):
     batch_concurrency: int = Field(ge=1)
     workers: int = Field(ge=1)
     publish_on_start: Literal["never", "if_empty", "always"]
+    republish_when_empty: bool
+    republish_retry_s: float = Field(gt=0)
     log_level: Literal["debug", "info", "warning", "error"]
     calendar: CalendarConfig
     issuance: IssuanceConfig
     store: StoreConfig
+    embedded: EmbeddedOptions
     metrics: MetricsConfig
     auth: AuthConfig
     #: None: no experiment runs (no arms, no exposures, no progress, no events endpoint).

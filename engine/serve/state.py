@@ -10,6 +10,7 @@ from engine.serve.calendar import WeekCalendar
 from engine.serve.experiment import ExperimentRuntime
 from engine.serve.issuance import Issuer
 from engine.serve.metrics import Metrics
+from engine.serve.recovery import Recovery
 from engine.serve.rules_watch import RulesWatcher
 from engine.serve.settings import Settings
 from engine.serve.store import Store
@@ -28,8 +29,7 @@ class ServeState:
     owns_store: bool
     keys: KeyRing
     experiments: ExperimentRuntime | None = None
-    #: Why no model could be published at start-up (a bad champion), shown by /readyz until one is.
-    publish_problem: str | None = None
+    recovery: Recovery | None = None
 
     def week(self, week: int | None) -> int:
         """The requested week checked against the served range, or the current week."""

@@ -18,6 +18,10 @@ Data model
     counters         integer counters (issuances, no-offer reasons, exposures), bumped only by the writer
                      that actually issued.
 
+The contract is split by who needs what: :class:`IssueStore` (the request path), :class:`ModelStore`
+(publish, rollback), :class:`Store` (what the service holds: both plus health and counters) and
+:class:`InspectableStore` (point reads for tests and support tools).
+
 Every method raises :class:`~engine.errors.StoreUnavailable` when the backing server cannot be reached.
 """
 
@@ -72,9 +76,51 @@ class IssueResult:
     over_budget: bool = False
 
 
-@runtime_checkable
-class Store(Protocol):
-    """Online storage of model versions, issued challenges and counters."""
+class IssueStore(Protocol):
+    """What issuing a challenge needs (:mod:`engine.serve.issuance`): two round trips and shared blobs."""
+
+    async def lookup(self, week: int, member_id: str) -> Lookup:
+        """The issued challenge, or else the current version and the member's record in it, atomically."""
+        ...
+
+    async def issue_once(
+        self,
+        week: int,
+        member_id: str,
+        payload: bytes,
+        ttl_s: int,
+        counters: Sequence[str] = (),
+        *,
+        history: bytes | None = None,
+        history_ttl_s: int = 0,
+        budget: BudgetClaim | None = None,
+    ) -> IssueResult:
+        """Store ``payload`` unless a challenge exists for (week, member), atomically.
+
+        Only the call that stores bumps ``counters`` and writes ``history`` (if given); with ``budget``
+        the payload is stored (and the cost spent) only if the cost fits the week's remaining budget.
+        """
+        ...
+
+    async def counters(self) -> dict[str, int]:
+        """Every counter and its value (issuance reads the week's cold-start count)."""
+        ...
+
+    async def budget_spent(self, week: int) -> float:
+        """Expected reward cost issued so far in ``week`` (a preview checks what is left)."""
+        ...
+
+    async def get_issued(self, week: int, member_id: str) -> bytes | None:
+        """The challenge issued to the member in ``week`` (the purchase path reads its model version)."""
+        ...
+
+    async def get_shared(self, version: str, name: str) -> bytes | None:
+        """A shared blob (catalog, cold-start lists, manifest) of ``version``."""
+        ...
+
+
+class ModelStore(Protocol):
+    """What publishing and rolling back model versions need."""
 
     async def publish(
         self, version: str, records: Iterable[tuple[str, bytes]], shared: Mapping[str, bytes]
@@ -101,59 +147,17 @@ class Store(Protocol):
         """The version a rollback would return to."""
         ...
 
-    async def get_member(self, version: str, member_id: str) -> bytes | None:
-        """One member's record in ``version``."""
-        ...
 
-    async def get_shared(self, version: str, name: str) -> bytes | None:
-        """A shared blob (catalog, cold-start lists, manifest) of ``version``."""
-        ...
-
-    async def lookup(self, week: int, member_id: str) -> Lookup:
-        """The issued challenge, or else the current version and the member's record in it, atomically."""
-        ...
-
-    async def issue_once(
-        self,
-        week: int,
-        member_id: str,
-        payload: bytes,
-        ttl_s: int,
-        counters: Sequence[str] = (),
-        *,
-        history: bytes | None = None,
-        history_ttl_s: int = 0,
-        budget: BudgetClaim | None = None,
-    ) -> IssueResult:
-        """Store ``payload`` unless a challenge exists for (week, member), atomically.
-
-        Only the call that stores bumps ``counters`` and writes ``history`` (if given); with ``budget``
-        the payload is stored (and the cost spent) only if the cost fits the week's remaining budget.
-        """
-        ...
-
-    async def get_history(self, member_id: str) -> bytes | None:
-        """The member's offer history blob."""
-        ...
-
-    async def budget_spent(self, week: int) -> float:
-        """Expected reward cost issued so far in ``week``."""
-        ...
-
-    async def get_issued(self, week: int, member_id: str) -> bytes | None:
-        """The challenge issued to the member in ``week``."""
-        ...
-
-    async def incr(self, counter: str, amount: int = 1) -> None:
-        """Add ``amount`` to a counter."""
-        ...
-
-    async def counters(self) -> dict[str, int]:
-        """Every counter and its value."""
-        ...
+@runtime_checkable
+class Store(IssueStore, ModelStore, Protocol):
+    """The whole online store the service holds: issuing, models, and its own operation."""
 
     async def ping(self) -> None:
         """Raise :class:`~engine.errors.StoreUnavailable` if the store cannot answer."""
+        ...
+
+    async def durability(self) -> str | None:
+        """``None`` if the data survives a restart of the store; else a sentence saying what is lost."""
         ...
 
     async def bench_get(self) -> bytes | None:
@@ -162,4 +166,20 @@ class Store(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
+        ...
+
+
+class InspectableStore(Store, Protocol):
+    """Point reads for tests and support tools (both stores have them; the request path uses none)."""
+
+    async def get_member(self, version: str, member_id: str) -> bytes | None:
+        """One member's record in ``version``."""
+        ...
+
+    async def get_history(self, member_id: str) -> bytes | None:
+        """The member's offer history blob."""
+        ...
+
+    async def incr(self, counter: str, amount: int = 1) -> None:
+        """Add ``amount`` to a counter."""
         ...

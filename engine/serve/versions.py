@@ -10,7 +10,7 @@ from engine.errors import StoreUnavailable
 from engine.serve.publish import catalog_from_blob
 from engine.serve.shadow import BLOB as SHADOW_BLOB
 from engine.serve.shadow import PublishedPrices, prices_from_blob
-from engine.serve.store import Store
+from engine.serve.store import IssueStore
 
 #: Versions whose catalog and cold-start record stay decoded in memory (current, previous, one spare).
 CACHED_VERSIONS = 3
@@ -30,7 +30,7 @@ class VersionData:
 class VersionCache:
     """Each model version's catalog and cold-start record, fetched from the store once and decoded."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: IssueStore) -> None:
         self._store = store
         self._data: dict[str, VersionData] = {}
         self._loading: dict[str, asyncio.Lock] = {}

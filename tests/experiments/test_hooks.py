@@ -20,13 +20,16 @@ from tests.experiments.conftest import make_definition
 
 @dataclass(frozen=True)
 class FakeExposure:
-    """The fields the issuer's exposure carries (plus the shown challenge)."""
+    """A :class:`~engine.experiments.shown.ServedExposure`: what the issuer's exposure carries."""
 
     member_id: str
     week: int
     arm: str | None
     status: str
     challenge: object | None = None
+    experiment: str | None = None
+    shadow: object | None = None
+    payload: bytes | None = None
 
 
 def test_hooks_record_treated_and_holdout(definition: ExperimentDefinition, store: EventStore) -> None:

@@ -127,6 +127,25 @@ def test_holdout_exposure_counts_without_offer(definition: ExperimentDefinition,
     assert store.counts()["exposures"] == 1
 
 
+def test_the_first_answer_served_is_kept_and_survives_a_restart(
+    definition: ExperimentDefinition, make_store: StoreFactory
+) -> None:
+    m = _treated_member(definition)
+    store = make_store("served")
+    assert store.served_challenge(m, 10) is None
+    first = '{"status":"issued","habitual":[11,12]}'
+    record_exposure(store, definition, "recommender", m, 10, OFFER, served=first)
+    # A retry of the same exposure (same picks) with another body keeps the first body.
+    record_exposure(store, definition, "recommender", m, 10, OFFER, served='{"other":1}')
+    other = ChallengeSnapshot(item_ids=("1", "2", "3"), reward_cost=1)
+    with pytest.raises(Conflict, match="must not change"):
+        record_exposure(store, definition, "recommender", m, 10, other, served='{"changed":1}')
+    assert store.served_challenge(m, 10) == first
+    assert store.served_challenge(m, 11) is None
+    store.close()
+    assert make_store("served").served_challenge(str(m), 10) == first
+
+
 def test_same_event_id_with_other_content_is_a_conflict(store: EventStore) -> None:
     ingest_purchase(store, _purchase("p1", 1, "11"))
     ingest_purchase(store, _purchase("p1", 1, "11"))

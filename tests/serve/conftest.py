@@ -148,7 +148,11 @@ def rules_path(tmp_path: Path) -> Path:
 
 def make_settings(artifact_root: Path, rules_path: Path, **overrides: Any) -> Settings:
     """Test settings: admin, till and signals keys set (reads anonymous), champion published at start,
-    rules checked on every request."""
+    rules checked on every request.
+
+    The embedded store gets a file of its own beside ``rules_path`` (a test's temporary folder), so no
+    two apps share state unless a test passes the same ``embedded`` options to both (a restart).
+    """
     values: dict[str, Any] = {
         "artifact_root": artifact_root,
         "rules_path": rules_path,
@@ -157,6 +161,7 @@ def make_settings(artifact_root: Path, rules_path: Path, **overrides: Any) -> Se
         "publish_on_start": "always",
         "rules_check_interval_s": 0.0,
         "log_level": "warning",
+        "embedded": {"path": str(rules_path.parent / f"serve-{uuid.uuid4().hex[:12]}.sqlite3")},
     }
     values.update(overrides)
     return load_settings(**values)
@@ -270,20 +275,33 @@ def new_store(settings: Settings) -> Store:
     return EmbeddedStore()
 
 
-class ThrowawayRedis:
-    """A private ``redis-server`` on a free port, no persistence: killing it is an outage."""
+#: A throwaway Redis that keeps nothing across a restart.
+NO_PERSISTENCE = ("--save", "", "--appendonly", "no")
+#: A throwaway Redis with the append-only file the README asks for in production.
+AOF = ("--save", "", "--appendonly", "yes", "--appendfsync", "everysec")
 
-    def __init__(self) -> None:
+
+class ThrowawayRedis:
+    """A private ``redis-server`` on a free port (no persistence unless ``options`` say otherwise).
+
+    Its files (an AOF, if enabled) live in ``workdir``, so a restart on the same port finds them.
+    """
+
+    def __init__(self, workdir: Path, options: tuple[str, ...] = NO_PERSISTENCE) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.workdir = workdir
+        self.options = options
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         """Start (or restart on the same port) and wait until it answers."""
         binary = shutil.which("redis-server")
         assert binary is not None, "redis-server is not installed"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        where = ("--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir))
         self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
+            [binary, *where, *self.options],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -293,6 +311,8 @@ class ThrowawayRedis:
             try:
                 client.ping()
                 break
+            except (redis.AuthenticationError, redis.ResponseError):
+                break  # up, and wants a password (--requirepass)
             except redis.RedisError:
                 if time.monotonic() > deadline:
                     raise
@@ -308,11 +328,11 @@ class ThrowawayRedis:
 
 
 @pytest.fixture
-def throwaway_redis() -> Iterator[ThrowawayRedis]:
-    """Our own Redis server, killed at the end whatever happens."""
+def throwaway_redis(tmp_path: Path) -> Iterator[ThrowawayRedis]:
+    """Our own Redis server without persistence, killed at the end whatever happens."""
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
-    server = ThrowawayRedis()
+    server = ThrowawayRedis(tmp_path / "redis")
     server.start()
     yield server
     server.kill()

@@ -29,6 +29,7 @@ def test_offers_serve_publishes_the_champion_into_the_embedded_store(
         "OFFERS_ARTIFACT_ROOT": str(artifact_root),
         "OFFERS_RULES_PATH": str(rules_path),
         "OFFERS_STORE__TYPE": "embedded",
+        "OFFERS_EMBEDDED__PATH": str(rules_path.parent / "serve.sqlite3"),
     }
     cmd = [sys.executable, "-c", "from engine.cli import main; main()", "serve", "--port", str(port)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -380,7 +380,7 @@ def test_restart_with_the_same_event_store_loses_nothing(
     assert before["reward_issued"] is True
     with LiveServer(create_app(settings)) as live:
         assert get(live, f"/v1/members/{member}/progress", week=WEEK) == before
-        again = challenge(live, member)  # the embedded online store restarted empty: issued anew
+        again = challenge(live, member)  # the same challenge, from the embedded store's file
         assert picks(again) == picks(body)
         assert again["progress"] == before
         redo = post_events(live, [purchase("r0", member, picks(body)[0])])["progress"][0]

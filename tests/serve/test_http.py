@@ -280,7 +280,7 @@ def test_default_week_comes_from_the_calendar(live: LiveServer) -> None:
 def test_not_ready_without_a_model(server_settings: Settings, tmp_path: Path) -> None:
     from engine.serve.app import create_app
 
-    settings = server_settings.model_copy(update={"publish_on_start": "never"})
+    settings = server_settings.model_copy(update={"publish_on_start": "never", "republish_when_empty": False})
     with LiveServer(create_app(settings)) as live, live.client() as client:
         assert client.get("/readyz").status_code == 503
         r = client.get("/v1/members/1/challenge", params={"week": WEEK})

@@ -6,7 +6,7 @@ wake-ups) against ~125 us for the whole rest of the request. This client keeps o
 each command as soon as it is called (concurrent requests pipeline on the wire by themselves) and
 matches replies to waiting futures in order, with hiredis doing the parsing. redis-py still does
 everything else (publishing, admin, counters); :class:`~engine.serve.redis_store.RedisStore` uses this
-only for its three hot commands.
+only for its hot commands, and the Redis experiment event store for the exposure writes of serving.
 
 Failure: a command that gets no reply within ``timeout_s`` aborts the connection, which fails every
 command waiting on it at once; the next command reconnects (bounded by ``connect_timeout_s``). Errors
@@ -63,21 +63,44 @@ class _Protocol(asyncio.Protocol):
 
 
 class WireClient:
-    """One pipelined connection to the Redis at ``url`` (``redis://[:password@]host[:port][/db]``)."""
+    """One pipelined connection to one Redis server (see :meth:`from_url` for a ``redis://`` URL)."""
 
-    def __init__(self, url: str, timeout_s: float, connect_timeout_s: float) -> None:
-        parsed = urlparse(url)
-        if parsed.scheme != "redis":
-            raise ValueError(f"{url!r}: the serving store needs a redis:// URL")
-        self.host = parsed.hostname or "127.0.0.1"
-        self.port = parsed.port or 6379
-        self.db = int(parsed.path.lstrip("/") or 0)
-        self.username = unquote(parsed.username) if parsed.username else None
-        self.password = unquote(parsed.password) if parsed.password else None
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        db: int = 0,
+        username: str | None = None,
+        password: str | None = None,
+        timeout_s: float,
+        connect_timeout_s: float,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.db = db
+        self.username = username
+        self.password = password
         self.timeout_s = timeout_s
         self.connect_timeout_s = connect_timeout_s
         self._proto: _Protocol | None = None
         self._connecting: asyncio.Lock | None = None
+
+    @classmethod
+    def from_url(cls, url: str, timeout_s: float, connect_timeout_s: float) -> WireClient:
+        """A client for ``redis://[[user]:password@]host[:port][/db]``."""
+        parsed = urlparse(url)
+        if parsed.scheme != "redis":
+            raise ValueError("the lean Redis client needs a redis:// URL")
+        return cls(
+            parsed.hostname or "127.0.0.1",
+            parsed.port or 6379,
+            db=int(parsed.path.lstrip("/") or 0),
+            username=unquote(parsed.username) if parsed.username else None,
+            password=unquote(parsed.password) if parsed.password else None,
+            timeout_s=timeout_s,
+            connect_timeout_s=connect_timeout_s,
+        )
 
     async def _connect(self) -> _Protocol:
         if self._connecting is None:
