@@ -126,15 +126,18 @@ def _scores(built: Built, week: int, config: TrainConfig, signals: SignalParams)
     rk = config.ranker
     final = list(range(week - rk.label_weeks, week))
     out: dict[str, pd.DataFrame] = {}
+    kinds: list[str] = []
     for prefix, features, rate in (
         ("habitual", habitual_features(signals), rk.negative_rate_habitual),
         ("stretch", stretch_features(signals), rk.negative_rate_stretch),
     ):
         kind = _kind(built, week, config, features, prefix)
+        kinds.append(kind)
         train = pd.concat([getattr(built.frames[w], prefix) for w in final], ignore_index=True)
         ranker = Ranker(kind, features, rk, rate).fit(train)
         now: pd.DataFrame = getattr(built, prefix)
         out[prefix] = now.assign(score=ranker.predict_proba(now))
+    print(f"    ranker kinds (habitual, stretch): {kinds}")
     return out
 
 
@@ -217,11 +220,20 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/features_cache"))
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS))
     parser.add_argument("--out", type=Path, default=HERE / "report.md")
+    parser.add_argument(
+        "--kind",
+        choices=["config", "logistic", "hist_gb"],
+        default="config",
+        help="ranker kind for both rankers; config: as configs/train.toml says (auto: chosen per variant)",
+    )
     args = parser.parse_args()
     if any(30 <= w <= 50 for w in args.cutoffs):
         parser.error("cutoffs 30-50 are the reported backtest weeks: tune on earlier ones")
     args.cache.mkdir(parents=True, exist_ok=True)
     config = load_train_config()
+    if args.kind != "config":
+        ranker = config.ranker.model_copy(update={"kind": args.kind, "stretch_kind": None})
+        config = config.model_copy(update={"ranker": ranker})
     dataset = _dataset(args.cache)
     rows = []
     for week in args.cutoffs:
@@ -246,9 +258,10 @@ def main() -> None:
                     "raw_stretch": truth.raw_stretch,
                 }
             )
-    frame = pd.DataFrame(rows)
-    frame.to_csv(args.out.with_suffix(".csv"), index=False)
-    _write_report(frame, args.out, args.cutoffs)
+        # Written after every cutoff, so a long run leaves its numbers so far.
+        frame = pd.DataFrame(rows)
+        frame.to_csv(args.out.with_suffix(".csv"), index=False)
+        _write_report(frame, args.out, sorted(set(frame["week"])))
 
 
 def _write_report(frame: pd.DataFrame, out: Path, cutoffs: list[int]) -> None:
