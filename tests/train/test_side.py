@@ -8,14 +8,17 @@ import pytest
 
 from engine.data.schema import Dataset
 from engine.data.signals import NO_SIGNALS, Signals, promotion_shares
+from engine.data.tiers import load_tiers_config
 from engine.train.categories import category_stats
-from engine.train.config import CandidateParams, FeatureParams, SignalParams
+from engine.train.config import CandidateParams, FeatureParams, SignalParams, TrainConfig
+from engine.train.cutoffs import CutoffBuilder
 from engine.train.features import member_features
 from engine.train.groups import habitual_features, stretch_features
 from engine.train.history import CATEGORY_IDX, ITEM_IDX, MEMBER_IDX, History
 from engine.train.pairs import habitual_pairs
+from engine.train.ranker import Ranker
 from engine.train.side import SideTables, load_signals
-from engine.train.stretch import stretch_pairs
+from engine.train.stretch import concat_blocks, stretch_pairs
 
 WEEK = 5
 
@@ -181,3 +184,30 @@ def test_switches_choose_the_columns() -> None:
 def test_only_complete_journey_has_side_tables() -> None:
     assert load_signals("files:parquet:x", SignalParams()) is NO_SIGNALS
     assert load_signals("completejourney", SignalParams(source="none")) is NO_SIGNALS
+
+
+def test_builder_feeds_side_features_to_lightfm_and_the_rankers(
+    tiny_dataset: Dataset, fast_config: TrainConfig
+) -> None:
+    data = tiny_dataset.before_week(WEEK)
+    history = History.build(data.transactions, data.catalog)
+    side = SideTables.build(BEFORE, history)
+    builder = CutoffBuilder(data, history, fast_config, load_tiers_config(fast_config.tiers), side)
+    frames = builder.frames([3, 4])
+    now = builder.challenge(WEEK)
+    columns = habitual_features(fast_config.signals)
+    assert set(columns) <= set(now.habitual.columns)
+    train = pd.concat([f.habitual for f in frames.values()], ignore_index=True)
+    proba = Ranker("logistic", columns, fast_config.ranker).fit(train).predict_proba(now.habitual)
+    assert np.isfinite(proba).all()
+    stretch = concat_blocks(builder.stretch_blocks(now.stretch, now.stretch.members))
+    assert set(stretch_features(fast_config.signals)) <= set(stretch.columns)
+    # LightFM's member features carry the demographic block: 11 columns (levels + unknown) more than
+    # those of a builder without side tables (a hand-built source has none)
+    bare = CutoffBuilder(data, history, fast_config, load_tiers_config(fast_config.tiers))
+    bare.challenge(WEEK)
+    n_features = {
+        name: b.item_model._model.user_embeddings.shape[0]  # type: ignore[union-attr]
+        for name, b in (("side", builder), ("bare", bare))
+    }
+    assert n_features["side"] - n_features["bare"] == 11
