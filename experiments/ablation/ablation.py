@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import pickle
+import shlex
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,20 +222,22 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/features_cache"))
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS))
     parser.add_argument("--out", type=Path, default=HERE / "report.md")
-    parser.add_argument(
-        "--kind",
-        choices=["config", "logistic", "hist_gb"],
-        default="config",
-        help="ranker kind for both rankers; config: as configs/train.toml says (auto: chosen per variant)",
-    )
+    kinds = ["auto", "logistic", "hist_gb"]
+    parser.add_argument("--habitual-kind", choices=kinds, help="default: [ranker] kind of train.toml")
+    parser.add_argument("--stretch-kind", choices=kinds, help="default: [ranker] stretch_kind or kind")
     args = parser.parse_args()
     if any(30 <= w <= 50 for w in args.cutoffs):
         parser.error("cutoffs 30-50 are the reported backtest weeks: tune on earlier ones")
     args.cache.mkdir(parents=True, exist_ok=True)
     config = load_train_config()
-    if args.kind != "config":
-        ranker = config.ranker.model_copy(update={"kind": args.kind, "stretch_kind": None})
-        config = config.model_copy(update={"ranker": ranker})
+    # Fixed kinds keep a variant's number from moving with which kind "auto" picks on the week before.
+    ranker = config.ranker.model_copy(
+        update={
+            "kind": args.habitual_kind or config.ranker.habitual_kind,
+            "stretch_kind": args.stretch_kind or config.ranker.stretch_ranker_kind,
+        }
+    )
+    config = config.model_copy(update={"ranker": ranker})
     dataset = _dataset(args.cache)
     rows = []
     for week in args.cutoffs:
@@ -261,10 +265,15 @@ def main() -> None:
         # Written after every cutoff, so a long run leaves its numbers so far.
         frame = pd.DataFrame(rows)
         frame.to_csv(args.out.with_suffix(".csv"), index=False)
-        _write_report(frame, args.out, sorted(set(frame["week"])))
+        _write_report(frame, args.out, sorted(set(frame["week"])), _kinds_note(config))
 
 
-def _write_report(frame: pd.DataFrame, out: Path, cutoffs: list[int]) -> None:
+def _kinds_note(config: TrainConfig) -> str:
+    rk = config.ranker
+    return f"habitual {rk.habitual_kind}, stretch {rk.stretch_ranker_kind}"
+
+
+def _write_report(frame: pd.DataFrame, out: Path, cutoffs: list[int], kinds: str) -> None:
     weighted = frame.assign(
         **{c: frame[c] * frame["members"] for c in ("habitual", "raw_habitual", "stretch", "raw_stretch")}
     )
@@ -281,7 +290,7 @@ def _write_report(frame: pd.DataFrame, out: Path, cutoffs: list[int]) -> None:
         "never used). One-week window. Habitual: top-2 eligible habitual candidates by ranker score vs "
         "each member's two most-bought products (raw, any product). Stretch: top-1 stretch category by "
         "score vs the most popular never-bought category (raw, any category). Ratios pool members over "
-        "the cutoffs; min/max are over cutoffs.",
+        f"the cutoffs; min/max are over cutoffs. Rankers: {kinds}.",
         "",
         "| variant | habitual | vs raw top-2 | min-max | stretch adoption | vs raw popular | min-max |",
         "|---|---|---|---|---|---|---|",
@@ -296,8 +305,8 @@ def _write_report(frame: pd.DataFrame, out: Path, cutoffs: list[int]) -> None:
         )
     lines += [
         "",
-        "Command: `PYTHONPATH=$PWD nice python experiments/ablation/ablation.py --cutoffs "
-        f"{' '.join(map(str, cutoffs))}` (per-cutoff numbers in report.csv).",
+        "Command: `PYTHONPATH=$PWD nice python experiments/ablation/ablation.py "
+        f"{shlex.join(sys.argv[1:])}` (per-cutoff numbers in {out.with_suffix('.csv').name}).",
         "",
     ]
     out.write_text("\n".join(lines))
