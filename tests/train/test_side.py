@@ -211,3 +211,24 @@ def test_builder_feeds_side_features_to_lightfm_and_the_rankers(
         for name, b in (("side", builder), ("bare", bare))
     }
     assert n_features["side"] - n_features["bare"] == 11
+
+
+@pytest.mark.slow
+def test_complete_journey_ships_every_side_table() -> None:
+    from datetime import date
+
+    from engine.data.signals import read_complete_journey_signals
+
+    signals = read_complete_journey_signals(date(2017, 1, 1))
+    assert signals.demographics is not None
+    assert len(signals.demographics) == 801
+    promo = signals.promotions
+    assert promo is not None
+    assert not promo.duplicated(["item_id", "week"]).any()
+    shares = promo[["display_share", "mailer_share"]].to_numpy()
+    assert ((shares >= 0) & (shares <= 1)).all()
+    assert signals.coupons is not None
+    assert signals.coupons["redemptions"].sum() == 2102
+    assert signals.coupons["week"].between(1, 53).all()
+    assert signals.discounts is not None
+    assert (signals.discounts["discount"] >= 0).all()
