@@ -22,11 +22,11 @@ from engine.train.categories import CategoryStats
 from engine.train.config import TrainConfig
 from engine.train.cutoffs import CutoffBuilder, CutoffFrames
 from engine.train.fingerprint import data_fingerprint
+from engine.train.groups import habitual_features, stretch_features
 from engine.train.habit import REPEAT_MARGIN, REPEAT_SHARE, category_habits
 from engine.train.history import CATEGORY_IDX, ITEM_IDX, MEMBER_IDX, History
-from engine.train.pairs import HABITUAL_FEATURES
 from engine.train.ranker import Ranker, RankerKind, select_ranker
-from engine.train.stretch import STRETCH_FEATURES, concat_blocks
+from engine.train.stretch import concat_blocks
 from engine.train.tables import cold_start_tables, top_k_per_member, top_stretch
 
 
@@ -65,7 +65,7 @@ def _select(
     hab_train = pd.concat([frames[w].habitual for w in train_weeks], ignore_index=True)
     hab = select_ranker(
         "habitual",
-        HABITUAL_FEATURES,
+        habitual_features(config.signals),
         hab_train,
         valid.habitual,
         valid.shoppers,
@@ -81,7 +81,7 @@ def _select(
     st_train = pd.concat([frames[w].stretch for w in train_weeks], ignore_index=True)
     st = select_ranker(
         "stretch",
-        STRETCH_FEATURES,
+        stretch_features(config.signals),
         st_train,
         valid.stretch,
         valid.shoppers,
@@ -158,9 +158,10 @@ def fit_candidates(
     hab_train = pd.concat([frames[w].habitual for w in final_weeks], ignore_index=True)
     st_train = pd.concat([frames[w].stretch for w in final_weeks], ignore_index=True)
     del frames  # the training pairs are no longer needed: free them before the challenge week
-    hab_ranker = Ranker(hab_kind, HABITUAL_FEATURES, rk, rk.negative_rate_habitual).fit(hab_train)
+    hab_features, st_features = habitual_features(config.signals), stretch_features(config.signals)
+    hab_ranker = Ranker(hab_kind, hab_features, rk, rk.negative_rate_habitual).fit(hab_train)
     del hab_train
-    st_ranker = Ranker(st_kind, STRETCH_FEATURES, rk, rk.negative_rate_stretch).fit(st_train)
+    st_ranker = Ranker(st_kind, st_features, rk, rk.negative_rate_stretch).fit(st_train)
     del st_train
     lap("ranker_fit_seconds")
 

@@ -58,6 +58,37 @@ class FeatureParams(StrictModel):
     #: Stretch pairs (members x never-bought categories) are built, scored and cut down to what the
     #: artifact keeps this many members at a time, so memory does not grow with the number of members.
     member_block: PositiveInt = 20_000
+    #: A member's own gap between purchase weeks of an item is shrunk towards the item's typical gap as
+    #: if this many gaps of that length had been seen (``due_ratio``, see :mod:`engine.train.pairs`).
+    repurchase_prior_gaps: PositiveFloat = 2.0
+    #: Pseudo-members pulling a demographic level's category buyer share towards the overall share
+    #: (``demo_lift``), so that a level with few members does not swing it.
+    demo_smoothing: PositiveFloat = 50.0
+
+
+class SignalParams(StrictModel):
+    """Optional side data and the feature groups the rankers read; each group can be switched off.
+
+    The side tables (demographics, promotion calendar, discounts, coupon redemptions) come with Complete
+    Journey; a retailer's own data may lack them, and the features are then "unknown" or 0
+    (:mod:`engine.train.side`).
+    """
+
+    #: ``auto``: Complete Journey's side tables when training on Complete Journey, none otherwise;
+    #: ``none``: never read them.
+    source: Literal["auto", "none"] = "auto"
+    #: Age, income, household size and kids (habitual and stretch rankers; ``demo_lift`` for stretch).
+    demographics: bool = True
+    #: The same as LightFM member features (an explicit ``unknown`` level for members without answers).
+    lightfm_demographics: bool = True
+    #: Display and mailer placements of the challenge week (the retailer's planned promotion calendar).
+    promotions: bool = True
+    #: Each member's share of spend saved by discounts, their coupon redemptions, and per habitual item.
+    discounts: bool = True
+    #: Repurchase cycles of habitual items (``item_gap``, ``due_ratio``, ``gap_cv``).
+    repurchase: bool = True
+    #: LightFM's scores as ranker features (off: the rankers see history and side features only).
+    lightfm_scores: bool = True
 
 
 class CandidateParams(StrictModel):
@@ -156,6 +187,7 @@ class TrainConfig(StrictModel):
     features: FeatureParams = Field(default_factory=FeatureParams)
     candidates: CandidateParams = Field(default_factory=CandidateParams)
     ranker: RankerParams = Field(default_factory=RankerParams)
+    signals: SignalParams = Field(default_factory=SignalParams)
     tracking: TrackingParams = Field(default_factory=TrackingParams)
     #: How prices paid and discount depths are estimated (engine/data/prices.py).
     prices: PriceParams = Field(default_factory=PriceParams)

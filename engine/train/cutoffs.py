@@ -28,6 +28,7 @@ from engine.train.features import category_features, interactions, item_features
 from engine.train.history import BASKETS, CATEGORY_IDX, ITEM_IDX, MEMBER_IDX, History, sample_members
 from engine.train.model import LightFMModel
 from engine.train.pairs import habitual_pairs, with_labels, with_lfm
+from engine.train.side import CutoffSide, SideTables, load_signals
 from engine.train.stretch import StretchInputs, concat_blocks, member_blocks, stretch_block, stretch_inputs
 
 
@@ -77,28 +78,51 @@ class CutoffBuilder:
         :class:`History` of the same transactions.
     config, tiers
         Training config and the tier thresholds.
+    side
+        The side tables indexed by ``history``; by default those of the data's source as ``[signals]``
+        says (:func:`~engine.train.side.load_signals`).
     """
 
-    def __init__(self, dataset: Dataset, history: History, config: TrainConfig, tiers: TiersConfig) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        history: History,
+        config: TrainConfig,
+        tiers: TiersConfig,
+        side: SideTables | None = None,
+    ) -> None:
         self.history = history
         self.config = config
         self.tiers = tiers
+        if side is None:
+            side = SideTables.build(load_signals(dataset.source, config.signals), history)
+        self.side = side
+        self._side_at: CutoffSide | None = None
         self.item_model = LightFMModel(config.lightfm)
         self.category_model = LightFMModel(config.category_lightfm)
         self._item_features = item_features(dataset.catalog, history.items)
         self._category_features = category_features(dataset.catalog, history.categories)
+
+    def _cut(self, week: int) -> CutoffSide:
+        # Habitual and stretch pairs of a week read the same side features: cut them once per week.
+        if self._side_at is None or self._side_at.week != week:
+            self._side_at = self.side.at(week, self.config.features)
+        return self._side_at
 
     def _fit_models(self, week: int) -> None:
         first = not self.item_model.is_fitted
         h = self.history
         n_members = len(h.members)
         dept = h.department_spend(week)
+        demo = self.side.demographics
+        with_demo = self.config.signals.lightfm_demographics and sum(demo.n_levels) > 0
         users = member_features(
             _tier_idx(h, week, self.tiers),
             dept[MEMBER_IDX].to_numpy(),
             dept["department_idx"].to_numpy(),
             dept[SALES_VALUE].to_numpy(dtype=np.float64),
             len(h.departments),
+            demo.one_hot() if with_demo else None,
         )
         miw = h.member_item(week)
         items, item_weights = interactions(
@@ -121,13 +145,14 @@ class CutoffBuilder:
 
     def _habitual(self, week: int) -> pd.DataFrame:
         h, cfg = self.history, self.config
-        hab = habitual_pairs(h, week, cfg.features, cfg.candidates)
+        hab = habitual_pairs(h, week, cfg.features, cfg.candidates, self._cut(week))
         scores = self.item_model.score_pairs(hab[MEMBER_IDX].to_numpy(), hab[ITEM_IDX].to_numpy())
         return with_lfm(hab, scores)
 
     def _stretch_inputs(self, week: int) -> StretchInputs:
         features = self.config.features
-        return stretch_inputs(self.history, week, features, category_stats(self.history, week, features))
+        stats = category_stats(self.history, week, features)
+        return stretch_inputs(self.history, week, features, stats, self._cut(week))
 
     def stretch_blocks(self, inputs: StretchInputs, members: np.ndarray) -> Iterator[pd.DataFrame]:
         """Stretch pairs of ``members`` (sorted, from ``inputs.members``) with LightFM scores, block by block.

@@ -99,8 +99,9 @@ def member_features(
     department_idx: np.ndarray,
     spend: np.ndarray,
     n_departments: int,
+    demographics: sp.csr_matrix | None = None,
 ) -> sp.csr_matrix:
-    """Member feature matrix: identity, tier one-hot and department spend shares (rows sum to 1).
+    """Member features: identity, tier one-hot, department spend shares, demographics (rows sum to 1).
 
     Parameters
     ----------
@@ -110,6 +111,9 @@ def member_features(
         Spend records before the cutoff (duplicates are summed).
     n_departments
         Number of departments (columns of the share block).
+    demographics
+        Optional members x levels one-hot, one 1 per attribute with an explicit ``unknown`` level
+        (:meth:`engine.train.side.Demographics.one_hot`), so members share embeddings with their peers.
     """
     n = len(tier_idx)
     identity = sp.identity(n, dtype=np.float32, format="csr")
@@ -118,7 +122,8 @@ def member_features(
     totals = np.asarray(by_dept.sum(axis=1)).ravel()
     totals[totals <= 0] = 1.0
     shares = sp.csr_matrix(sp.diags(1.0 / totals) @ by_dept, dtype=np.float32)
-    return _row_normalised(sp.hstack([identity, tiers, shares], format="csr"))
+    blocks = [identity, tiers, shares, *([] if demographics is None else [demographics])]
+    return _row_normalised(sp.hstack(blocks, format="csr"))
 
 
 def item_features(catalog: pd.DataFrame, items: IdMap) -> sp.csr_matrix:

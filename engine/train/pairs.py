@@ -15,6 +15,7 @@ import pandas as pd
 from engine.data.schema import WEEK
 from engine.train.config import CandidateParams, FeatureParams
 from engine.train.history import BASKETS, ITEM_IDX, MEMBER_IDX, History
+from engine.train.side import CutoffSide, no_side
 
 LABEL = "label"
 
@@ -37,6 +38,11 @@ HABITUAL_FEATURES: tuple[str, ...] = (
     "lfm_rank_pct",
 )
 
+#: Repurchase-cycle columns: the item's typical gap between purchase weeks over its repeat buyers, the
+#: member's time since the last purchase against their own gap shrunk towards it, and how regular the
+#: member's gaps are (std / mean; 1, the spread of a memoryless buyer, with fewer than two gaps).
+REPURCHASE_FEATURES: tuple[str, ...] = ("item_gap", "due_ratio", "gap_cv")
+
 
 def _rank_pct(frame: pd.DataFrame, column: str) -> np.ndarray:
     # Rank of a pair's LightFM score among the member's own candidates: WARP scores are only comparable
@@ -45,9 +51,15 @@ def _rank_pct(frame: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def habitual_pairs(
-    history: History, week: int, features: FeatureParams, candidates: CandidateParams
+    history: History,
+    week: int,
+    features: FeatureParams,
+    candidates: CandidateParams,
+    side: CutoffSide | None = None,
 ) -> pd.DataFrame:
     """Habitual candidate pairs at cutoff ``week`` with their history features (LightFM columns empty).
+
+    ``side`` adds the side features at ``week`` (none: every side feature "unknown" or 0).
 
     Returns
     -------
@@ -93,9 +105,43 @@ def habitual_pairs(
     pairs["share_active_weeks"] = pairs["n_weeks"] / stats["active_weeks"].to_numpy()
     pairs["mean_gap"] = (pairs["last_week"] - pairs["first_week"]) / (pairs["n_weeks"] - 1).clip(lower=1)
     pairs["gap_ratio"] = pairs["weeks_since_last"] / pairs["mean_gap"].clip(lower=1)
+    pairs = _with_repurchase(pairs, frame, features.repurchase_prior_gaps)
+    pairs = (side if side is not None else no_side(history, week, features)).habitual(pairs)
     pairs["lfm_score"] = np.nan
     pairs["lfm_rank_pct"] = np.nan
     return pairs.drop(columns=["first_week"])
+
+
+def _gap_spread(frame: pd.DataFrame) -> pd.Series:
+    """Per (member, item): std / mean of the gaps between its purchase weeks (NaN with < 2 gaps)."""
+    rows = frame[[MEMBER_IDX, ITEM_IDX, WEEK]].sort_values([MEMBER_IDX, ITEM_IDX, WEEK], kind="stable")
+    m, i, w = (rows[c].to_numpy() for c in (MEMBER_IDX, ITEM_IDX, WEEK))
+    same = np.r_[False, (m[1:] == m[:-1]) & (i[1:] == i[:-1])]
+    gaps = pd.DataFrame({MEMBER_IDX: m[same], ITEM_IDX: i[same], "gap": np.diff(w, prepend=w[:1])[same]})
+    g = gaps.groupby([MEMBER_IDX, ITEM_IDX], sort=False)["gap"].agg(["mean", "std", "size"])
+    return (g["std"] / g["mean"]).where(g["size"] >= 2)
+
+
+def _with_repurchase(pairs: pd.DataFrame, frame: pd.DataFrame, prior_gaps: float) -> pd.DataFrame:
+    """``pairs`` with :data:`REPURCHASE_FEATURES` (from the member x item x week rows in ``frame``).
+
+    A member's own mean gap rests on few purchases, so it is shrunk towards the item's typical gap as if
+    ``prior_gaps`` gaps of that length had been seen: ``due_ratio`` above 1 says the last one is likely
+    used up (a replenishment reminder is welcome), far below 1 that the member still has it.
+    """
+    repeat = pairs["n_weeks"].to_numpy() >= 2
+    gap = pairs.loc[repeat].groupby(ITEM_IDX, sort=False)["mean_gap"].median()
+    fallback = float(pairs.loc[repeat, "mean_gap"].median()) if repeat.any() else 1.0
+    item_gap = gap.reindex(pairs[ITEM_IDX].to_numpy()).fillna(fallback).to_numpy(dtype=np.float64)
+    n_gaps = (pairs["n_weeks"].to_numpy() - 1).astype(np.float64)
+    shrunk = (n_gaps * pairs["mean_gap"].to_numpy() + prior_gaps * item_gap) / (n_gaps + prior_gaps)
+    keys = pd.MultiIndex.from_frame(pairs[[MEMBER_IDX, ITEM_IDX]])
+    spread = _gap_spread(frame).reindex(keys).fillna(1.0).to_numpy(dtype=np.float64)
+    return pairs.assign(
+        item_gap=item_gap,
+        due_ratio=pairs["weeks_since_last"].to_numpy() / np.maximum(shrunk, 1.0),
+        gap_cv=spread,
+    )
 
 
 def with_lfm(pairs: pd.DataFrame, scores: np.ndarray) -> pd.DataFrame:

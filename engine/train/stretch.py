@@ -22,6 +22,7 @@ from engine.train.affinity import NeighbourPool, neighbour_scores, padded_matmul
 from engine.train.categories import CategoryStats
 from engine.train.config import FeatureParams
 from engine.train.history import CATEGORY_IDX, DEPARTMENT_IDX, MEMBER_IDX, History
+from engine.train.side import CutoffSide, no_side
 
 STRETCH_FEATURES: tuple[str, ...] = (
     "adoption_rate",
@@ -106,6 +107,9 @@ class StretchInputs:
         Department index of each category index, and the number of departments.
     n_neighbours
         Neighbours per member for the ``neighbour_recent`` feature.
+    side, demo_lifts
+        Side features at the cutoff, and per demographic attribute the levels x categories log lift
+        (:meth:`~engine.train.side.CutoffSide.category_demo_lift`).
     """
 
     members: np.ndarray
@@ -118,6 +122,8 @@ class StretchInputs:
     category_department_idx: np.ndarray
     n_departments: int
     n_neighbours: int
+    side: CutoffSide
+    demo_lifts: list[np.ndarray]
 
     def department_shares(self, members: np.ndarray) -> np.ndarray:
         """Float64 ``len(members)`` x departments: each member's share of spend per department."""
@@ -150,9 +156,17 @@ def _conditional(categories: MemberRows, members: np.ndarray, n_cats: int, block
 
 
 def stretch_inputs(
-    history: History, week: int, features: FeatureParams, stats: CategoryStats
+    history: History,
+    week: int,
+    features: FeatureParams,
+    stats: CategoryStats,
+    side: CutoffSide | None = None,
 ) -> StretchInputs:
-    """The shared inputs of all stretch blocks at cutoff ``week`` (category-level ones over all members)."""
+    """The shared inputs of all stretch blocks at cutoff ``week`` (category-level ones over all members).
+
+    ``side`` holds the side features at ``week`` (none: every side feature "unknown" or 0).
+    """
+    side = side if side is not None else no_side(history, week, features)
     n_members, n_cats = len(history.members), len(history.categories)
     mcw = history.member_categories(week)
     categories = MemberRows.of(mcw, n_members, (CATEGORY_IDX, WEEK))
@@ -175,6 +189,8 @@ def stretch_inputs(
         category_department_idx=history.category_department_idx,
         n_departments=len(history.departments),
         n_neighbours=features.n_neighbours,
+        side=side,
+        demo_lifts=side.category_demo_lift(mcw[[MEMBER_IDX, CATEGORY_IDX]].drop_duplicates(), active),
     )
 
 
@@ -219,12 +235,19 @@ def stretch_block(inputs: StretchInputs, members: np.ndarray) -> pd.DataFrame:
     member = inputs.member_stats.reindex(m_idx)
     for column in _MEMBER_COLUMNS:
         pairs[column] = member[column].to_numpy(dtype=np.float64)
+    pairs = inputs.side.stretch(pairs, stats.suggested_item_idx, inputs.demo_lifts)
     pairs["lfm_score"] = np.nan
     pairs["lfm_rank_pct"] = np.nan
     return pairs
 
 
-def stretch_pairs(history: History, week: int, features: FeatureParams, stats: CategoryStats) -> pd.DataFrame:
+def stretch_pairs(
+    history: History,
+    week: int,
+    features: FeatureParams,
+    stats: CategoryStats,
+    side: CutoffSide | None = None,
+) -> pd.DataFrame:
     """Stretch pairs of every member active before ``week``, built ``member_block`` members at a time.
 
     Returns
@@ -232,6 +255,6 @@ def stretch_pairs(history: History, week: int, features: FeatureParams, stats: C
     pandas.DataFrame
         As :func:`stretch_block`, for all active members (holds them all: for analyses of small data).
     """
-    inputs = stretch_inputs(history, week, features, stats)
+    inputs = stretch_inputs(history, week, features, stats, side)
     blocks = member_blocks(inputs.members, features.member_block)
     return concat_blocks(stretch_block(inputs, block) for block in blocks)
