@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -213,6 +214,18 @@ def check_values(name: str, frame: pd.DataFrame, where: Path | str) -> None:
             )
 
 
+def _read_table(path: Path, columns: Sequence[str]) -> pd.DataFrame:
+    """One table file with its required ``columns``, or :class:`InvalidArtifact` saying what is wrong."""
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise InvalidArtifact(f"{path}: not a readable Parquet file: {exc}") from exc
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InvalidArtifact(f"{path}: missing columns {missing}")
+    return frame
+
+
 def read_artifact(directory: Path | str) -> CandidateArtifact:
     """Load every table of an artifact directory, checking its columns and value ranges.
 
@@ -229,27 +242,11 @@ def read_artifact(directory: Path | str) -> CandidateArtifact:
         path = directory / f"{name}.parquet"
         if not path.exists():
             raise InvalidArtifact(f"{directory}: missing table {path.name}")
-        try:
-            frame = pd.read_parquet(path)
-        except (OSError, ValueError, pa.ArrowException) as exc:
-            raise InvalidArtifact(f"{path}: not a readable Parquet file: {exc}") from exc
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            raise InvalidArtifact(f"{path}: missing columns {missing}")
+        frame = _read_table(path, columns)
         check_values(name, frame, path)
         defaults = {c: v for c, v in OPTIONAL_COLUMNS.get(name, {}).items() if c not in frame.columns}
         tables[name] = frame.assign(**defaults) if defaults else frame
     for name, columns in OPTIONAL_TABLES.items():
         path = directory / f"{name}.parquet"
-        if not path.exists():
-            tables[name] = _empty(name)
-            continue
-        try:
-            frame = pd.read_parquet(path)
-        except (OSError, ValueError, pa.ArrowException) as exc:
-            raise InvalidArtifact(f"{path}: not a readable Parquet file: {exc}") from exc
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            raise InvalidArtifact(f"{path}: missing columns {missing}")
-        tables[name] = frame
+        tables[name] = _read_table(path, columns) if path.exists() else _empty(name)
     return CandidateArtifact(manifest=manifest, **tables)
