@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from engine.redis_wire import WireClient
 from engine.serve.app import app_from_environment
-from engine.serve.redis_wire import WireClient
 from engine.serve.settings import settings_from_environment
 
 PING_ROUTE = "/v1/_bench/ping"
@@ -25,7 +25,7 @@ class BenchPing:
     def __init__(self, inner: ASGIApp, redis_url: str, key: str, timeout_s: float) -> None:
         self.inner = inner
         self.key = key
-        self.wire = WireClient(redis_url, timeout_s, timeout_s)
+        self.wire = WireClient.from_url(redis_url, timeout_s, timeout_s)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve the ping, or pass the request on."""
