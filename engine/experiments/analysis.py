@@ -26,6 +26,7 @@ from engine.experiments.stats import (
     srm_test,
     welch_diff,
 )
+from engine.experiments.verdict import GuardrailResult, arm_verdict, evaluate_guardrail
 
 #: Per-member money metrics: definition metric name -> member frame column.
 MONEY_METRICS: dict[str, str] = {
@@ -33,8 +34,6 @@ MONEY_METRICS: dict[str, str] = {
     "gross_margin_per_member": "gross_margin",
     "spend_per_member": "spend",
 }
-#: Metrics where a higher value is harm (all others: lower is harm).
-HIGHER_IS_HARM: frozenset[str] = frozenset({"opt_out_rate"})
 
 
 @dataclass(frozen=True)
@@ -65,19 +64,6 @@ class Comparison:
     method: str
     estimate: Estimate
     variance_reduction: float | None = None
-
-
-@dataclass(frozen=True)
-class GuardrailResult:
-    """A guardrail's harm (positive = worse) vs control: ok, warning (point estimate) or breached (CI)."""
-
-    metric: str
-    arm: str
-    max_harm: float
-    harm: float
-    harm_ci_low: float
-    harm_ci_high: float
-    status: str
 
 
 @dataclass(frozen=True)
@@ -193,36 +179,7 @@ def _guardrail(
     if not found:
         return None
     est = next((c for c in found if c.method == "cuped"), found[0]).estimate
-    sign = 1.0 if metric in HIGHER_IS_HARM else -1.0
-    harm = sign * est.diff
-    lo, hi = sorted((sign * est.ci_low, sign * est.ci_high))
-    # Breached only when the whole interval lies beyond the allowed harm: a noisy estimate warns.
-    status = "breached" if lo > max_harm else "warning" if harm > max_harm else "ok"
-    return GuardrailResult(metric, arm, max_harm, harm, lo, hi, status)
-
-
-def _verdict(
-    arm: str, control: str, metric: str, comparison: Comparison, srm: SrmResult, guards: list[GuardrailResult]
-) -> str:
-    est = comparison.estimate
-    interval = (
-        f"{est.diff:+.2f} per member (95% CI {est.ci_low:+.2f} to {est.ci_high:+.2f}, {comparison.method})"
-    )
-    if srm.mismatch:
-        return (
-            f"{arm}: do not trust this result: arm sizes do not match the weights "
-            f"(sample ratio mismatch, p = {srm.p_value:.2g}); find the assignment or logging bug first."
-        )
-    breached = [g.metric for g in guards if g.arm == arm and g.status == "breached"]
-    if breached:
-        return (
-            f"{arm}: stop: guardrail(s) {', '.join(breached)} breached vs {control}, whatever the {metric}."
-        )
-    if est.ci_low > 0:
-        return f"{arm} beats {control} on {metric}: {interval}. It makes money; roll it out."
-    if est.ci_high < 0:
-        return f"{arm} loses to {control} on {metric}: {interval}. It costs money; stop it."
-    return f"{arm} vs {control} on {metric}: no detectable difference, {interval}. Keep testing or stop."
+    return evaluate_guardrail(metric, arm, est, max_harm)
 
 
 def analyze(frame: pd.DataFrame, definition: ExperimentDefinition, config: AnalysisConfig) -> AnalysisResult:
@@ -264,7 +221,7 @@ def analyze(frame: pd.DataFrame, definition: ExperimentDefinition, config: Analy
             verdicts.append(f"{arm.name}: {primary} cannot be compared with {control.name}.")
             continue
         best = next((x for x in found if x.method == "cuped"), found[0])
-        verdicts.append(_verdict(arm.name, control.name, primary, best, srm, guards))
+        verdicts.append(arm_verdict(arm.name, control.name, primary, best.method, best.estimate, srm, guards))
     return AnalysisResult(
         experiment=definition.name,
         primary_metric=primary,

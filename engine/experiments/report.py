@@ -12,6 +12,7 @@ from pathlib import Path
 
 from engine.experiments.analysis import AnalysisResult, Comparison
 from engine.experiments.stats import Estimate
+from engine.experiments.verdict import GUARDRAIL_RULE
 
 
 def _fmt(value: float, digits: int = 2) -> str:
@@ -71,13 +72,15 @@ def render_markdown(
         "",
         "## Guardrails",
         "",
+        GUARDRAIL_RULE,
+        "",
         "| metric | arm | harm [CI] | allowed | status |",
         "|---|---|---|---:|---|",
     ]
     for g in result.guardrails:
         lines.append(
             f"| {g.metric} | {g.arm} | {g.harm:+.4f} [{g.harm_ci_low:+.4f}, {g.harm_ci_high:+.4f}] "
-            f"| {g.max_harm} | {g.status} |"
+            f"| {g.max_harm} | {g.status}{' (harm shown)' if g.harm_shown else ''} |"
         )
     s = result.srm
     lines += [
