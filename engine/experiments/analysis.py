@@ -8,7 +8,7 @@ test. The verdict is one plain sentence per arm.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,7 @@ from scipy import stats
 
 from engine.errors import ExperimentError
 from engine.experiments.config import AnalysisConfig
+from engine.experiments.corrections import Correction, adjust_p_values
 from engine.experiments.definition import ExperimentDefinition
 from engine.experiments.stats import (
     Estimate,
@@ -64,6 +65,9 @@ class Comparison:
     method: str
     estimate: Estimate
     variance_reduction: float | None = None
+    #: The p-value after the definition's multiple-comparison correction; None outside the family
+    #: (the Welch row of a metric that also has a CUPED row).
+    p_adjusted: float | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class AnalysisResult:
     primary_metric: str
     control: str
     alpha: float
+    correction: str
     arms: tuple[ArmSummary, ...]
     comparisons: tuple[Comparison, ...]
     srm: SrmResult
@@ -172,6 +177,26 @@ def _lifts(t: pd.DataFrame, c: pd.DataFrame, arm: str, alpha: float) -> list[Lif
     return out
 
 
+def _preferred(comparisons: list[Comparison]) -> list[int]:
+    """Index of the one comparison per (arm, metric) the analysis uses: CUPED where there is one."""
+    chosen: dict[tuple[str, str], int] = {}
+    for i, c in enumerate(comparisons):
+        key = (c.arm, c.metric)
+        if key not in chosen or c.method == "cuped":
+            chosen[key] = i
+    return sorted(chosen.values())
+
+
+def _corrected(comparisons: list[Comparison], method: Correction) -> list[Comparison]:
+    """The comparisons with adjusted p-values over the family of preferred ones (arms x metrics)."""
+    family = _preferred(comparisons)
+    adjusted = adjust_p_values([comparisons[i].estimate.p_value for i in family], method)
+    out = list(comparisons)
+    for i, p in zip(family, adjusted, strict=True):
+        out[i] = replace(out[i], p_adjusted=p)
+    return out
+
+
 def _guardrail(
     comparisons: list[Comparison], metric: str, arm: str, max_harm: float
 ) -> GuardrailResult | None:
@@ -204,6 +229,7 @@ def analyze(frame: pd.DataFrame, definition: ExperimentDefinition, config: Analy
         if arm.policy == "recommender" and control.policy == "holdout":
             # The holdout's shadow picks are the recommender's: only that arm has a like-for-like base.
             lifts += _lifts(t, c, arm.name, config.alpha)
+    comparisons = _corrected(comparisons, definition.correction)
     guards = [
         g
         for arm in definition.arms
@@ -221,12 +247,24 @@ def analyze(frame: pd.DataFrame, definition: ExperimentDefinition, config: Analy
             verdicts.append(f"{arm.name}: {primary} cannot be compared with {control.name}.")
             continue
         best = next((x for x in found if x.method == "cuped"), found[0])
-        verdicts.append(arm_verdict(arm.name, control.name, primary, best.method, best.estimate, srm, guards))
+        verdicts.append(
+            arm_verdict(
+                arm.name,
+                control.name,
+                primary,
+                best.method,
+                best.estimate,
+                srm,
+                guards,
+                adjusted=(definition.correction, best.p_adjusted, config.alpha),
+            )
+        )
     return AnalysisResult(
         experiment=definition.name,
         primary_metric=primary,
         control=control.name,
         alpha=config.alpha,
+        correction=definition.correction,
         arms=arms,
         comparisons=tuple(comparisons),
         srm=srm,

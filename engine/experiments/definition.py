@@ -9,6 +9,7 @@ experiment runs, the population it draws from, the primary metric and the guardr
     start_week = 90
     end_week = 101
     primary_metric = "net_profit_per_member"
+    correction = "holm"          # or "bh" (Benjamini-Hochberg) or "none"
 
     [[arms]]
     name = "recommender"
@@ -35,6 +36,7 @@ from pydantic import Field, field_validator, model_validator
 
 from engine.config import StrictModel, parse_config, read_toml
 from engine.errors import ConfigError, ExperimentError
+from engine.experiments.corrections import Correction
 
 #: Where the shipped definitions live: ``<repo>/experiments``.
 EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent.parent / "experiments"
@@ -80,6 +82,9 @@ class ExperimentDefinition(StrictModel):
     primary_metric: MetricName
     arms: tuple[Arm, ...] = Field(min_length=2)
     guardrails: tuple[Guardrail, ...] = ()
+    #: Multiple-comparison correction over every (arm, metric) comparison: holm (family-wise error),
+    #: bh (Benjamini-Hochberg false discovery rate) or none.
+    correction: Correction = "holm"
 
     @field_validator("arms")
     @classmethod

@@ -59,13 +59,18 @@ def render_markdown(
         "",
         "Money metrics: Welch t interval; CUPED rows adjust for pre-period spend. Rates: delta method.",
         "",
-        "| metric | arm | method | difference [CI] | p-value | relative | variance removed |",
-        "|---|---|---|---|---:|---:|---:|",
+        f"Adjusted p: {result.correction} correction over the family of one comparison per arm and "
+        "metric (CUPED where available); a verdict needs the adjusted p below alpha.",
+        "",
+        f"| metric | arm | method | difference [CI] | p-value | adjusted p ({result.correction}) "
+        "| relative | variance removed |",
+        "|---|---|---|---|---:|---:|---:|---:|",
     ]
     for c in result.comparisons:
         vr = "" if c.variance_reduction is None else f"{100 * c.variance_reduction:.0f}%"
+        adj = "" if c.p_adjusted is None else f"{c.p_adjusted:.3g}"
         lines.append(
-            f"| {c.metric} | {c.arm} | {c.method} | {_ci(c.estimate)} | {c.estimate.p_value:.3g} "
+            f"| {c.metric} | {c.arm} | {c.method} | {_ci(c.estimate)} | {c.estimate.p_value:.3g} | {adj} "
             f"| {_pct(c.estimate.relative)} | {vr} |"
         )
     lines += [
@@ -186,7 +191,14 @@ def log_to_mlflow(
     mlflow.set_experiment(experiment_name)
     with mlflow.start_run(run_name=result.experiment) as run:
         mlflow.set_tags({"offer_experiment": result.experiment, "control": result.control})
-        mlflow.log_params({"primary_metric": result.primary_metric, "alpha": result.alpha, **params})
+        mlflow.log_params(
+            {
+                "primary_metric": result.primary_metric,
+                "alpha": result.alpha,
+                "correction": result.correction,
+                **params,
+            }
+        )
         metrics: dict[str, float] = {"srm_p_value": result.srm.p_value}
         for a in result.arms:
             for key in ("members", "completion_rate", "spend", "gross_margin", "reward_cost", "net_profit"):
@@ -197,6 +209,8 @@ def log_to_mlflow(
             prefix = f"{c.arm}.{c.metric}.{c.method}"
             metrics |= {f"{prefix}.diff": c.estimate.diff, f"{prefix}.ci_low": c.estimate.ci_low}
             metrics[f"{prefix}.ci_high"] = c.estimate.ci_high
+            if c.p_adjusted is not None:
+                metrics[f"{prefix}.p_adjusted"] = c.p_adjusted
         mlflow.log_metrics(metrics)
         for path in files:
             mlflow.log_artifact(str(path))

@@ -69,6 +69,7 @@ def arm_verdict(
     srm: SrmResult,
     guards: Sequence[GuardrailResult],
     interval_name: str = "95% CI",
+    adjusted: tuple[str, float | None, float] | None = None,
 ) -> str:
     """One plain sentence: trust problem first, then guardrails, then the primary metric's answer.
 
@@ -80,6 +81,9 @@ def arm_verdict(
         Guardrail results of every arm; only ``arm``'s are read.
     interval_name
         How the report names the interval (``95% CI`` or ``95% confidence sequence``).
+    adjusted
+        ``(correction, adjusted p, alpha)``: a difference whose adjusted p is not below alpha is not
+        called a win or a loss, whatever its own interval says.
     """
     interval = (
         f"{estimate.diff:+.2f} per member ({interval_name} {estimate.ci_low:+.2f} to "
@@ -106,6 +110,14 @@ def arm_verdict(
             f"hold vs {control} ({detail}), whatever {metric} says ({interval}). "
             "Keep testing until the guardrails are shown to hold, or stop."
         )
+    if estimate.significant and adjusted is not None:
+        correction, p_adjusted, alpha = adjusted
+        if p_adjusted is not None and p_adjusted >= alpha:
+            return (
+                f"{arm} vs {control} on {metric}: {interval} excludes zero alone, but not after the "
+                f"{correction} correction for multiple comparisons (adjusted p = {p_adjusted:.3g}). "
+                "Keep testing or stop."
+            )
     if estimate.ci_low > 0:
         return f"{arm} beats {control} on {metric}: {interval}. It makes money; roll it out."
     if estimate.ci_high < 0:
