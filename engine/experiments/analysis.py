@@ -8,16 +8,18 @@ test. The verdict is one plain sentence per arm.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from engine.errors import ExperimentError
+from engine.experiments.bayes import BayesSummary, bayes_summary
 from engine.experiments.config import AnalysisConfig
 from engine.experiments.corrections import Correction, adjust_p_values
 from engine.experiments.definition import ExperimentDefinition
+from engine.experiments.sequential import sequential_estimate
 from engine.experiments.stats import (
     Estimate,
     SrmResult,
@@ -68,6 +70,13 @@ class Comparison:
     #: The p-value after the definition's multiple-comparison correction; None outside the family
     #: (the Welch row of a metric that also has a CUPED row).
     p_adjusted: float | None = None
+    #: The confidence sequence and always-valid p-value (sequential experiments only).
+    sequential: Estimate | None = None
+
+    @property
+    def decisive(self) -> Estimate:
+        """The estimate whose interval and p-value decide: the sequential one when there is one."""
+        return self.sequential if self.sequential is not None else self.estimate
 
 
 @dataclass(frozen=True)
@@ -93,12 +102,15 @@ class AnalysisResult:
     control: str
     alpha: float
     correction: str
+    sequential: bool
     arms: tuple[ArmSummary, ...]
     comparisons: tuple[Comparison, ...]
     srm: SrmResult
     guardrails: tuple[GuardrailResult, ...]
     lifts: tuple[LiftEstimate, ...]
     verdicts: tuple[str, ...]
+    #: Chance to beat control and expected loss on the primary metric, per treatment arm.
+    bayes: dict[str, BayesSummary] = field(default_factory=dict)
 
     def comparison(self, metric: str, arm: str, method: str | None = None) -> Comparison:
         """The comparison of ``metric`` for ``arm`` (CUPED preferred when ``method`` is None)."""
@@ -190,7 +202,7 @@ def _preferred(comparisons: list[Comparison]) -> list[int]:
 def _corrected(comparisons: list[Comparison], method: Correction) -> list[Comparison]:
     """The comparisons with adjusted p-values over the family of preferred ones (arms x metrics)."""
     family = _preferred(comparisons)
-    adjusted = adjust_p_values([comparisons[i].estimate.p_value for i in family], method)
+    adjusted = adjust_p_values([comparisons[i].decisive.p_value for i in family], method)
     out = list(comparisons)
     for i, p in zip(family, adjusted, strict=True):
         out[i] = replace(out[i], p_adjusted=p)
@@ -203,7 +215,7 @@ def _guardrail(
     found = [c for c in comparisons if c.metric == metric and c.arm == arm]
     if not found:
         return None
-    est = next((c for c in found if c.method == "cuped"), found[0]).estimate
+    est = next((c for c in found if c.method == "cuped"), found[0]).decisive
     return evaluate_guardrail(metric, arm, est, max_harm)
 
 
@@ -225,7 +237,15 @@ def analyze(frame: pd.DataFrame, definition: ExperimentDefinition, config: Analy
         if arm.name == control.name:
             continue
         t = frame[frame["arm"] == arm.name]
-        comparisons += _compare_arm(t, c, arm.name, control.name, config.alpha)
+        mine = _compare_arm(t, c, arm.name, control.name, config.alpha)
+        if definition.sequential:
+            tuning = definition.sequential_tuning or config.sequential_tuning
+            n_total = len(t) + len(c)
+            mine = [
+                replace(x, sequential=sequential_estimate(x.estimate, n_total, config.alpha, tuning))
+                for x in mine
+            ]
+        comparisons += mine
         if arm.policy == "recommender" and control.policy == "holdout":
             # The holdout's shadow picks are the recommender's: only that arm has a like-for-like base.
             lifts += _lifts(t, c, arm.name, config.alpha)
@@ -239,6 +259,10 @@ def analyze(frame: pd.DataFrame, definition: ExperimentDefinition, config: Analy
     ]
     primary: str = definition.primary_metric
     verdicts = []
+    bayes: dict[str, BayesSummary] = {}
+    interval_name = f"{100 * (1 - config.alpha):.0f}% " + (
+        "confidence sequence" if definition.sequential else "CI"
+    )
     for arm in definition.arms:
         if arm.name == control.name:
             continue
@@ -247,15 +271,17 @@ def analyze(frame: pd.DataFrame, definition: ExperimentDefinition, config: Analy
             verdicts.append(f"{arm.name}: {primary} cannot be compared with {control.name}.")
             continue
         best = next((x for x in found if x.method == "cuped"), found[0])
+        bayes[arm.name] = bayes_summary(best.estimate.diff, best.estimate.std_err)
         verdicts.append(
             arm_verdict(
                 arm.name,
                 control.name,
                 primary,
                 best.method,
-                best.estimate,
+                best.decisive,
                 srm,
                 guards,
+                interval_name,
                 adjusted=(definition.correction, best.p_adjusted, config.alpha),
             )
         )
@@ -265,10 +291,12 @@ def analyze(frame: pd.DataFrame, definition: ExperimentDefinition, config: Analy
         control=control.name,
         alpha=config.alpha,
         correction=definition.correction,
+        sequential=definition.sequential,
         arms=arms,
         comparisons=tuple(comparisons),
         srm=srm,
         guardrails=tuple(guards),
         lifts=tuple(lifts),
         verdicts=tuple(verdicts),
+        bayes=bayes,
     )

@@ -10,6 +10,7 @@ experiment runs, the population it draws from, the primary metric and the guardr
     end_week = 101
     primary_metric = "net_profit_per_member"
     correction = "holm"          # or "bh" (Benjamini-Hochberg) or "none"
+    sequential = true            # confidence sequences: safe to look every day
 
     [[arms]]
     name = "recommender"
@@ -85,6 +86,10 @@ class ExperimentDefinition(StrictModel):
     #: Multiple-comparison correction over every (arm, metric) comparison: holm (family-wise error),
     #: bh (Benjamini-Hochberg false discovery rate) or none.
     correction: Correction = "holm"
+    #: Decide with always-valid confidence sequences (safe to look daily) instead of fixed-horizon CIs.
+    sequential: bool = False
+    #: Members (both arms) where the confidence sequence is tightest; None takes the analysis config's.
+    sequential_tuning: int | None = Field(default=None, ge=1)
 
     @field_validator("arms")
     @classmethod

@@ -61,18 +61,44 @@ def render_markdown(
         "",
         f"Adjusted p: {result.correction} correction over the family of one comparison per arm and "
         "metric (CUPED where available); a verdict needs the adjusted p below alpha.",
+    ]
+    seq_head, seq_rule = "", ""
+    if result.sequential:
+        lines += [
+            "",
+            f"Sequential experiment: the verdict and guardrails use the {level} always-valid confidence "
+            "sequence (Waudby-Smith et al., as GrowthBook's sequential mode), which stays valid however "
+            "often the results are looked at; the adjusted p corrects the always-valid p-values.",
+        ]
+        seq_head, seq_rule = f" {level} confidence sequence | always-valid p |", "---|---:|"
+    lines += [
         "",
-        f"| metric | arm | method | difference [CI] | p-value | adjusted p ({result.correction}) "
+        f"| metric | arm | method | difference [CI] | p-value |{seq_head} adjusted p ({result.correction}) "
         "| relative | variance removed |",
-        "|---|---|---|---|---:|---:|---:|---:|",
+        f"|---|---|---|---|---:|{seq_rule}---:|---:|---:|",
     ]
     for c in result.comparisons:
         vr = "" if c.variance_reduction is None else f"{100 * c.variance_reduction:.0f}%"
         adj = "" if c.p_adjusted is None else f"{c.p_adjusted:.3g}"
+        seq = ""
+        if c.sequential is not None:
+            cs = c.sequential
+            seq = f" [{cs.ci_low:+,.3f}, {cs.ci_high:+,.3f}] | {cs.p_value:.3g} |"
         lines.append(
-            f"| {c.metric} | {c.arm} | {c.method} | {_ci(c.estimate)} | {c.estimate.p_value:.3g} | {adj} "
-            f"| {_pct(c.estimate.relative)} | {vr} |"
+            f"| {c.metric} | {c.arm} | {c.method} | {_ci(c.estimate)} | {c.estimate.p_value:.3g} |{seq} "
+            f"{adj} | {_pct(c.estimate.relative)} | {vr} |"
         )
+    if result.bayes:
+        lines += [
+            "",
+            f"Bayesian reading of `{result.primary_metric}` (flat prior, normal posterior): "
+            + "; ".join(
+                f"{arm}: {100 * b.chance_to_beat:.1f}% chance to beat {result.control}, expected loss "
+                f"{b.expected_loss:.3f} per member if rolled out"
+                for arm, b in result.bayes.items()
+            )
+            + ".",
+        ]
     lines += [
         "",
         "## Guardrails",
