@@ -180,4 +180,49 @@ def register(app: typer.Typer) -> None:
         )
         _print_run(run)
 
+    @exp.command("aa")
+    def aa(
+        runs: int | None = typer.Option(None, "--runs", min=1, help="A/A experiments (default: config)."),
+        weeks: int | None = typer.Option(
+            None, "--weeks", min=1, help="Weeks of daily looks (default: config)."
+        ),
+        synthetic: int | None = typer.Option(
+            None, "--synthetic", min=10, help="Use N synthetic members instead of the real data."
+        ),
+        config: Path = _CONFIG,
+        out: Path | None = typer.Option(None, "--out", help="Report folder (default: [aa].reports_dir)."),
+    ) -> None:
+        """Simulate many A/A experiments on real members with daily looks; report the false-positive rates."""
+        from engine.experiments.aa import outcome_matrix, simulate_aa
+        from engine.experiments.aa_report import write_aa_report
+        from engine.experiments.config import load_experiments_config
+
+        cfg = load_experiments_config(config)
+        n_runs, n_weeks = runs or cfg.aa.runs, weeks or cfg.aa.weeks
+        if synthetic is not None:
+            from engine.data.synthetic import generate_synthetic
+
+            sim = cfg.simulation
+            dataset = generate_synthetic(synthetic, sim.synthetic_items, sim.synthetic_weeks, sim.seed)
+        else:
+            from engine.data.loaders import load_dataset
+
+            dataset = load_dataset()
+        matrix = outcome_matrix(dataset, n_weeks)
+        result = simulate_aa(matrix, n_runs, cfg.analysis.alpha, cfg.aa.seed, cfg.aa.treated_share)
+        command = f"offers experiment aa --runs {n_runs} --weeks {n_weeks}" + (
+            f" --synthetic {synthetic}" if synthetic is not None else ""
+        )
+        files = write_aa_report(
+            result, out or cfg.aa.reports_dir, dataset.source, matrix.first_week, n_weeks, command
+        )
+        console = Console()
+        console.print(
+            f"{result.runs:,} A/A runs, {result.members:,} members, {result.looks} daily looks: "
+            f"false positives: one look at the end {100 * result.final_look_only:.2f}%, daily peeking "
+            f"{100 * result.naive:.2f}%, confidence sequence {100 * result.sequential:.2f}%"
+        )
+        for path in files:
+            console.print(f"wrote {path}")
+
     app.add_typer(exp, name="experiment")

@@ -62,12 +62,23 @@ class SimulationConfig(StrictModel):
     synthetic_weeks: int = Field(ge=2)
 
 
+class AAConfig(StrictModel):
+    """``offers experiment aa``: how many A/A experiments, over which weeks, looked at daily."""
+
+    runs: int = Field(ge=1)
+    weeks: int = Field(ge=1)
+    treated_share: float = Field(gt=0, lt=1)
+    seed: int
+    reports_dir: Path
+
+
 class ExperimentsConfig(StrictModel):
     """Everything in ``configs/experiments.toml``."""
 
     store: StoreConfig
     analysis: AnalysisConfig
     simulation: SimulationConfig
+    aa: AAConfig
 
 
 def open_store(config: SqliteStoreConfig | RedisStoreConfig, path: Path | None = None) -> EventStore:
