@@ -180,6 +180,51 @@ def register(app: typer.Typer) -> None:
         )
         _print_run(run)
 
+    @exp.command("plan")
+    def plan(
+        name: str,
+        power: float | None = typer.Option(None, "--power", min=0.01, max=0.99, help="Default: config."),
+        effect: float | None = typer.Option(
+            None, "--effect", help="Also say how many weeks each arm needs to detect this effect per week."
+        ),
+        synthetic: int | None = typer.Option(
+            None, "--synthetic", min=10, help="Plan on N synthetic members instead of the real data."
+        ),
+        config: Path = _CONFIG,
+        directory: Path | None = _DIR,
+    ) -> None:
+        """Minimum detectable effect of NAME's primary metric from pre-period variance (with CUPED)."""
+        from engine.experiments.config import load_experiments_config
+        from engine.experiments.definition import EXPERIMENTS_DIR, find_definition
+        from engine.experiments.planning import plan_experiment, render_plan
+
+        cfg = load_experiments_config(config)
+        definition = find_definition(name, directory or EXPERIMENTS_DIR)
+        if synthetic is not None:
+            from engine.data.synthetic import generate_synthetic
+
+            sim = cfg.simulation
+            dataset = generate_synthetic(synthetic, sim.synthetic_items, definition.end_week, sim.seed)
+        else:
+            from engine.data.loaders import load_dataset
+
+            dataset = load_dataset()
+        result = plan_experiment(
+            dataset,
+            definition,
+            alpha=cfg.analysis.alpha,
+            power=power or cfg.analysis.power,
+            pre_period_weeks=cfg.analysis.pre_period_weeks,
+            sequential_tuning=definition.sequential_tuning,
+        )
+        console = Console(width=200)
+        console.print(render_plan(result), highlight=False)
+        if effect is not None:
+            for arm in dict.fromkeys(a.arm for a in result.arms):
+                weeks = result.weeks_needed(arm, effect)
+                answer = f"{weeks} week(s)" if weeks else f"more than {result.planned_weeks} weeks"
+                console.print(f"{arm}: an effect of {effect:g} per member and week needs {answer} (CUPED)")
+
     @exp.command("aa")
     def aa(
         runs: int | None = typer.Option(None, "--runs", min=1, help="A/A experiments (default: config)."),

@@ -43,6 +43,7 @@ class AnalysisConfig(StrictModel):
     srm_alpha: float = Field(gt=0, lt=1)
     pre_period_weeks: int = Field(ge=1)
     sequential_tuning: int = Field(ge=1)
+    power: float = Field(gt=0, lt=1)
     mlflow_tracking_uri: str = Field(min_length=1)
     mlflow_experiment: str = Field(min_length=1)
     reports_dir: Path

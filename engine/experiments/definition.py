@@ -43,6 +43,7 @@ from engine.experiments.corrections import Correction
 EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent.parent / "experiments"
 
 Policy = Literal["recommender", "baseline", "holdout"]
+TierName = Literal["bronze", "silver", "gold", "diamond"]
 MetricName = Literal[
     "net_profit_per_member",
     "gross_margin_per_member",
@@ -70,6 +71,28 @@ class Guardrail(StrictModel):
     max_harm: float = Field(ge=0)
 
 
+class Namespace(StrictModel):
+    """A GrowthBook-style namespace range: the experiment takes members hashed into ``[start, end)``.
+
+    Experiments in the same namespace with ranges that do not overlap never share a member, so they can
+    run in the same weeks on the same population.
+    """
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")
+    start: float = Field(ge=0, lt=1)
+    end: float = Field(gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Namespace:
+        if self.start >= self.end:
+            raise ValueError(f"namespace {self.name!r}: start {self.start} must be below end {self.end}")
+        return self
+
+    def overlaps(self, other: Namespace) -> bool:
+        """Whether the two ranges can hold the same member (different namespaces hash independently)."""
+        return self.name != other.name or (self.start < other.end and other.start < self.end)
+
+
 class ExperimentDefinition(StrictModel):
     """A validated experiment definition (see the module docstring for the file layout)."""
 
@@ -78,6 +101,10 @@ class ExperimentDefinition(StrictModel):
     salt: str = Field(min_length=1)
     hash_version: Literal[1, 2] = 2
     population: str = Field(min_length=1)
+    #: Member tiers the experiment targets; empty: every tier.
+    tiers: tuple[TierName, ...] = ()
+    #: The namespace range the experiment takes members from; None: the whole population.
+    namespace: Namespace | None = None
     start_week: int = Field(ge=1)
     end_week: int = Field(ge=1)
     primary_metric: MetricName
