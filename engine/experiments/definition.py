@@ -22,7 +22,11 @@ experiment runs, the population it draws from, the primary metric and the guardr
     max_harm = 0.02
 
 Two experiments that draw from the same population in overlapping weeks would each take members the
-other one counts, so :func:`load_definitions` refuses such a pair.
+other one counts, so :func:`load_definitions` refuses such a pair, unless they target tiers that do
+not intersect or hold disjoint ranges of one namespace (GrowthBook's namespaces)::
+
+    tiers = ["gold", "diamond"]                        # empty or absent: every tier
+    namespace = { name = "weekly", start = 0.0, end = 0.5 }
 """
 
 from __future__ import annotations
@@ -172,16 +176,23 @@ class ExperimentDefinition(StrictModel):
         return self.start_week <= week <= self.end_week
 
     def assignment_fingerprint(self) -> str:
-        """Hash of everything that decides who lands in which arm (salt, hash version, arms, weights).
+        """Hash of everything that decides who lands in which arm (salt, hash version, arms, weights,
+        tiers and namespace).
 
         Stored at first exposure; a later definition with the same salt but another fingerprint
         would move members between arms mid-experiment and is refused.
         """
-        payload = {
+        payload: dict[str, object] = {
             "salt": self.salt,
             "hash_version": self.hash_version,
             "arms": [[a.name, a.policy, repr(a.weight)] for a in self.arms],
         }
+        # Only when set, so that the locks of definitions written before these fields stay valid.
+        if self.tiers:
+            payload["tiers"] = sorted(self.tiers)
+        if self.namespace is not None:
+            ns = self.namespace
+            payload["namespace"] = [ns.name, repr(ns.start), repr(ns.end)]
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -198,14 +209,27 @@ def load_definition(path: Path | str) -> ExperimentDefinition:
     return definition
 
 
+def share_members(a: ExperimentDefinition, b: ExperimentDefinition) -> bool:
+    """Whether two experiments can take the same member in the same week.
+
+    They cannot when their populations, weeks or tiers differ, or when they hold disjoint ranges of
+    one namespace; experiments in different namespaces (or none) hash independently and can.
+    """
+    if a.population != b.population or a.start_week > b.end_week or b.start_week > a.end_week:
+        return False
+    if a.tiers and b.tiers and not set(a.tiers) & set(b.tiers):
+        return False
+    return a.namespace is None or b.namespace is None or a.namespace.overlaps(b.namespace)
+
+
 def check_overlaps(definitions: list[ExperimentDefinition]) -> None:
-    """Refuse two experiments on the same population whose weeks overlap, or two with the same salt."""
+    """Refuse two experiments that can take the same member in the same week, or two with one salt."""
     problems: list[str] = []
     for i, a in enumerate(definitions):
         for b in definitions[i + 1 :]:
             if a.name == b.name:
                 problems.append(f"experiment name {a.name!r} is defined twice")
-            elif a.population == b.population and a.start_week <= b.end_week and b.start_week <= a.end_week:
+            elif share_members(a, b):
                 problems.append(
                     f"{a.name!r} (weeks {a.start_week}-{a.end_week}) and {b.name!r} "
                     f"(weeks {b.start_week}-{b.end_week}) overlap on population {a.population!r}"
