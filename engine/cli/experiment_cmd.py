@@ -180,6 +180,29 @@ def register(app: typer.Typer) -> None:
         )
         _print_run(run)
 
+    @exp.command("export")
+    def export(
+        name: str,
+        out: Path = typer.Option(Path("."), "--out", help="Folder for the two JSON files."),
+        directory: Path | None = _DIR,
+    ) -> None:
+        """Write NAME as GrowthBook JSON: the SDK feature payload and the REST experiment object."""
+        import json
+
+        from engine.experiments.definition import EXPERIMENTS_DIR, find_definition
+        from engine.experiments.growthbook import experiment_document, feature_payload
+
+        definition = find_definition(name, directory or EXPERIMENTS_DIR)
+        out.mkdir(parents=True, exist_ok=True)
+        console = Console()
+        for suffix, document in (
+            ("features", feature_payload(definition)),
+            ("experiment", experiment_document(definition)),
+        ):
+            path = out / f"{name}.{suffix}.json"
+            path.write_text(json.dumps(document, indent=2) + "\n")
+            console.print(f"wrote {path}")
+
     @exp.command("plan")
     def plan(
         name: str,

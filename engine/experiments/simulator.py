@@ -71,6 +71,8 @@ class SimulationResult:
     analysis: AnalysisResult
     truth: tuple[Truth, ...]
     lifts: tuple[RecoveredLift, ...]
+    #: The per-member outcome table the analysis ran on.
+    frame: pd.DataFrame
 
     def coverage(self) -> dict[str, bool]:
         """Per arm and metric (primary method): whether the CI holds the true effect."""
@@ -233,4 +235,4 @@ def simulate(
                 lift.arm, lift.kind, response.lift, est.diff / scale, est.ci_low / scale, est.ci_high / scale
             )
         )
-    return SimulationResult(sim, weeks, result, tuple(truth), tuple(lifts))
+    return SimulationResult(sim, weeks, result, tuple(truth), tuple(lifts), frame)

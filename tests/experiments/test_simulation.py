@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,9 @@ def test_simulation_recovers_the_injected_lift(data: Dataset, tmp_path: Path) ->
     assert all(lift.ci_low > 0 for lift in sim.lifts)
     assert (tmp_path / "report" / "report.md").read_text().count("Simulation ground truth") == 1
     assert (tmp_path / "report" / "effects.png").stat().st_size > 0
+    growthbook = json.loads((tmp_path / "report" / "growthbook_results.json").read_text())
+    assert growthbook["experimentId"] == "exp_a"
+    assert growthbook["results"][0]["totalUsers"] == sum(a.members for a in out.analysis.arms)
 
 
 def test_without_lift_nothing_is_found(data: Dataset, tmp_path: Path) -> None:
