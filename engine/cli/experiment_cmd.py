@@ -288,7 +288,8 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"{result.runs:,} A/A runs, {result.members:,} members, {result.looks} daily looks: "
             f"false positives: one look at the end {100 * result.final_look_only:.2f}%, daily peeking "
-            f"{100 * result.naive:.2f}%, confidence sequence {100 * result.sequential:.2f}%"
+            f"{100 * result.naive:.2f}%, confidence sequence {100 * result.sequential:.2f}%, "
+            f"group-sequential {100 * result.group:.2f}%"
         )
         for path in files:
             console.print(f"wrote {path}")

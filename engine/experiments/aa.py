@@ -10,7 +10,9 @@ Set-up, as a triggered experiment on the app: a member enters on the day of thei
 the window (that is when they would open the app and be assigned); the outcome at each daily look is
 their spend from the window's start to the end of that day. Everything that does not depend on the
 split is computed once (:func:`outcome_matrix`); each run is then one random 0/1 row, and all runs at
-all looks are three matrix products (:func:`simulate_aa`).
+all looks are three matrix products (:func:`simulate_aa`). Three procedures are scored: the
+fixed-horizon test peeked at daily, the always-valid confidence sequence, and the group-sequential
+boundaries of :mod:`engine.experiments.group_sequential` for the planned number of daily looks.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from scipy import stats
 
 from engine.data.schema import MEMBER_ID, SALES_VALUE, TIMESTAMP, WEEK, Dataset
 from engine.errors import ExperimentError
+from engine.experiments.group_sequential import look_correlation, spending_boundaries
 from engine.experiments.sequential import cs_halfwidth
 
 FloatArray = npt.NDArray[np.float64]
@@ -98,6 +101,8 @@ class AAResult:
     tuning_n: int
     naive_by_look: FloatArray
     sequential_by_look: FloatArray
+    group_by_look: FloatArray
+    group_bounds: FloatArray
     final_look_only: float
 
     @property
@@ -109,6 +114,11 @@ class AAResult:
     def sequential(self) -> float:
         """Share of runs whose confidence sequence excludes zero at some daily look."""
         return float(self.sequential_by_look[-1])
+
+    @property
+    def group(self) -> float:
+        """Share of runs crossing the group-sequential boundary (planned daily looks) at some look."""
+        return float(self.group_by_look[-1])
 
     def monte_carlo_se(self, rate: float) -> float:
         """Binomial standard error of a rate estimated from :attr:`runs` runs."""
@@ -145,6 +155,8 @@ def simulate_aa(
     rng = np.random.default_rng(seed)
     naive_first = np.full(runs, looks, dtype=np.int64)  # first rejecting look; `looks` = never
     seq_first = np.full(runs, looks, dtype=np.int64)
+    group_first = np.full(runs, looks, dtype=np.int64)
+    bounds = spending_boundaries(look_correlation(matrix.cumulative, entered), alpha, looks, seed=seed)
     final_rejects = 0
     for start in range(0, runs, _CHUNK):
         size = min(_CHUNK, runs - start)
@@ -154,6 +166,8 @@ def simulate_aa(
         diff, se, n_total = _welch(sums_a, sums_b, looks)
         naive = np.abs(diff) > z * se
         seq = np.abs(diff) > cs_halfwidth(se, n_total, alpha, tuning)
+        group = np.abs(diff) > bounds[None, :] * se
+        group_first[start : start + size] = np.where(group.any(axis=1), group.argmax(axis=1), looks)
         final_rejects += int(naive[:, -1].sum())
         naive_first[start : start + size] = np.where(naive.any(axis=1), naive.argmax(axis=1), looks)
         seq_first[start : start + size] = np.where(seq.any(axis=1), seq.argmax(axis=1), looks)
@@ -166,6 +180,8 @@ def simulate_aa(
         tuning_n=tuning,
         naive_by_look=(naive_first[:, None] <= by_look).mean(axis=0),
         sequential_by_look=(seq_first[:, None] <= by_look).mean(axis=0),
+        group_by_look=(group_first[:, None] <= by_look).mean(axis=0),
+        group_bounds=bounds,
         final_look_only=final_rejects / runs,
     )
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scipy import stats
+
 from engine.experiments.aa import AAResult
 
 
@@ -33,13 +35,19 @@ def render_aa_markdown(result: AAResult, source: str, first_week: int, weeks: in
         f"| same test, looked at every day, stop at the first significant look | {rate(result.naive)} |",
         f"| sequential: {100 - level:.0f}% confidence sequence, looked at every day | "
         f"{rate(result.sequential)} |",
+        f"| group-sequential: alpha spent evenly over the {result.looks} planned daily looks | "
+        f"{rate(result.group)} |",
         "",
         "Reading: the one-look test holds its nominal rate, which checks the set-up; peeking at it every "
         f"day inflates the error rate to {100 * result.naive:.1f}%. The confidence sequence "
         "(Waudby-Smith et al.; GrowthBook's sequential mode) keeps the rate at or below the nominal "
         f"{level:.0f}% however often it is looked at: it spends alpha over an unlimited horizon, so over "
         f"{result.looks} looks it is conservative ({100 * result.sequential:.1f}%), the price of being "
-        "allowed to stop at any look.",
+        "allowed to stop at any look. When the looks are planned, the group-sequential boundaries "
+        "(Lan-DeMets linear spending over the planned looks, the looks' correlation estimated from the "
+        f"members' spend paths) spend the whole alpha: {100 * result.group:.1f}%. Their z boundaries "
+        f"run from {result.group_bounds[0]:.2f} at the first look to {result.group_bounds[-1]:.2f} at "
+        f"the last (one look alone: {float(stats.norm.ppf(1 - result.alpha / 2)):.2f}).",
         "",
         "![false positives by look](aa.png)",
         "",
@@ -58,6 +66,7 @@ def plot_aa(result: AAResult, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(looks, 100 * result.naive_by_look, marker="o", label="fixed-horizon test, daily peeks")
     ax.plot(looks, 100 * result.sequential_by_look, marker="s", label="confidence sequence, daily looks")
+    ax.plot(looks, 100 * result.group_by_look, marker="^", label="group-sequential, planned daily looks")
     ax.axhline(100 * result.alpha, color="grey", linestyle="--", linewidth=1, label="nominal alpha")
     ax.set_xlabel("daily look")
     ax.set_ylabel("A/A runs with a false positive so far (%)")

@@ -62,6 +62,7 @@ def test_naive_daily_peeking_inflates_false_positives_and_the_sequence_does_not(
     assert abs(result.final_look_only - ALPHA) < 3 * se  # one look: the nominal rate
     assert result.naive > ALPHA + 4 * se  # daily peeks: inflated
     assert result.sequential <= ALPHA + 2 * se  # confidence sequence: held
+    assert abs(result.group - ALPHA) < 3 * se  # group-sequential over the planned looks: spent exactly
     assert np.all(np.diff(result.naive_by_look) >= 0)
     assert result.naive_by_look[0] <= result.naive
 
