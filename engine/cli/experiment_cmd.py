@@ -103,10 +103,20 @@ def register(app: typer.Typer) -> None:
         definition = find_definition(name, directory or EXPERIMENTS_DIR)
         dataset = load_dataset()
         s = _open_store(cfg, store)
+        displays = None
+        if definition.exposure == "displayed":
+            from engine.experiments.displays import open_display_log
+
+            displays = open_display_log(cfg.store, store)
         try:
-            _print_run(analyze_experiment(definition, s, dataset, cfg, out_dir=out, log_mlflow=mlflow))
+            run = analyze_experiment(
+                definition, s, dataset, cfg, out_dir=out, log_mlflow=mlflow, displays=displays
+            )
+            _print_run(run)
         finally:
             s.close()
+            if displays is not None:
+                displays.close()
 
     @exp.command("simulate")
     def simulate(

@@ -19,6 +19,7 @@ from engine.experiments.bayes import BayesSummary, bayes_summary
 from engine.experiments.config import AnalysisConfig
 from engine.experiments.corrections import Correction, adjust_p_values
 from engine.experiments.definition import ExperimentDefinition
+from engine.experiments.exposure import ExposureSummary, shown_only
 from engine.experiments.sequential import sequential_estimate
 from engine.experiments.stats import (
     Estimate,
@@ -111,6 +112,8 @@ class AnalysisResult:
     verdicts: tuple[str, ...]
     #: Chance to beat control and expected loss on the primary metric, per treatment arm.
     bayes: dict[str, BayesSummary] = field(default_factory=dict)
+    #: Fetched vs shown per arm, when the definition counts exposure when shown.
+    exposure: ExposureSummary | None = None
 
     def comparison(self, metric: str, arm: str, method: str | None = None) -> Comparison:
         """The comparison of ``metric`` for ``arm`` (CUPED preferred when ``method`` is None)."""
@@ -227,6 +230,9 @@ def analyze(frame: pd.DataFrame, definition: ExperimentDefinition, config: Analy
     ExperimentError
         An arm has fewer than two members, or the definition has no control arm.
     """
+    exposure = None
+    if definition.exposure == "displayed":
+        frame, exposure = shown_only(frame, definition, config.srm_alpha)
     control = definition.control
     c = frame[frame["arm"] == control.name]
     arms = tuple(summarize_arm(frame, a.name, a.policy) for a in definition.arms)
@@ -299,4 +305,5 @@ def analyze(frame: pd.DataFrame, definition: ExperimentDefinition, config: Analy
         lifts=tuple(lifts),
         verdicts=tuple(verdicts),
         bayes=bayes,
+        exposure=exposure,
     )

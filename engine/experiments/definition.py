@@ -121,6 +121,9 @@ class ExperimentDefinition(StrictModel):
     sequential: bool = False
     #: Members (both arms) where the confidence sequence is tightest; None takes the analysis config's.
     sequential_tuning: int | None = Field(default=None, ge=1)
+    #: Who counts as exposed: members whose challenge was fetched, or only those it was shown to (the
+    #: app reports displays); fetched-but-never-shown members are then reported apart.
+    exposure: Literal["fetched", "displayed"] = "fetched"
 
     @field_validator("arms")
     @classmethod

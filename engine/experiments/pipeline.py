@@ -19,6 +19,8 @@ from engine.data.schema import MEMBER_ID, SALES_VALUE, WEEK, Dataset
 from engine.experiments.analysis import AnalysisResult, analyze
 from engine.experiments.config import ExperimentsConfig, SimulationConfig
 from engine.experiments.definition import ExperimentDefinition
+from engine.experiments.displays import DisplayLog
+from engine.experiments.exposure import with_displays
 from engine.experiments.frame import member_frame
 from engine.experiments.growthbook import results_document
 from engine.experiments.policies import Policy
@@ -68,13 +70,19 @@ def analyze_experiment(
     *,
     out_dir: Path | None = None,
     log_mlflow: bool = True,
+    displays: DisplayLog | None = None,
 ) -> RunOutput:
-    """Analyse ``definition`` from the events in ``store``; margins and pre-period spend from ``dataset``."""
+    """Analyse ``definition`` from the events in ``store``; margins and pre-period spend from ``dataset``.
+
+    ``displays`` (needed when the definition counts exposure when shown) holds the app's display reports.
+    """
     pre_weeks = config.analysis.pre_period_weeks
     tx = dataset.transactions
     pre = tx[(tx[WEEK] < definition.start_week) & (tx[WEEK] >= definition.start_week - pre_weeks)]
     pre_spend = pre.groupby(pre[MEMBER_ID].astype(str))[SALES_VALUE].sum()
     frame = member_frame(store, definition, dataset.catalog, pre_weeks, pre_spend)
+    if displays is not None:
+        frame = with_displays(frame, displays.table(), definition)
     result = analyze(frame, definition, config.analysis)
     params = {
         "source": "events",

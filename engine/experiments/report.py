@@ -113,6 +113,25 @@ def render_markdown(
             f"| {g.metric} | {g.arm} | {g.harm:+.4f} [{g.harm_ci_low:+.4f}, {g.harm_ci_high:+.4f}] "
             f"| {g.max_harm} | {g.status}{' (harm shown)' if g.harm_shown else ''} |"
         )
+    if result.exposure is not None:
+        e = result.exposure
+        lines += [
+            "",
+            "## Exposure when shown",
+            "",
+            "Members count as exposed once the app reported their challenge (or the no-offer screen) "
+            "displayed; fetched but never shown members are left out of every comparison above.",
+            "",
+            "| arm | fetched | shown | fetched, never shown |",
+            "|---|---:|---:|---:|",
+        ]
+        lines += [f"| {a.arm} | {a.fetched} | {a.shown} | {_pct(a.never_shown_share)} |" for a in e.arms]
+        verdict = "DIFFERS by arm: showing depended on the arm" if e.differs_by_arm else "alike across arms"
+        lines += [
+            "",
+            f"Never-shown share {verdict} (chi-square p = {e.p_value:.3g}); displays without a fetch: "
+            f"{e.displayed_not_fetched}.",
+        ]
     s = result.srm
     lines += [
         "",
