@@ -256,7 +256,8 @@ def register(app: typer.Typer) -> None:
             for arm in dict.fromkeys(a.arm for a in result.arms):
                 weeks = result.weeks_needed(arm, effect)
                 answer = f"{weeks} week(s)" if weeks else f"more than {result.planned_weeks} weeks"
-                console.print(f"{arm}: an effect of {effect:g} per member and week needs {answer} (CUPED)")
+                how = "CUPED, confidence sequence" if definition.sequential else "CUPED"
+                console.print(f"{arm}: an effect of {effect:g} per member and week needs {answer} ({how})")
 
     @exp.command("aa")
     def aa(

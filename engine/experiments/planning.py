@@ -90,7 +90,9 @@ class Plan:
         ``w`` weeks, against an MDE that grows more slowly than ``w``.
         """
         for p in sorted((a for a in self.arms if a.arm == arm), key=lambda a: a.weeks):
-            if (p.mde_cuped if cuped else p.mde) <= weekly_effect * p.weeks:
+            # A sequential experiment decides with its confidence sequence: plan with its MDE.
+            mde = (p.mde_sequential_cuped if cuped else p.mde_sequential) or (p.mde_cuped if cuped else p.mde)
+            if mde <= weekly_effect * p.weeks:
                 return p.weeks
         return None
 

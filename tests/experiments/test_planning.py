@@ -74,6 +74,10 @@ def test_sequential_costs_detectable_effect_and_tiers_shrink_the_population(data
     half = _plan(data, namespace={"name": "ns", "start": 0.0, "end": 0.5})
     assert half.members == pytest.approx(fixed.members / 2, abs=1)
     assert "MDE CUPED" in render_plan(seq)
+    # Weeks needed follow the sequence's (larger) MDE in a sequential experiment.
+    effect = a_fixed.mde_cuped / 4
+    assert fixed.weeks_needed("recommender", effect) == 4
+    assert seq.weeks_needed("recommender", effect) is None
 
 
 def test_a_metric_without_pre_period_counterpart_is_refused(data: Dataset) -> None:
