@@ -170,17 +170,24 @@ def plot_effects(result: AnalysisResult, path: Path) -> Path:
     rows: list[Comparison] = [c for c in result.comparisons if c.metric == result.primary_metric]
     fig, ax = plt.subplots(figsize=(7, 1.2 + 0.5 * max(len(rows), 1)))
     labels = [f"{c.arm} ({c.method})" for c in rows]
-    diffs = [c.estimate.diff for c in rows]
-    errors = [
-        [c.estimate.diff - c.estimate.ci_low for c in rows],
-        [c.estimate.ci_high - c.estimate.diff for c in rows],
-    ]
-    ax.errorbar(diffs, range(len(rows)), xerr=errors, fmt="o", capsize=4)
+    level = f"{100 * (1 - result.alpha):.0f}%"
+
+    def bars(estimates: list[Estimate], offset: float, label: str, fmt: str) -> None:
+        errors = [[e.diff - e.ci_low for e in estimates], [e.ci_high - e.diff for e in estimates]]
+        y = [i + offset for i in range(len(estimates))]
+        ax.errorbar([e.diff for e in estimates], y, xerr=errors, fmt=fmt, capsize=4, label=label)
+
+    if result.sequential:
+        # The sequence decides; the fixed-horizon CI is drawn beside it for comparison.
+        bars([c.decisive for c in rows], 0.0, f"{level} confidence sequence (decides)", "o")
+        bars([c.estimate for c in rows], 0.25, f"{level} fixed-horizon CI", "s")
+        ax.legend(fontsize="small")
+    else:
+        bars([c.estimate for c in rows], 0.0, f"{level} CI", "o")
     ax.axvline(0.0, color="grey", linestyle="--", linewidth=1)
     ax.set_yticks(range(len(rows)), labels)
-    ax.set_xlabel(
-        f"{result.primary_metric}: difference vs {result.control} ({100 * (1 - result.alpha):.0f}% CI)"
-    )
+    interval = "confidence sequence" if result.sequential else "CI"
+    ax.set_xlabel(f"{result.primary_metric}: difference vs {result.control} ({level} {interval})")
     ax.set_title(result.experiment)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
