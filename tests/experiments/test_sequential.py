@@ -102,3 +102,27 @@ def test_bayes_summary_matches_numerical_integration() -> None:
     loss, _ = integrate.quad(lambda d: max(-d, 0.0) * density(d), -20, 20, points=[0.0])
     assert summary.chance_to_beat == pytest.approx(stats.norm.sf(0, diff, se))
     assert summary.expected_loss == pytest.approx(loss, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("tuning", "ci_low", "ci_high", "p_value"),
+    [
+        (2000, -0.1949729930314581, 1.065402486815069, 0.40925729661595023),
+        (5000, -0.220871082184378, 1.091300575967989, 0.38595246337384254),
+    ],
+)
+def test_equals_growthbooks_sequential_two_sided_t_test(
+    tuning: int, ci_low: float, ci_high: float, p_value: float
+) -> None:
+    """Reference numbers from gbstats 0.8.0 ``SequentialTwoSidedTTest`` (absolute difference) on this data.
+
+    gbstats pins numpy < 2, so it cannot be a test dependency here; its answers were computed once:
+    ``SequentialConfig(sequential_tuning_parameter=tuning, difference_type="absolute")`` with
+    ``SampleMeanStatistic(n, sum, sum_squares)`` of the two samples below.
+    """
+    rng = np.random.default_rng(21)
+    control, treatment = rng.normal(10.0, 4.0, 800), rng.normal(10.6, 5.0, 900)
+    seq = sequential_estimate(welch_diff(treatment, control, ALPHA), 1700, ALPHA, tuning)
+    assert seq.diff == pytest.approx(0.4352147468918055, rel=1e-12)
+    assert (seq.ci_low, seq.ci_high) == pytest.approx((ci_low, ci_high), rel=1e-10)
+    assert seq.p_value == pytest.approx(p_value, rel=1e-10)
