@@ -122,10 +122,20 @@ def register(app: typer.Typer) -> None:
         definition = find_definition(name, directory or EXPERIMENTS_DIR)
         dataset = load_dataset()
         s = _open_store(cfg, store)
+        displays = None
+        if definition.exposure == "displayed":
+            from engine.experiments.displays import open_display_log
+
+            displays = open_display_log(cfg.store, store)
         try:
-            _print_run(analyze_experiment(definition, s, dataset, cfg, out_dir=out, log_mlflow=mlflow))
+            run = analyze_experiment(
+                definition, s, dataset, cfg, out_dir=out, log_mlflow=mlflow, displays=displays
+            )
+            _print_run(run)
         finally:
             s.close()
+            if displays is not None:
+                displays.close()
 
     @exp.command("simulate")
     def simulate(
@@ -198,5 +208,120 @@ def register(app: typer.Typer) -> None:
             labels={"recommender policy": labels[policy]},
         )
         _print_run(run)
+
+    @exp.command("export")
+    def export(
+        name: str,
+        out: Path = typer.Option(Path("."), "--out", help="Folder for the two JSON files."),
+        directory: Path | None = _DIR,
+    ) -> None:
+        """Write NAME as GrowthBook JSON: the SDK feature payload and the REST experiment object."""
+        import json
+
+        from engine.experiments.definition import EXPERIMENTS_DIR, find_definition
+        from engine.experiments.growthbook import experiment_document, feature_payload
+
+        definition = find_definition(name, directory or EXPERIMENTS_DIR)
+        out.mkdir(parents=True, exist_ok=True)
+        console = Console()
+        for suffix, document in (
+            ("features", feature_payload(definition)),
+            ("experiment", experiment_document(definition)),
+        ):
+            path = out / f"{name}.{suffix}.json"
+            path.write_text(json.dumps(document, indent=2) + "\n")
+            console.print(f"wrote {path}")
+
+    @exp.command("plan")
+    def plan(
+        name: str,
+        power: float | None = typer.Option(None, "--power", min=0.01, max=0.99, help="Default: config."),
+        effect: float | None = typer.Option(
+            None, "--effect", help="Also say how many weeks each arm needs to detect this effect per week."
+        ),
+        synthetic: int | None = typer.Option(
+            None, "--synthetic", min=10, help="Plan on N synthetic members instead of the real data."
+        ),
+        config: Path = _CONFIG,
+        directory: Path | None = _DIR,
+    ) -> None:
+        """Minimum detectable effect of NAME's primary metric from pre-period variance (with CUPED)."""
+        from engine.experiments.config import load_experiments_config
+        from engine.experiments.definition import EXPERIMENTS_DIR, find_definition
+        from engine.experiments.planning import plan_experiment, render_plan
+
+        cfg = load_experiments_config(config)
+        definition = find_definition(name, directory or EXPERIMENTS_DIR)
+        if synthetic is not None:
+            from engine.data.synthetic import generate_synthetic
+
+            sim = cfg.simulation
+            dataset = generate_synthetic(synthetic, sim.synthetic_items, definition.end_week, sim.seed)
+        else:
+            from engine.data.loaders import load_dataset
+
+            dataset = load_dataset()
+        result = plan_experiment(
+            dataset,
+            definition,
+            alpha=cfg.analysis.alpha,
+            power=power or cfg.analysis.power,
+            pre_period_weeks=cfg.analysis.pre_period_weeks,
+            sequential_tuning=definition.sequential_tuning,
+        )
+        console = Console(width=200)
+        console.print(render_plan(result), highlight=False)
+        if effect is not None:
+            for arm in dict.fromkeys(a.arm for a in result.arms):
+                weeks = result.weeks_needed(arm, effect)
+                answer = f"{weeks} week(s)" if weeks else f"more than {result.planned_weeks} weeks"
+                how = "CUPED, confidence sequence" if definition.sequential else "CUPED"
+                console.print(f"{arm}: an effect of {effect:g} per member and week needs {answer} ({how})")
+
+    @exp.command("aa")
+    def aa(
+        runs: int | None = typer.Option(None, "--runs", min=1, help="A/A experiments (default: config)."),
+        weeks: int | None = typer.Option(
+            None, "--weeks", min=1, help="Weeks of daily looks (default: config)."
+        ),
+        synthetic: int | None = typer.Option(
+            None, "--synthetic", min=10, help="Use N synthetic members instead of the real data."
+        ),
+        config: Path = _CONFIG,
+        out: Path | None = typer.Option(None, "--out", help="Report folder (default: [aa].reports_dir)."),
+    ) -> None:
+        """Simulate many A/A experiments on real members with daily looks; report the false-positive rates."""
+        from engine.experiments.aa import outcome_matrix, simulate_aa
+        from engine.experiments.aa_report import write_aa_report
+        from engine.experiments.config import load_experiments_config
+
+        cfg = load_experiments_config(config)
+        n_runs, n_weeks = runs or cfg.aa.runs, weeks or cfg.aa.weeks
+        if synthetic is not None:
+            from engine.data.synthetic import generate_synthetic
+
+            sim = cfg.simulation
+            dataset = generate_synthetic(synthetic, sim.synthetic_items, sim.synthetic_weeks, sim.seed)
+        else:
+            from engine.data.loaders import load_dataset
+
+            dataset = load_dataset()
+        matrix = outcome_matrix(dataset, n_weeks)
+        result = simulate_aa(matrix, n_runs, cfg.analysis.alpha, cfg.aa.seed, cfg.aa.treated_share)
+        command = f"offers experiment aa --runs {n_runs} --weeks {n_weeks}" + (
+            f" --synthetic {synthetic}" if synthetic is not None else ""
+        )
+        files = write_aa_report(
+            result, out or cfg.aa.reports_dir, dataset.source, matrix.first_week, n_weeks, command
+        )
+        console = Console()
+        console.print(
+            f"{result.runs:,} A/A runs, {result.members:,} members, {result.looks} daily looks: "
+            f"false positives: one look at the end {100 * result.final_look_only:.2f}%, daily peeking "
+            f"{100 * result.naive:.2f}%, confidence sequence {100 * result.sequential:.2f}%, "
+            f"group-sequential {100 * result.group:.2f}%"
+        )
+        for path in files:
+            console.print(f"wrote {path}")
 
     app.add_typer(exp, name="experiment")

@@ -8,15 +8,19 @@ test. The verdict is one plain sentence per arm.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from engine.errors import ExperimentError
+from engine.experiments.bayes import BayesSummary, bayes_summary
 from engine.experiments.config import AnalysisConfig
+from engine.experiments.corrections import Correction, adjust_p_values
 from engine.experiments.definition import ExperimentDefinition
+from engine.experiments.exposure import ExposureSummary, shown_only
+from engine.experiments.sequential import sequential_estimate
 from engine.experiments.stats import (
     Estimate,
     SrmResult,
@@ -26,6 +30,7 @@ from engine.experiments.stats import (
     srm_test,
     welch_diff,
 )
+from engine.experiments.verdict import GuardrailResult, arm_verdict, evaluate_guardrail
 
 #: Per-member money metrics: definition metric name -> member frame column.
 MONEY_METRICS: dict[str, str] = {
@@ -33,8 +38,6 @@ MONEY_METRICS: dict[str, str] = {
     "gross_margin_per_member": "gross_margin",
     "spend_per_member": "spend",
 }
-#: Metrics where a higher value is harm (all others: lower is harm).
-HIGHER_IS_HARM: frozenset[str] = frozenset({"opt_out_rate"})
 
 
 @dataclass(frozen=True)
@@ -65,19 +68,16 @@ class Comparison:
     method: str
     estimate: Estimate
     variance_reduction: float | None = None
+    #: The p-value after the definition's multiple-comparison correction; None outside the family
+    #: (the Welch row of a metric that also has a CUPED row).
+    p_adjusted: float | None = None
+    #: The confidence sequence and always-valid p-value (sequential experiments only).
+    sequential: Estimate | None = None
 
-
-@dataclass(frozen=True)
-class GuardrailResult:
-    """A guardrail's harm (positive = worse) vs control: ok, warning (point estimate) or breached (CI)."""
-
-    metric: str
-    arm: str
-    max_harm: float
-    harm: float
-    harm_ci_low: float
-    harm_ci_high: float
-    status: str
+    @property
+    def decisive(self) -> Estimate:
+        """The estimate whose interval and p-value decide: the sequential one when there is one."""
+        return self.sequential if self.sequential is not None else self.estimate
 
 
 @dataclass(frozen=True)
@@ -107,12 +107,18 @@ class AnalysisResult:
     primary_metric: str
     control: str
     alpha: float
+    correction: str
+    sequential: bool
     arms: tuple[ArmSummary, ...]
     comparisons: tuple[Comparison, ...]
     srm: SrmResult
     guardrails: tuple[GuardrailResult, ...]
     lifts: tuple[LiftEstimate, ...]
     verdicts: tuple[str, ...]
+    #: Chance to beat control and expected loss on the primary metric, per treatment arm.
+    bayes: dict[str, BayesSummary] = field(default_factory=dict)
+    #: Fetched vs shown per arm, when the definition counts exposure when shown.
+    exposure: ExposureSummary | None = None
 
     def comparison(self, metric: str, arm: str, method: str | None = None) -> Comparison:
         """The comparison of ``metric`` for ``arm`` (CUPED preferred when ``method`` is None)."""
@@ -197,43 +203,34 @@ def _lifts(t: pd.DataFrame, c: pd.DataFrame, arm: str, alpha: float) -> list[Lif
     return out
 
 
+def _preferred(comparisons: list[Comparison]) -> list[int]:
+    """Index of the one comparison per (arm, metric) the analysis uses: CUPED where there is one."""
+    chosen: dict[tuple[str, str], int] = {}
+    for i, c in enumerate(comparisons):
+        key = (c.arm, c.metric)
+        if key not in chosen or c.method == "cuped":
+            chosen[key] = i
+    return sorted(chosen.values())
+
+
+def _corrected(comparisons: list[Comparison], method: Correction) -> list[Comparison]:
+    """The comparisons with adjusted p-values over the family of preferred ones (arms x metrics)."""
+    family = _preferred(comparisons)
+    adjusted = adjust_p_values([comparisons[i].decisive.p_value for i in family], method)
+    out = list(comparisons)
+    for i, p in zip(family, adjusted, strict=True):
+        out[i] = replace(out[i], p_adjusted=p)
+    return out
+
+
 def _guardrail(
     comparisons: list[Comparison], metric: str, arm: str, max_harm: float
 ) -> GuardrailResult | None:
     found = [c for c in comparisons if c.metric == metric and c.arm == arm]
     if not found:
         return None
-    est = next((c for c in found if c.method == "cuped"), found[0]).estimate
-    sign = 1.0 if metric in HIGHER_IS_HARM else -1.0
-    harm = sign * est.diff
-    lo, hi = sorted((sign * est.ci_low, sign * est.ci_high))
-    # Breached only when the whole interval lies beyond the allowed harm: a noisy estimate warns.
-    status = "breached" if lo > max_harm else "warning" if harm > max_harm else "ok"
-    return GuardrailResult(metric, arm, max_harm, harm, lo, hi, status)
-
-
-def _verdict(
-    arm: str, control: str, metric: str, comparison: Comparison, srm: SrmResult, guards: list[GuardrailResult]
-) -> str:
-    est = comparison.estimate
-    interval = (
-        f"{est.diff:+.2f} per member (95% CI {est.ci_low:+.2f} to {est.ci_high:+.2f}, {comparison.method})"
-    )
-    if srm.mismatch:
-        return (
-            f"{arm}: do not trust this result: arm sizes do not match the weights "
-            f"(sample ratio mismatch, p = {srm.p_value:.2g}); find the assignment or logging bug first."
-        )
-    breached = [g.metric for g in guards if g.arm == arm and g.status == "breached"]
-    if breached:
-        return (
-            f"{arm}: stop: guardrail(s) {', '.join(breached)} breached vs {control}, whatever the {metric}."
-        )
-    if est.ci_low > 0:
-        return f"{arm} beats {control} on {metric}: {interval}. It makes money; roll it out."
-    if est.ci_high < 0:
-        return f"{arm} loses to {control} on {metric}: {interval}. It costs money; stop it."
-    return f"{arm} vs {control} on {metric}: no detectable difference, {interval}. Keep testing or stop."
+    est = next((c for c in found if c.method == "cuped"), found[0]).decisive
+    return evaluate_guardrail(metric, arm, est, max_harm)
 
 
 def analyze(frame: pd.DataFrame, definition: ExperimentDefinition, config: AnalysisConfig) -> AnalysisResult:
@@ -244,6 +241,9 @@ def analyze(frame: pd.DataFrame, definition: ExperimentDefinition, config: Analy
     ExperimentError
         An arm has fewer than two members, or the definition has no control arm.
     """
+    exposure = None
+    if definition.exposure == "displayed":
+        frame, exposure = shown_only(frame, definition, config.srm_alpha)
     control = definition.control
     c = frame[frame["arm"] == control.name]
     arms = tuple(summarize_arm(frame, a.name, a.policy) for a in definition.arms)
@@ -254,10 +254,19 @@ def analyze(frame: pd.DataFrame, definition: ExperimentDefinition, config: Analy
         if arm.name == control.name:
             continue
         t = frame[frame["arm"] == arm.name]
-        comparisons += _compare_arm(t, c, arm.name, control.name, config.alpha)
+        mine = _compare_arm(t, c, arm.name, control.name, config.alpha)
+        if definition.sequential:
+            tuning = definition.sequential_tuning or config.sequential_tuning
+            n_total = len(t) + len(c)
+            mine = [
+                replace(x, sequential=sequential_estimate(x.estimate, n_total, config.alpha, tuning))
+                for x in mine
+            ]
+        comparisons += mine
         if arm.policy == "recommender" and control.policy == "holdout":
             # The holdout's shadow picks are the recommender's: only that arm has a like-for-like base.
             lifts += _lifts(t, c, arm.name, config.alpha)
+    comparisons = _corrected(comparisons, definition.correction)
     guards = [
         g
         for arm in definition.arms
@@ -267,6 +276,10 @@ def analyze(frame: pd.DataFrame, definition: ExperimentDefinition, config: Analy
     ]
     primary: str = definition.primary_metric
     verdicts = []
+    bayes: dict[str, BayesSummary] = {}
+    interval_name = f"{100 * (1 - config.alpha):.0f}% " + (
+        "confidence sequence" if definition.sequential else "CI"
+    )
     for arm in definition.arms:
         if arm.name == control.name:
             continue
@@ -275,16 +288,33 @@ def analyze(frame: pd.DataFrame, definition: ExperimentDefinition, config: Analy
             verdicts.append(f"{arm.name}: {primary} cannot be compared with {control.name}.")
             continue
         best = next((x for x in found if x.method == "cuped"), found[0])
-        verdicts.append(_verdict(arm.name, control.name, primary, best, srm, guards))
+        bayes[arm.name] = bayes_summary(best.estimate.diff, best.estimate.std_err)
+        verdicts.append(
+            arm_verdict(
+                arm.name,
+                control.name,
+                primary,
+                best.method,
+                best.decisive,
+                srm,
+                guards,
+                interval_name,
+                adjusted=(definition.correction, best.p_adjusted, config.alpha),
+            )
+        )
     return AnalysisResult(
         experiment=definition.name,
         primary_metric=primary,
         control=control.name,
         alpha=config.alpha,
+        correction=definition.correction,
+        sequential=definition.sequential,
         arms=arms,
         comparisons=tuple(comparisons),
         srm=srm,
         guardrails=tuple(guards),
         lifts=tuple(lifts),
         verdicts=tuple(verdicts),
+        bayes=bayes,
+        exposure=exposure,
     )

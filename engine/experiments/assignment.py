@@ -8,6 +8,13 @@ any GrowthBook SDK, so an analyst can re-derive assignments from the definition 
   double hash GrowthBook introduced because version 1 (``fnv1a32(value + seed) % 1000 / 1000``) put
   similar seeds into correlated buckets.
 - :func:`bucket_ranges` and :func:`choose_variation`: weights laid out end to end on ``[0, 1)``.
+- :func:`in_namespace`: GrowthBook's ``inNamespace`` (``gbhash("__" + name, id, 1)`` in ``[start, end)``),
+  so experiments in disjoint ranges of one namespace never share a member.
+- :func:`targets` and :func:`arm_for_member`: the experiment's population (tiers, namespace), then
+  the arm; None for a member the experiment does not take.
+
+Member ids are hashed in their canonical form (:mod:`engine.serve.member_ids`): ``7`` and ``"7"`` are
+one member, while ``"007"`` is refused rather than silently landing in another arm than ``"7"``.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ import math
 from collections.abc import Sequence
 
 from engine.errors import ExperimentError
-from engine.experiments.definition import ExperimentDefinition
+from engine.experiments.definition import ExperimentDefinition, Namespace
+from engine.serve.member_ids import member_id_problem
 
 _FNV_OFFSET = 0x811C9DC5
 _FNV_PRIME = 0x01000193
@@ -95,9 +103,7 @@ def assign_arm(definition: ExperimentDefinition, member_id: int | str) -> str:
     str
         The arm name.
     """
-    key = str(member_id)
-    if not key:
-        raise ExperimentError(f"experiment {definition.name!r}: cannot assign an empty member id")
+    key = _canonical(definition, member_id)
     n = gbhash(definition.salt, key, definition.hash_version)
     if n is None:  # the definition model only admits known versions; kept for a clear error
         raise ExperimentError(
@@ -112,6 +118,49 @@ def assign_arm(definition: ExperimentDefinition, member_id: int | str) -> str:
         else:
             raise ExperimentError(f"experiment {definition.name!r}: hash {n} falls outside every arm")
     return definition.arms[index].name
+
+
+def _canonical(definition: ExperimentDefinition, member_id: int | str) -> str:
+    key = str(member_id)
+    if not key:
+        raise ExperimentError(f"experiment {definition.name!r}: cannot assign an empty member id")
+    problem = member_id_problem(key)
+    if problem is not None:
+        raise ExperimentError(f"experiment {definition.name!r}: {problem}")
+    return key
+
+
+def in_namespace(namespace: Namespace, member_id: str) -> bool:
+    """GrowthBook's ``inNamespace``: whether ``member_id`` hashes into the namespace's range."""
+    n = gbhash(f"__{namespace.name}", member_id, 1)
+    return n is not None and namespace.start <= n < namespace.end
+
+
+def targets(definition: ExperimentDefinition, member_id: int | str, tier: str | None = None) -> bool:
+    """Whether ``definition`` takes ``member_id`` (of ``tier``): its tiers, then its namespace range.
+
+    Raises
+    ------
+    ExperimentError
+        The definition targets tiers but no tier was given, or the member id is not canonical.
+    """
+    key = _canonical(definition, member_id)
+    if definition.tiers:
+        if tier is None:
+            raise ExperimentError(
+                f"experiment {definition.name!r} targets tiers {list(definition.tiers)}: the member's tier "
+                f"is needed to decide whether member {key!r} is in it"
+            )
+        if tier not in definition.tiers:
+            return False
+    return definition.namespace is None or in_namespace(definition.namespace, key)
+
+
+def arm_for_member(
+    definition: ExperimentDefinition, member_id: int | str, tier: str | None = None
+) -> str | None:
+    """The member's arm when ``definition`` targets them (:func:`targets`), else None."""
+    return assign_arm(definition, member_id) if targets(definition, member_id, tier) else None
 
 
 def assign_many(definition: ExperimentDefinition, member_ids: Sequence[int | str]) -> list[str]:

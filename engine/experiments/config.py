@@ -42,6 +42,8 @@ class AnalysisConfig(StrictModel):
     alpha: float = Field(gt=0, lt=1)
     srm_alpha: float = Field(gt=0, lt=1)
     pre_period_weeks: int = Field(ge=1)
+    sequential_tuning: int = Field(ge=1)
+    power: float = Field(gt=0, lt=1)
     mlflow_tracking_uri: str = Field(min_length=1)
     mlflow_experiment: str = Field(min_length=1)
     reports_dir: Path
@@ -61,12 +63,23 @@ class SimulationConfig(StrictModel):
     synthetic_weeks: int = Field(ge=2)
 
 
+class AAConfig(StrictModel):
+    """``offers experiment aa``: how many A/A experiments, over which weeks, looked at daily."""
+
+    runs: int = Field(ge=1)
+    weeks: int = Field(ge=1)
+    treated_share: float = Field(gt=0, lt=1)
+    seed: int
+    reports_dir: Path
+
+
 class ExperimentsConfig(StrictModel):
     """Everything in ``configs/experiments.toml``."""
 
     store: StoreConfig
     analysis: AnalysisConfig
     simulation: SimulationConfig
+    aa: AAConfig
 
 
 def open_store(config: SqliteStoreConfig | RedisStoreConfig, path: Path | None = None) -> EventStore:

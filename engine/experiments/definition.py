@@ -9,6 +9,8 @@ experiment runs, the population it draws from, the primary metric and the guardr
     start_week = 90
     end_week = 101
     primary_metric = "net_profit_per_member"
+    correction = "holm"          # or "bh" (Benjamini-Hochberg) or "none"
+    sequential = true            # confidence sequences: safe to look every day
 
     [[arms]]
     name = "recommender"
@@ -20,7 +22,11 @@ experiment runs, the population it draws from, the primary metric and the guardr
     max_harm = 0.02
 
 Two experiments that draw from the same population in overlapping weeks would each take members the
-other one counts, so :func:`load_definitions` refuses such a pair.
+other one counts, so :func:`load_definitions` refuses such a pair, unless they target tiers that do
+not intersect or hold disjoint ranges of one namespace (GrowthBook's namespaces)::
+
+    tiers = ["gold", "diamond"]                        # empty or absent: every tier
+    namespace = { name = "weekly", start = 0.0, end = 0.5 }
 """
 
 from __future__ import annotations
@@ -35,11 +41,13 @@ from pydantic import Field, field_validator, model_validator
 
 from engine.config import StrictModel, parse_config, read_toml
 from engine.errors import ConfigError, ExperimentError
+from engine.experiments.corrections import Correction
 
 #: Where the shipped definitions live: ``<repo>/experiments``.
 EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent.parent / "experiments"
 
 Policy = Literal["recommender", "baseline", "holdout"]
+TierName = Literal["bronze", "silver", "gold", "diamond"]
 MetricName = Literal[
     "net_profit_per_member",
     "gross_margin_per_member",
@@ -67,6 +75,28 @@ class Guardrail(StrictModel):
     max_harm: float = Field(ge=0)
 
 
+class Namespace(StrictModel):
+    """A GrowthBook-style namespace range: the experiment takes members hashed into ``[start, end)``.
+
+    Experiments in the same namespace with ranges that do not overlap never share a member, so they can
+    run in the same weeks on the same population.
+    """
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")
+    start: float = Field(ge=0, lt=1)
+    end: float = Field(gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Namespace:
+        if self.start >= self.end:
+            raise ValueError(f"namespace {self.name!r}: start {self.start} must be below end {self.end}")
+        return self
+
+    def overlaps(self, other: Namespace) -> bool:
+        """Whether the two ranges can hold the same member (different namespaces hash independently)."""
+        return self.name != other.name or (self.start < other.end and other.start < self.end)
+
+
 class ExperimentDefinition(StrictModel):
     """A validated experiment definition (see the module docstring for the file layout)."""
 
@@ -75,11 +105,25 @@ class ExperimentDefinition(StrictModel):
     salt: str = Field(min_length=1)
     hash_version: Literal[1, 2] = 2
     population: str = Field(min_length=1)
+    #: Member tiers the experiment targets; empty: every tier.
+    tiers: tuple[TierName, ...] = ()
+    #: The namespace range the experiment takes members from; None: the whole population.
+    namespace: Namespace | None = None
     start_week: int = Field(ge=1)
     end_week: int = Field(ge=1)
     primary_metric: MetricName
     arms: tuple[Arm, ...] = Field(min_length=2)
     guardrails: tuple[Guardrail, ...] = ()
+    #: Multiple-comparison correction over every (arm, metric) comparison: holm (family-wise error),
+    #: bh (Benjamini-Hochberg false discovery rate) or none.
+    correction: Correction = "holm"
+    #: Decide with always-valid confidence sequences (safe to look daily) instead of fixed-horizon CIs.
+    sequential: bool = False
+    #: Members (both arms) where the confidence sequence is tightest; None takes the analysis config's.
+    sequential_tuning: int | None = Field(default=None, ge=1)
+    #: Who counts as exposed: members whose challenge was fetched, or only those it was shown to (the
+    #: app reports displays); fetched-but-never-shown members are then reported apart.
+    exposure: Literal["fetched", "displayed"] = "fetched"
 
     @field_validator("arms")
     @classmethod
@@ -135,16 +179,23 @@ class ExperimentDefinition(StrictModel):
         return self.start_week <= week <= self.end_week
 
     def assignment_fingerprint(self) -> str:
-        """Hash of everything that decides who lands in which arm (salt, hash version, arms, weights).
+        """Hash of everything that decides who lands in which arm (salt, hash version, arms, weights,
+        tiers and namespace).
 
         Stored at first exposure; a later definition with the same salt but another fingerprint
         would move members between arms mid-experiment and is refused.
         """
-        payload = {
+        payload: dict[str, object] = {
             "salt": self.salt,
             "hash_version": self.hash_version,
             "arms": [[a.name, a.policy, repr(a.weight)] for a in self.arms],
         }
+        # Only when set, so that the locks of definitions written before these fields stay valid.
+        if self.tiers:
+            payload["tiers"] = sorted(self.tiers)
+        if self.namespace is not None:
+            ns = self.namespace
+            payload["namespace"] = [ns.name, repr(ns.start), repr(ns.end)]
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -161,14 +212,27 @@ def load_definition(path: Path | str) -> ExperimentDefinition:
     return definition
 
 
+def share_members(a: ExperimentDefinition, b: ExperimentDefinition) -> bool:
+    """Whether two experiments can take the same member in the same week.
+
+    They cannot when their populations, weeks or tiers differ, or when they hold disjoint ranges of
+    one namespace; experiments in different namespaces (or none) hash independently and can.
+    """
+    if a.population != b.population or a.start_week > b.end_week or b.start_week > a.end_week:
+        return False
+    if a.tiers and b.tiers and not set(a.tiers) & set(b.tiers):
+        return False
+    return a.namespace is None or b.namespace is None or a.namespace.overlaps(b.namespace)
+
+
 def check_overlaps(definitions: list[ExperimentDefinition]) -> None:
-    """Refuse two experiments on the same population whose weeks overlap, or two with the same salt."""
+    """Refuse two experiments that can take the same member in the same week, or two with one salt."""
     problems: list[str] = []
     for i, a in enumerate(definitions):
         for b in definitions[i + 1 :]:
             if a.name == b.name:
                 problems.append(f"experiment name {a.name!r} is defined twice")
-            elif a.population == b.population and a.start_week <= b.end_week and b.start_week <= a.end_week:
+            elif share_members(a, b):
                 problems.append(
                     f"{a.name!r} (weeks {a.start_week}-{a.end_week}) and {b.name!r} "
                     f"(weeks {b.start_week}-{b.end_week}) overlap on population {a.population!r}"

@@ -1,21 +1,28 @@
 """The two analyst workflows end to end, so the CLI stays a thin shell.
 
-- :func:`analyze_experiment`: events in the store -> analysis -> report files (+ MLflow run).
+- :func:`analyze_experiment`: events in the store -> analysis -> report files, GrowthBook results JSON
+  (+ MLflow run).
 - :func:`simulate_experiment`: replay held-out weeks -> analysis -> report with the simulation's
   ground truth next to the estimates (+ MLflow run).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+import pandas as pd
 
 from engine.data.schema import MEMBER_ID, SALES_VALUE, WEEK, Dataset
 from engine.experiments.analysis import AnalysisResult, analyze
 from engine.experiments.config import ExperimentsConfig, SimulationConfig
 from engine.experiments.definition import ExperimentDefinition
+from engine.experiments.displays import DisplayLog
+from engine.experiments.exposure import with_displays
 from engine.experiments.frame import member_frame
+from engine.experiments.growthbook import results_document
 from engine.experiments.policies import Policy
 from engine.experiments.protocol import EventStore
 from engine.experiments.report import log_to_mlflow, write_report
@@ -39,10 +46,15 @@ def _finish(
     out_dir: Path | None,
     log_mlflow: bool,
     params: dict[str, str],
+    growthbook: tuple[pd.DataFrame, ExperimentDefinition],
     appendix: str | None = None,
 ) -> tuple[tuple[Path, ...], str | None]:
     directory = out_dir or config.analysis.reports_dir / result.experiment
     files = write_report(result, directory, extra=params, appendix=appendix)
+    # The same results in GrowthBook's REST format, for teams that read experiments there.
+    gb_path = directory / "growthbook_results.json"
+    gb_path.write_text(json.dumps(results_document(result, *growthbook), indent=2, allow_nan=False) + "\n")
+    files.append(gb_path)
     run_id = None
     if log_mlflow:
         uri, name = config.analysis.mlflow_tracking_uri, config.analysis.mlflow_experiment
@@ -58,20 +70,26 @@ def analyze_experiment(
     *,
     out_dir: Path | None = None,
     log_mlflow: bool = True,
+    displays: DisplayLog | None = None,
 ) -> RunOutput:
-    """Analyse ``definition`` from the events in ``store``; margins and pre-period spend from ``dataset``."""
+    """Analyse ``definition`` from the events in ``store``; margins and pre-period spend from ``dataset``.
+
+    ``displays`` (needed when the definition counts exposure when shown) holds the app's display reports.
+    """
     pre_weeks = config.analysis.pre_period_weeks
     tx = dataset.transactions
     pre = tx[(tx[WEEK] < definition.start_week) & (tx[WEEK] >= definition.start_week - pre_weeks)]
     pre_spend = pre.groupby(pre[MEMBER_ID].astype(str))[SALES_VALUE].sum()
     frame = member_frame(store, definition, dataset.catalog, pre_weeks, pre_spend)
+    if displays is not None:
+        frame = with_displays(frame, displays.table(), definition)
     result = analyze(frame, definition, config.analysis)
     params = {
         "source": "events",
         "store": store.path,
         "weeks": f"{definition.start_week}-{definition.end_week}",
     }
-    files, run_id = _finish(result, config, out_dir, log_mlflow, params)
+    files, run_id = _finish(result, config, out_dir, log_mlflow, params, (frame, definition))
     return RunOutput(result, files, run_id)
 
 
@@ -140,5 +158,7 @@ def simulate_experiment(
         **(labels or {}),
     }
     appendix = simulation_appendix(sim, config.simulation)
-    files, run_id = _finish(sim.analysis, config, out_dir, log_mlflow, params, appendix)
+    files, run_id = _finish(
+        sim.analysis, config, out_dir, log_mlflow, params, (sim.frame, sim.definition), appendix
+    )
     return RunOutput(sim.analysis, files, run_id, sim)

@@ -15,6 +15,7 @@ from statistics import NormalDist
 
 from engine.experiments.analysis import AnalysisResult, Comparison, LiftEstimate
 from engine.experiments.stats import Estimate
+from engine.experiments.verdict import GUARDRAIL_RULE
 from engine.lift.files import DEFAULT_LIFT_FILE, read_lift_file, write_lift_file
 from engine.rules.lift import ANY_DEPARTMENT, LiftFile
 from engine.rules.lift import LiftEstimate as LiftEntry
@@ -64,18 +65,51 @@ def render_markdown(
         "",
         "Money metrics: Welch t interval; CUPED rows adjust for pre-period spend. Rates: delta method.",
         "",
-        "| metric | arm | method | difference [CI] | p-value | relative | variance removed |",
-        "|---|---|---|---|---:|---:|---:|",
+        f"Adjusted p: {result.correction} correction over the family of one comparison per arm and "
+        "metric (CUPED where available); a verdict needs the adjusted p below alpha.",
+    ]
+    seq_head, seq_rule = "", ""
+    if result.sequential:
+        lines += [
+            "",
+            f"Sequential experiment: the verdict and guardrails use the {level} always-valid confidence "
+            "sequence (Waudby-Smith et al., as GrowthBook's sequential mode), which stays valid however "
+            "often the results are looked at; the adjusted p corrects the always-valid p-values.",
+        ]
+        seq_head, seq_rule = f" {level} confidence sequence | always-valid p |", "---|---:|"
+    lines += [
+        "",
+        f"| metric | arm | method | difference [CI] | p-value |{seq_head} adjusted p ({result.correction}) "
+        "| relative | variance removed |",
+        f"|---|---|---|---|---:|{seq_rule}---:|---:|---:|",
     ]
     for c in result.comparisons:
         vr = "" if c.variance_reduction is None else f"{100 * c.variance_reduction:.0f}%"
+        adj = "" if c.p_adjusted is None else f"{c.p_adjusted:.3g}"
+        seq = ""
+        if c.sequential is not None:
+            cs = c.sequential
+            seq = f" [{cs.ci_low:+,.3f}, {cs.ci_high:+,.3f}] | {cs.p_value:.3g} |"
         lines.append(
-            f"| {c.metric} | {c.arm} | {c.method} | {_ci(c.estimate)} | {c.estimate.p_value:.3g} "
-            f"| {_pct(c.estimate.relative)} | {vr} |"
+            f"| {c.metric} | {c.arm} | {c.method} | {_ci(c.estimate)} | {c.estimate.p_value:.3g} |{seq} "
+            f"{adj} | {_pct(c.estimate.relative)} | {vr} |"
         )
+    if result.bayes:
+        lines += [
+            "",
+            f"Bayesian reading of `{result.primary_metric}` (flat prior, normal posterior): "
+            + "; ".join(
+                f"{arm}: {100 * b.chance_to_beat:.1f}% chance to beat {result.control}, expected loss "
+                f"{b.expected_loss:.3f} per member if rolled out"
+                for arm, b in result.bayes.items()
+            )
+            + ".",
+        ]
     lines += [
         "",
         "## Guardrails",
+        "",
+        GUARDRAIL_RULE,
         "",
         "| metric | arm | harm [CI] | allowed | status |",
         "|---|---|---|---:|---|",
@@ -83,8 +117,27 @@ def render_markdown(
     for g in result.guardrails:
         lines.append(
             f"| {g.metric} | {g.arm} | {g.harm:+.4f} [{g.harm_ci_low:+.4f}, {g.harm_ci_high:+.4f}] "
-            f"| {g.max_harm} | {g.status} |"
+            f"| {g.max_harm} | {g.status}{' (harm shown)' if g.harm_shown else ''} |"
         )
+    if result.exposure is not None:
+        e = result.exposure
+        lines += [
+            "",
+            "## Exposure when shown",
+            "",
+            "Members count as exposed once the app reported their challenge (or the no-offer screen) "
+            "displayed; fetched but never shown members are left out of every comparison above.",
+            "",
+            "| arm | fetched | shown | fetched, never shown |",
+            "|---|---:|---:|---:|",
+        ]
+        lines += [f"| {a.arm} | {a.fetched} | {a.shown} | {_pct(a.never_shown_share)} |" for a in e.arms]
+        verdict = "DIFFERS by arm: showing depended on the arm" if e.differs_by_arm else "alike across arms"
+        lines += [
+            "",
+            f"Never-shown share {verdict} (chi-square p = {e.p_value:.3g}); displays without a fetch: "
+            f"{e.displayed_not_fetched}.",
+        ]
     s = result.srm
     lines += [
         "",
@@ -126,17 +179,24 @@ def plot_effects(result: AnalysisResult, path: Path) -> Path:
     rows: list[Comparison] = [c for c in result.comparisons if c.metric == result.primary_metric]
     fig, ax = plt.subplots(figsize=(7, 1.2 + 0.5 * max(len(rows), 1)))
     labels = [f"{c.arm} ({c.method})" for c in rows]
-    diffs = [c.estimate.diff for c in rows]
-    errors = [
-        [c.estimate.diff - c.estimate.ci_low for c in rows],
-        [c.estimate.ci_high - c.estimate.diff for c in rows],
-    ]
-    ax.errorbar(diffs, range(len(rows)), xerr=errors, fmt="o", capsize=4)
+    level = f"{100 * (1 - result.alpha):.0f}%"
+
+    def bars(estimates: list[Estimate], offset: float, label: str, fmt: str) -> None:
+        errors = [[e.diff - e.ci_low for e in estimates], [e.ci_high - e.diff for e in estimates]]
+        y = [i + offset for i in range(len(estimates))]
+        ax.errorbar([e.diff for e in estimates], y, xerr=errors, fmt=fmt, capsize=4, label=label)
+
+    if result.sequential:
+        # The sequence decides; the fixed-horizon CI is drawn beside it for comparison.
+        bars([c.decisive for c in rows], 0.0, f"{level} confidence sequence (decides)", "o")
+        bars([c.estimate for c in rows], 0.25, f"{level} fixed-horizon CI", "s")
+        ax.legend(fontsize="small")
+    else:
+        bars([c.estimate for c in rows], 0.0, f"{level} CI", "o")
     ax.axvline(0.0, color="grey", linestyle="--", linewidth=1)
     ax.set_yticks(range(len(rows)), labels)
-    ax.set_xlabel(
-        f"{result.primary_metric}: difference vs {result.control} ({100 * (1 - result.alpha):.0f}% CI)"
-    )
+    interval = "confidence sequence" if result.sequential else "CI"
+    ax.set_xlabel(f"{result.primary_metric}: difference vs {result.control} ({level} {interval})")
     ax.set_title(result.experiment)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -218,7 +278,14 @@ def log_to_mlflow(
     mlflow.set_experiment(experiment_name)
     with mlflow.start_run(run_name=result.experiment) as run:
         mlflow.set_tags({"offer_experiment": result.experiment, "control": result.control})
-        mlflow.log_params({"primary_metric": result.primary_metric, "alpha": result.alpha, **params})
+        mlflow.log_params(
+            {
+                "primary_metric": result.primary_metric,
+                "alpha": result.alpha,
+                "correction": result.correction,
+                **params,
+            }
+        )
         metrics: dict[str, float] = {"srm_p_value": result.srm.p_value}
         for a in result.arms:
             for key in ("members", "completion_rate", "spend", "gross_margin", "reward_cost", "net_profit"):
@@ -229,6 +296,8 @@ def log_to_mlflow(
             prefix = f"{c.arm}.{c.metric}.{c.method}"
             metrics |= {f"{prefix}.diff": c.estimate.diff, f"{prefix}.ci_low": c.estimate.ci_low}
             metrics[f"{prefix}.ci_high"] = c.estimate.ci_high
+            if c.p_adjusted is not None:
+                metrics[f"{prefix}.p_adjusted"] = c.p_adjusted
         mlflow.log_metrics(metrics)
         for path in files:
             mlflow.log_artifact(str(path))

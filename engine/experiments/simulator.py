@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.data.schema import CATEGORY, ITEM_ID, MEMBER_ID, PRICE, QUANTITY, SALES_VALUE, WEEK, Dataset
+from engine.data.schema import CATEGORY, ITEM_ID, MEMBER_ID, PRICE, QUANTITY, SALES_VALUE, TIER, WEEK, Dataset
 from engine.errors import ExperimentError
 from engine.experiments.analysis import AnalysisResult, analyze
-from engine.experiments.assignment import assign_arm
+from engine.experiments.assignment import assign_arm, targets
 from engine.experiments.config import AnalysisConfig, SimulationConfig
 from engine.experiments.definition import ExperimentDefinition
 from engine.experiments.events import PurchaseEvent
@@ -71,6 +71,8 @@ class SimulationResult:
     analysis: AnalysisResult
     truth: tuple[Truth, ...]
     lifts: tuple[RecoveredLift, ...]
+    #: The per-member outcome table the analysis ran on.
+    frame: pd.DataFrame
 
     def coverage(self) -> dict[str, bool]:
         """Per arm and metric (primary method): whether the CI holds the true effect."""
@@ -146,9 +148,14 @@ def simulate(
         raise ExperimentError(f"simulation of {definition.name!r}: no policy given for {missing}")
     sim = definition.model_copy(update={"start_week": weeks[0], "end_week": weeks[-1]})
     tx = dataset.transactions
-    members = sorted({str(m) for m in tx.loc[tx[WEEK] < weeks[0], MEMBER_ID].unique()})
+    tier_of = dict(zip(dataset.members[MEMBER_ID].astype(str), dataset.members[TIER], strict=True))
+    active = sorted({str(m) for m in tx.loc[tx[WEEK] < weeks[0], MEMBER_ID].unique()})
+    # Only the experiment's population (tiers, namespace range) is assigned and exposed.
+    members = [m for m in active if targets(sim, m, tier_of.get(m))]
     if not members:
-        raise ExperimentError(f"simulation: no member bought anything before week {weeks[0]}")
+        raise ExperimentError(
+            f"simulation: no member of {definition.name!r}'s population bought before week {weeks[0]}"
+        )
     arm_of = {m: assign_arm(sim, m) for m in members}
     policy_of = {a.name: a.policy for a in sim.arms}
     rng = np.random.default_rng(response.seed)
@@ -239,4 +246,4 @@ def simulate(
                 lift.arm, lift.kind, response.lift, est.diff / scale, est.ci_low / scale, est.ci_high / scale
             )
         )
-    return SimulationResult(sim, weeks, result, tuple(truth), tuple(lifts))
+    return SimulationResult(sim, weeks, result, tuple(truth), tuple(lifts), frame)

@@ -23,6 +23,7 @@ from engine.redaction import redact, redact_value
 from engine.serve.auth import KeyRing
 from engine.serve.calendar import WeekCalendar
 from engine.serve.deps import known_query_only
+from engine.serve.displayed import router as displayed_router
 from engine.serve.embedded import EmbeddedStore
 from engine.serve.experiment import ExperimentRuntime
 from engine.serve.hotpath import HotPath, render_error
@@ -189,6 +190,7 @@ def create_app(
     )
     app.state.serve = state
     app.include_router(router)
+    app.include_router(displayed_router)  # POST .../challenge/displayed: exposure when shown
     state_bounds(app, settings)
     _install_handlers(app, metrics)
     app.add_middleware(HotPath, state=state)

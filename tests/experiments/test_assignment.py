@@ -16,6 +16,7 @@ from engine.experiments.definition import ExperimentDefinition
 from engine.experiments.events import ChallengeSnapshot
 from engine.experiments.protocol import EventStore
 from engine.experiments.service import record_exposure
+from engine.serve.member_ids import member_id_problem
 from tests.experiments.conftest import StoreFactory, make_definition
 
 OFFER = ChallengeSnapshot(item_ids=("a", "b", "c"), reward_cost=2.0)
@@ -73,8 +74,13 @@ def test_new_salt_reshuffles_members(definition: ExperimentDefinition) -> None:
 
 
 @given(st.one_of(st.integers(min_value=0, max_value=2**62), st.text(min_size=1, max_size=30)))
-def test_every_member_gets_a_known_arm(member_id: int | str) -> None:
-    assert assign_arm(make_definition(), member_id) in {"recommender", "baseline", "holdout"}
+def test_every_canonical_member_gets_a_known_arm_and_others_a_reason(member_id: int | str) -> None:
+    problem = member_id_problem(str(member_id))
+    if problem is None:
+        assert assign_arm(make_definition(), member_id) in {"recommender", "baseline", "holdout"}
+    else:
+        with pytest.raises(ExperimentError, match="member id"):
+            assign_arm(make_definition(), member_id)
 
 
 def test_sticky_across_store_restart(definition: ExperimentDefinition, make_store: StoreFactory) -> None:

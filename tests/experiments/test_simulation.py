@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from engine.data.schema import Dataset
 from engine.data.synthetic import generate_synthetic
+from engine.experiments.assignment import in_namespace
 from engine.experiments.config import ExperimentsConfig, load_experiments_config
 from engine.experiments.pipeline import RunOutput, simulate_experiment
 from engine.experiments.policies import habit_policy, habit_stretch_policy
@@ -56,6 +58,9 @@ def test_simulation_recovers_the_injected_lift(data: Dataset, tmp_path: Path) ->
     assert all(lift.ci_low > 0 for lift in sim.lifts)
     assert (tmp_path / "report" / "report.md").read_text().count("Simulation ground truth") == 1
     assert (tmp_path / "report" / "effects.png").stat().st_size > 0
+    growthbook = json.loads((tmp_path / "report" / "growthbook_results.json").read_text())
+    assert growthbook["experimentId"] == "exp_a"
+    assert growthbook["results"][0]["totalUsers"] == sum(a.members for a in out.analysis.arms)
 
 
 def test_without_lift_nothing_is_found(data: Dataset, tmp_path: Path) -> None:
@@ -76,3 +81,30 @@ def test_complete_journey_replay_recovers_the_lift(cj_dataset: Dataset, tmp_path
     assert sim.lifts
     assert all(lift.covered for lift in sim.lifts), sim.lifts
     assert not out.analysis.srm.mismatch
+
+
+def test_simulation_exposes_only_the_targeted_population(data: Dataset, tmp_path: Path) -> None:
+    cfg = load_experiments_config()
+    policies = {"recommender": habit_stretch_policy(REWARD), "baseline": habit_policy(3, REWARD)}
+    namespace = {"name": "ns", "start": 0.0, "end": 0.5}
+    definition = make_definition(tiers=["gold", "diamond"], namespace=namespace)
+    weeks = held_out_weeks(data, 2)
+    out = simulate_experiment(
+        definition,
+        data,
+        policies,
+        weeks,
+        cfg,
+        tmp_path / "s.sqlite3",
+        out_dir=tmp_path / "r",
+        log_mlflow=False,
+    )
+    assert definition.namespace is not None
+    tiers = dict(zip(data.members["member_id"].astype(str), data.members["tier"], strict=True))
+    tx = data.transactions
+    active = set(tx.loc[tx["week"] < weeks[0], "member_id"].astype(str))
+    eligible = [
+        m for m in active if tiers[m] in {"gold", "diamond"} and in_namespace(definition.namespace, m)
+    ]
+    assert 0 < len(eligible) < 0.5 * len(active)
+    assert sum(a.members for a in out.analysis.arms) == len(eligible)
