@@ -225,7 +225,7 @@ def random_rules(draw: st.DrawFn) -> RulesConfig:
         if draw(st.booleans()):
             t["min_stars"] = draw(st.integers(1, int(t["stars"])))  # type: ignore[call-overload]
     budget = draw(st.one_of(st.none(), st.floats(0.0, 0.3)))
-    trial = draw(st.one_of(st.none(), st.floats(0.0, 0.2)))
+    trial = draw(st.one_of(st.none(), st.none(), st.floats(0.0, 0.2)))
     return make_rules(
         eligibility={
             "excluded_departments": draw(st.lists(st.sampled_from(DEPARTMENTS), max_size=1)),
@@ -241,10 +241,11 @@ def random_rules(draw: st.DrawFn) -> RulesConfig:
         hard_guard={"max_reward_share": draw(st.floats(0.0, 1.0))},  # 0 forbids every paid reward
         economic_guard={
             "min_expected_profit": draw(st.floats(-0.1, 0.1)),
+            # mostly positive lifts: a zero lift refuses every offer (covered by its own tests)
             "lifts": lifts_dict(
-                draw(st.floats(-0.5, 1.5)),
-                draw(st.floats(-0.5, 2.0)),
-                draw(st.floats(0.0, 0.5)),
+                draw(st.floats(-0.2, 1.5)),
+                draw(st.floats(-0.2, 2.0)),
+                draw(st.floats(0.0, 0.3)),
                 status=draw(st.sampled_from(["estimated", "prior", "measured"])),
             ),
             "lift_quantile": draw(st.floats(0.05, 0.95)),
