@@ -43,6 +43,7 @@ def _engine_imports(folder: Path) -> dict[str, set[str]]:
             ),
         ),
         ("serve", ("engine.train", "engine.backtest", "engine.cli")),
+        ("console", ("engine.train", "engine.backtest", "engine.cli", "engine.lift")),
         ("challenge", ("engine.serve", "engine.train", "engine.backtest", "engine.experiments")),
         ("artifact.py", ("engine.train", "engine.serve", "engine.rules")),
     ],

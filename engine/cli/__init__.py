@@ -14,6 +14,7 @@ from rich.console import Console
 from engine.cli import (
     backtest_cmd,
     challenges_cmd,
+    console_cmd,
     data_cmd,
     experiment_cmd,
     lift_cmd,
@@ -39,6 +40,7 @@ for module in (
     backtest_cmd,
     experiment_cmd,
     lift_cmd,
+    console_cmd,
 ):
     module.register(app)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import tomllib
 from pathlib import Path
 from typing import Annotated
 
@@ -233,3 +234,13 @@ def parse_rules(
 ) -> RulesConfig:
     """Validate an already-read mapping (tests, API payloads) with the same messages as files."""
     return parse_config(_with_lifts(data, base_dir, source), RulesConfig, source, RulesError)
+
+
+def parse_rules_text(text: str, source: str, *, base_dir: Path) -> RulesConfig:
+    """Validate rules TOML text (a draft in the console) with the messages :func:`load_rules` gives a file
+    at ``source`` whose folder is ``base_dir``."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError(f"{source}: not valid TOML: {exc}") from exc
+    return parse_rules(data, source, base_dir=base_dir)
