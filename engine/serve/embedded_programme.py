@@ -48,7 +48,10 @@ class EmbeddedProgramme:
 
     async def restored_tier(self, member_id: str) -> tuple[str, int] | None:
         """The member's restoration, if one is recorded and not expired."""
-        sql = "SELECT tier || '|' || until_week FROM restorations WHERE member_id = ? AND expires_at > ?"
+        sql = (
+            "SELECT CAST(tier || '|' || until_week AS BLOB) FROM restorations "
+            "WHERE member_id = ? AND expires_at > ?"
+        )
         raw = self._read(sql, (member_id, time.time()), "read")
         if raw is None:
             return None
