@@ -13,6 +13,7 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 
 from engine.redis_errors import RedisErrors
+from engine.redis_wire import WireClient
 from engine.serve.programme_store import ChoiceResult
 
 # KEYS: restored; ARGV: "<tier>|<until>", until, ttl
@@ -43,6 +44,7 @@ class RedisProgramme:
     """Restored tiers and choices in Redis."""
 
     _client: aioredis.Redis
+    _wire: WireClient
     _safe: dict[str, RedisErrors]
     _issued: str
     _budget: str
@@ -57,9 +59,9 @@ class RedisProgramme:
         return bool(done)
 
     async def restored_tier(self, member_id: str) -> tuple[str, int] | None:
-        """The member's restoration, if one is recorded."""
-        with self._safe["read"]:
-            raw = await self._client.get(f"{self._prefix}:restored:{member_id}")
+        """The member's restoration, if one is recorded (on the lean connection: issuance reads it)."""
+        with self._safe["lookup"]:
+            raw = await self._wire.execute("GET", f"{self._prefix}:restored:{member_id}")
         if raw is None:
             return None
         tier, until = (raw.decode() if isinstance(raw, bytes) else str(raw)).split("|")
