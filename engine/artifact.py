@@ -31,6 +31,9 @@ items.parquet         every item that appears in a candidate or popular list
     repeat_share (its category's habit value, see categories)
 members.parquet       every member known at training time
     member_id, tier, spend_52w, last_week
+    Optional (:data:`OPTIONAL_MEMBER_COLUMNS`, win-back): previous_tier (the higher tier the member's
+    trailing spend lost within the lookback, :func:`engine.data.tiers.tier_drops`; null when none) and
+    dropped_week (the first cutoff below it); checked on reading: a tier name above ``tier``, or null
 member_categories.parquet   categories each member bought before the cutoff (stretch must avoid them)
     member_id, category
 popular_items.parquet       cold start: items by share of active members buying them in a week
@@ -62,6 +65,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from engine.data.schema import TIERS
 from engine.errors import ArtifactError, InvalidArtifact
 
 ARTIFACT_FORMAT_VERSION = 1
@@ -93,6 +97,9 @@ OPTIONAL_COLUMNS: dict[str, dict[str, float]] = {
         "repeat_share": 0.0,
     },
 }
+
+#: Optional columns of the ``members`` table (win-back); missing ones read as null (no drop).
+OPTIONAL_MEMBER_COLUMNS: tuple[str, ...] = ("previous_tier", "dropped_week")
 
 #: Tables added after the format shipped: written when non-empty, read as empty when absent.
 OPTIONAL_TABLES: dict[str, tuple[str, ...]] = {
@@ -161,7 +168,8 @@ def write_artifact(artifact: CandidateArtifact, directory: Path) -> Path:
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             raise ArtifactError(f"cannot write artifact table {name!r}: missing columns {missing}")
-        extra = [c for c in OPTIONAL_COLUMNS.get(name, {}) if c in frame.columns]
+        optional = [*OPTIONAL_COLUMNS.get(name, {}), *(OPTIONAL_MEMBER_COLUMNS if name == "members" else ())]
+        extra = [c for c in optional if c in frame.columns]
         frame.loc[:, [*columns, *extra]].to_parquet(directory / f"{name}.parquet", index=False)
     for name, columns in OPTIONAL_TABLES.items():
         frame = artifact.table(name)
@@ -246,7 +254,42 @@ def read_artifact(directory: Path | str) -> CandidateArtifact:
         check_values(name, frame, path)
         defaults = {c: v for c, v in OPTIONAL_COLUMNS.get(name, {}).items() if c not in frame.columns}
         tables[name] = frame.assign(**defaults) if defaults else frame
+    tables["members"] = check_tier_drops(tables["members"], directory / "members.parquet")
     for name, columns in OPTIONAL_TABLES.items():
         path = directory / f"{name}.parquet"
         tables[name] = _read_table(path, columns) if path.exists() else _empty(name)
     return CandidateArtifact(manifest=manifest, **tables)
+
+
+def check_tier_drops(members: pd.DataFrame, where: Path | str) -> pd.DataFrame:
+    """``members`` with its win-back columns present and checked (null: no drop).
+
+    Raises :class:`InvalidArtifact` when a ``previous_tier`` is not a tier name ranking above the
+    member's ``tier``, or a member with one has no whole ``dropped_week``.
+    """
+    out = members.copy()
+    for column in OPTIONAL_MEMBER_COLUMNS:
+        if column not in out.columns:
+            out[column] = None
+    previous = out["previous_tier"].astype(object).where(out["previous_tier"].notna(), None)
+    rank = {name: k for k, name in enumerate(TIERS)}
+    now = out["tier"].map(rank)
+    before = previous.map(lambda t: rank.get(t, -1) if isinstance(t, str) else None)
+    bad = previous.notna() & ~(before.astype(float) > now.astype(float))
+    weeks = pd.to_numeric(out["dropped_week"], errors="coerce")
+    bad_week = previous.notna() & ~(np.isfinite(weeks) & (weeks == np.round(weeks)))
+    for mask, column, what in (
+        (bad, "previous_tier", f"must be one of {list(TIERS)} ranking above the member's tier, or null"),
+        (bad_week, "dropped_week", "must be a whole week number where previous_tier is set"),
+    ):
+        if mask.any():
+            rows = [f"{out[column].iloc[i]!r} (row {i})" for i in np.flatnonzero(mask)[:MAX_EXAMPLES]]
+            raise InvalidArtifact(
+                f"{where}: column {column!r}: {int(mask.sum())} row(s) {what} (e.g. {', '.join(rows)})"
+            )
+    out["previous_tier"] = previous
+    out["dropped_week"] = pd.array(
+        [int(w) if p is not None else pd.NA for w, p in zip(weeks.tolist(), previous.tolist(), strict=True)],
+        dtype="Int64",
+    )
+    return out

@@ -157,25 +157,51 @@ class StretchCandidate(NamedTuple):
     expected_margin: float
 
 
+class TierDrop(NamedTuple):
+    """The higher tier a member's trailing spend lost, and the first week below it (win-back)."""
+
+    previous_tier: str
+    dropped_week: int
+
+
 @dataclass(frozen=True, slots=True)
 class MemberCandidates:
-    """Everything the rules need about one member, best candidates first."""
+    """Everything the rules need about one member, best candidates first.
+
+    ``drop`` is set when the member recently dropped a tier (:func:`engine.data.tiers.tier_drops`).
+    """
 
     member_id: Id
     tier: str
     habitual: tuple[HabitualCandidate, ...]
     stretch: tuple[StretchCandidate, ...]
     bought_categories: frozenset[str]
+    drop: TierDrop | None = None
+
+    def __post_init__(self) -> None:
+        drop = self.drop
+        if drop is not None and not (
+            drop.previous_tier in TIERS
+            and self.tier in TIERS
+            and TIERS.index(drop.previous_tier) > TIERS.index(self.tier)
+        ):
+            raise ArtifactError(
+                f"member {self.member_id!r}: previous tier {drop.previous_tier!r} must be one of "
+                f"{list(TIERS)} above the member's tier {self.tier!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Compact dict: candidates as positional lists (one record per member in the store)."""
-        return {
+        out: dict[str, Any] = {
             "m": self.member_id,
             "t": self.tier,
             "h": [[c.item_id, c.score, c.n_baskets, c.last_week] for c in self.habitual],
             "s": [[c.category, c.score, c.suggested_item_id, c.expected_margin] for c in self.stretch],
             "b": sorted(self.bought_categories),
         }
+        if self.drop is not None:  # only then: records of members who did not drop stay as they were
+            out["d"] = [self.drop.previous_tier, self.drop.dropped_week]
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MemberCandidates:
@@ -190,8 +216,9 @@ class MemberCandidates:
                 ),
                 stretch=tuple(StretchCandidate(str(c), float(s), i, float(e)) for c, s, i, e in data["s"]),
                 bought_categories=frozenset(str(c) for c in data["b"]),
+                drop=None if data.get("d") is None else TierDrop(str(data["d"][0]), int(data["d"][1])),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ArtifactError(f"malformed member candidate record: {exc!r}") from exc
 
     def to_json(self) -> bytes:
@@ -276,6 +303,16 @@ def _group_bounds(index: pd.Index, keys: pd.Series) -> tuple[np.ndarray, np.ndar
     return order, starts, ends
 
 
+def _drops(members: pd.DataFrame) -> list[TierDrop | None]:
+    """Each member's tier drop from the members table's win-back columns (checked on reading)."""
+    if "previous_tier" not in members.columns or "dropped_week" not in members.columns:
+        return [None] * len(members)
+    return [
+        None if not isinstance(p, str) or pd.isna(w) else TierDrop(p, int(w))
+        for p, w in zip(members["previous_tier"].tolist(), members["dropped_week"].tolist(), strict=True)
+    ]
+
+
 def _member_index(artifact: CandidateArtifact) -> tuple[pd.Index, list[str]]:
     """Every member of the artifact (members table first, then any only seen in candidates) and tiers."""
     members = artifact.members
@@ -322,13 +359,16 @@ def iter_member_candidates(artifact: CandidateArtifact) -> Iterator[MemberCandid
     with paused_gc():
         grouped = _grouped(artifact)
     members, tiers, h_all, s_all, b_cat, bounds = grouped
-    for member_id, tier, (hs, he, ss, se, bs, be) in zip(members, tiers, bounds, strict=True):
+    drops = _drops(artifact.members)
+    drops += [None] * (len(members) - len(drops))  # members only seen in the candidate tables
+    for member_id, tier, drop, (hs, he, ss, se, bs, be) in zip(members, tiers, drops, bounds, strict=True):
         yield MemberCandidates(
             member_id=member_id,
             tier=tier,
             habitual=tuple(h_all[hs:he]),
             stretch=tuple(s_all[ss:se]),
             bought_categories=frozenset(b_cat[bs:be]),
+            drop=drop,
         )
 
 

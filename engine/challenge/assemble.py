@@ -24,6 +24,7 @@ from engine.candidates import (
     paused_gc,
 )
 from engine.challenge.model import Candidate, Challenge, Fields, _outcomes, _pick, no_offer
+from engine.challenge.winback import member_policy, winback_fields
 from engine.rules.budget import BudgetPrices, ShadowPrice, allocate_budget, tie_key
 from engine.rules.config import Budget, RulesConfig, TierPolicy, rules_version
 from engine.rules.eligibility import eligibility_index, eligible_habitual, eligible_stretch
@@ -34,6 +35,7 @@ from engine.rules.lift import PickKind
 from engine.rules.outcome import RuleResult
 from engine.rules.search import PickArrays, SearchResult, search_combinations
 from engine.rules.tiers import check_frequency, reward_line
+from engine.rules.winback import WinbackOffer
 
 if TYPE_CHECKING:
     from engine.artifact import CandidateArtifact
@@ -74,6 +76,7 @@ def _search(
     if policy is None:
         why = f"no tier policy for tier {member.tier!r}"
         return "tier_policy", why, [RuleResult("tier_policy", False, why)]
+    policy, winback = member_policy(policy, member, rules, week)
     freq = check_frequency(policy, member.tier, week, history.last_offer_week)
     results.append(freq)
     if not freq.passed:
@@ -99,7 +102,7 @@ def _search(
     found = search_combinations(
         h, s, policy, rules.hard_guard, rules.economic_guard, rules.search.stretch_value_exponent
     )
-    return _Found(policy, habitual, stretch, h, s, found, results)
+    return _Found(policy, habitual, stretch, h, s, found, results, winback)
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,7 @@ class _Found:
     s: PickArrays
     result: SearchResult
     rules_so_far: list[RuleResult]
+    winback: WinbackOffer | None = None
 
 
 @dataclass(frozen=True)
@@ -189,6 +193,8 @@ def _build(
         why_habitual(i2.name, i2.item_id, i2.category, c2, h2["p_offer"]),
         why_stretch(sc.category, si.name, si.item_id, sc.score, st["p_offer"]),
     ]
+    if found.winback is not None:
+        reasons.insert(0, found.winback.text)
     if trial:
         reasons.append(
             "trial: the offer's lift on these picks is a prior, not yet measured; this challenge is part "
@@ -212,10 +218,13 @@ def _build(
             "explanation": {
                 "picks": reasons,
                 "arithmetic": v.arithmetic,
-                "rules": _outcomes([*found.rules_so_far, *v.results]),
+                "rules": _outcomes(
+                    [*found.rules_so_far, *v.results, *winback_fields(found.winback, member)[1]]
+                ),
             },
             "model_version": versions[0],
             "rules_version": versions[1],
+            "winback": winback_fields(found.winback, member)[0],
         }
     )
 

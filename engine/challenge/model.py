@@ -72,6 +72,16 @@ class Explanation(_Frozen):
     rules: list[RuleOutcome]
 
 
+class Winback(_Frozen):
+    """A win-back challenge: the tier the member dropped from, and whether completing it restores it."""
+
+    previous_tier: str
+    dropped_week: int
+    restores_tier: bool
+    restore_weeks: int
+    message: str
+
+
 class Challenge(_Frozen):
     """The challenge for one member and week, or an explicit ``no_offer`` with its reason.
 
@@ -79,7 +89,8 @@ class Challenge(_Frozen):
     words. Money: ``expected_cost`` = reward cash cost x ``p_complete``; ``expected_profit`` = sum of
     value x (p_offer - p_base) over the three picks minus ``expected_cost`` (value: the unit margin, plus
     the habit value for the stretch category). ``trial``: a pick's lift is only a prior, so the challenge
-    belongs to the bounded trial that measures it.
+    belongs to the bounded trial that measures it. ``winback``: set on a win-back challenge
+    (:mod:`engine.rules.winback`).
     """
 
     member_id: Id
@@ -98,6 +109,7 @@ class Challenge(_Frozen):
     explanation: Explanation
     model_version: str
     rules_version: str
+    winback: Winback | None = None
 
 
 Candidate = HabitualCandidate | StretchCandidate

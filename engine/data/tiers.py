@@ -38,6 +38,8 @@ class TiersConfig(StrictModel):
     """The model of ``configs/tiers.toml``."""
 
     window_weeks: int = Field(default=52, ge=1)
+    #: How many weeks before the cutoff :func:`tier_drops` looks for a higher tier the member lost.
+    drop_lookback_weeks: int = Field(default=13, ge=1)
     thresholds: TierThresholds
 
 
@@ -131,3 +133,60 @@ def with_tiers_as_of(dataset: Dataset, as_of_week: int, config: TiersConfig) -> 
     """
     members = derive_tiers(dataset.transactions, as_of_week, config, member_ids=dataset.members[MEMBER_ID])
     return replace(dataset, members=members)  # keeps every other table (promotions too)
+
+
+#: Columns of :func:`tier_drops` (optional columns of the artifact's ``members`` table).
+PREVIOUS_TIER = "previous_tier"
+DROPPED_WEEK = "dropped_week"
+
+
+def tier_drops(
+    transactions: pd.DataFrame,
+    as_of_week: int,
+    config: TiersConfig,
+    lookback_weeks: int | None = None,
+    member_ids: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Members whose trailing spend dropped them a tier within ``lookback_weeks`` before the cutoff.
+
+    ``lookback_weeks`` defaults to the config's ``drop_lookback_weeks``.
+
+    Each week's tier is :func:`derive_tiers` at that week (the one implementation of a tier), so only
+    transactions before ``as_of_week`` are read. A member dropped when their tier at ``as_of_week`` is
+    below their highest tier at any cutoff ``as_of_week - lookback_weeks .. as_of_week - 1``:
+    ``previous_tier`` is that highest tier and ``dropped_week`` the first cutoff after it was last held
+    from which the member stayed below it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``member_id``, ``previous_tier`` (None when the member did not drop), ``dropped_week``
+        (``Int64``, missing when the member did not drop), one row per member, sorted like
+        :func:`derive_tiers`.
+    """
+    lookback = config.drop_lookback_weeks if lookback_weeks is None else lookback_weeks
+    if lookback < 1:
+        raise ValueError(f"lookback_weeks must be at least 1, got {lookback}")
+    rank = {name: k for k, name in enumerate(TIERS)}
+    weeks = np.arange(as_of_week - lookback, as_of_week + 1)
+    tiered = [derive_tiers(transactions, int(w), config, member_ids=member_ids) for w in weeks]
+    ranks = np.stack([t[TIER].map(rank).to_numpy(dtype=np.int64) for t in tiered])  # (weeks, members)
+    now, earlier = ranks[-1], ranks[:-1]
+    best = earlier.max(axis=0)
+    dropped = best > now
+    # the last earlier cutoff at which the member still held their best tier: they dropped after it
+    last_held = len(earlier) - 1 - np.argmax((earlier >= best)[::-1], axis=0)
+    dropped_week = weeks[last_held + 1]
+    return pd.DataFrame(
+        {
+            MEMBER_ID: tiered[-1][MEMBER_ID].to_numpy(),
+            PREVIOUS_TIER: np.where(dropped, np.asarray(TIERS, dtype=object)[best], None),
+            DROPPED_WEEK: pd.array(
+                [
+                    int(w) if d else pd.NA
+                    for w, d in zip(dropped_week.tolist(), dropped.tolist(), strict=True)
+                ],
+                dtype="Int64",
+            ),
+        }
+    )

@@ -11,6 +11,9 @@ Sections
     tiers           reward and offer frequency per tier (bronze, silver, gold, diamond)
     budget          weekly budget on expected reward cost across members
     search          how many candidates the assembly combines to find a challenge that passes
+    winback         a way back after a tier drop (:mod:`engine.rules.winback`)
+    choice          alternative challenges per tier, the member picks one (:mod:`engine.rules.choice`)
+    reward_variation  rewards varying per member-week within bounds (:mod:`engine.rules.variation`)
 """
 
 from __future__ import annotations
@@ -27,7 +30,10 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from engine.config import CONFIG_DIR, StrictModel, format_validation_error, parse_config, read_toml
 from engine.data.schema import TIERS
 from engine.errors import RulesError
+from engine.rules.choice import ChoiceRules
 from engine.rules.lift import LiftFile
+from engine.rules.variation import RewardVariation
+from engine.rules.winback import WinbackRules
 
 #: The shipped rules file.
 DEFAULT_RULES_PATH = CONFIG_DIR / "rules.toml"
@@ -166,6 +172,9 @@ class RulesConfig(StrictModel):
     tiers: dict[str, TierPolicy]
     budget: Budget = Budget()
     search: Search = Search()
+    winback: WinbackRules = WinbackRules()
+    choice: ChoiceRules = ChoiceRules()
+    reward_variation: RewardVariation = RewardVariation()
 
     @field_validator("tiers")
     @classmethod

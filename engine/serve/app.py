@@ -30,6 +30,7 @@ from engine.serve.hotpath import HotPath, render_error
 from engine.serve.issuance import ArmAssigner, ExposureHook, Issuer, no_arm, no_exposure
 from engine.serve.metrics import Metrics
 from engine.serve.openapi import state_bounds
+from engine.serve.programme_routes import router as programme_router
 from engine.serve.recovery import Recovery
 from engine.serve.redis_store import RedisStore
 from engine.serve.routes import router
@@ -152,6 +153,7 @@ def create_app(
         opted_out=opted_out,
         when_empty=recovery.store_empty,
         recall=recall,
+        tiers=store,
     )
     keys = KeyRing(settings.auth, settings.admin_api_key)
     state = ServeState(
@@ -190,6 +192,7 @@ def create_app(
     )
     app.state.serve = state
     app.include_router(router)
+    app.include_router(programme_router)  # POST .../challenge/choice: the member's pick
     app.include_router(displayed_router)  # POST .../challenge/displayed: exposure when shown
     state_bounds(app, settings)
     _install_handlers(app, metrics)

@@ -17,6 +17,7 @@ Tables::
     history   member_id -> blob, expires_at
     budget    week -> spent, expires_at
     counters  name -> value
+    restorations, choices   the loyalty programme's (:mod:`engine.serve.embedded_programme`)
 
 A publish loads a new generation in batches (each its own short transaction, invisible until the switch)
 and switches ``current`` in one transaction, so a request never mixes versions; a generation left half
@@ -43,6 +44,8 @@ from pydantic import Field
 from engine.config import StrictModel
 from engine.errors import Conflict, StoreUnavailable
 from engine.serve.checkpoint import Checkpointer
+from engine.serve.embedded_programme import SCHEMA as PROGRAMME_SCHEMA
+from engine.serve.embedded_programme import EmbeddedProgramme
 from engine.serve.embedded_sql import COUNT, HISTORY, ISSUED, MEMBER, SCHEMA, Issue, issue
 from engine.serve.store import BudgetClaim, IssueResult, Lookup
 
@@ -81,7 +84,7 @@ IN_MEMORY = EmbeddedOptions(
 )
 
 
-class EmbeddedStore:
+class EmbeddedStore(EmbeddedProgramme):
     """A :class:`~engine.serve.store.Store` in a local SQLite file (see the module docstring)."""
 
     def __init__(self, options: EmbeddedOptions | None = None) -> None:
@@ -110,7 +113,7 @@ class EmbeddedStore:
             if self.options.path is not None:
                 # Checkpoints (which wait for the disk) run in a thread, not on a request's commit.
                 self._db.execute("PRAGMA wal_autocheckpoint = 0")
-            self._db.executescript(SCHEMA)
+            self._db.executescript(SCHEMA + PROGRAMME_SCHEMA)
             with self._write() as db:
                 gens = self._live_gens(db)
                 # A generation neither current nor previous is a publish cut short by a crash.
@@ -167,7 +170,7 @@ class EmbeddedStore:
             return
         self._next_purge = now + self.options.purge_interval_s
         with self._write() as db:
-            for table in ("issued", "history", "budget"):
+            for table in ("issued", "history", "budget", "restorations"):
                 db.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (now,))  # table names are fixed
 
     # -- model versions ------------------------------------------------------------------------------

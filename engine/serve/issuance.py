@@ -40,17 +40,22 @@ from typing import NamedTuple
 import orjson
 
 from engine.candidates import Id, MemberCandidates
-from engine.challenge import Challenge, assemble_challenge, no_offer
+from engine.challenge import Challenge, no_offer
+from engine.challenge.choice import assemble_options
 from engine.errors import ArtifactError, OfferEngineError, StoreUnavailable
+from engine.rules.choice import options_for
 from engine.rules.config import RulesConfig
 from engine.rules.outcome import RuleResult
 from engine.serve.baseline import baseline_member, baseline_rules
 from engine.serve.calendar import WeekCalendar
+from engine.serve.choice import offered, reserved_cost, with_choice
+from engine.serve.programme_store import ProgrammeStore
 from engine.serve.recall import RecallHook, history_of, next_history, restore_served
 from engine.serve.rules_watch import LiveRules, RulesWatcher
 from engine.serve.shadow import below_shadow_price
 from engine.serve.store import BudgetClaim, IssueStore, Lookup
 from engine.serve.versions import VersionCache, VersionData
+from engine.serve.winback import restored_answer, with_restored_tier
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +153,8 @@ class Issuer:
     when_empty: Callable[[], str] = no_model
     #: The answer first served to a member for a week, when the online store no longer has it.
     recall: RecallHook | None = None
+    #: Restored tiers (win-back) and choices; ``None``: neither is served.
+    tiers: ProgrammeStore | None = None
     versions: VersionCache = field(init=False)
     cold_start_lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
     _baseline: tuple[str, RulesConfig] | None = field(init=False, default=None)
@@ -247,6 +254,10 @@ async def challenge_for(issuer: Issuer, member_id: str, week: int) -> Decision:
         The store cannot be reached, or no model version has been published yet.
     """
     decision = await _decide(issuer, member_id, week)
+    if issuer.tiers is not None:
+        decision = dataclasses.replace(
+            decision, payload=await restored_answer(issuer.tiers, member_id, decision.payload)
+        )
     if issuer.progress_of is None:
         return decision
     progress = await issuer.progress_of(member_id, week, decision.payload)
@@ -331,23 +342,27 @@ async def _issue(
     # Asked before anything is stored: an event store that cannot answer fails the request (503, retry)
     # rather than storing a week's answer on a guess.
     opted_out = issuer.opted_out is not None and await issuer.opted_out(member_id)
+    restoration = None if issuer.tiers is None else await issuer.tiers.restored_tier(member_id)
     tier = "unknown"
+    options: list[Challenge] = []
     try:
-        member = _member(found.record, data, ctx)
+        member = with_restored_tier(_member(found.record, data, ctx), restoration, week, live.rules)
         tier = member.tier
         rules = live.rules
         if policy == "baseline":
             member = baseline_member(member, data.cold_start)
             rules = issuer.baseline_rules(live.version, live.rules)
-        challenge = assemble_challenge(
+        options = assemble_options(
             member,
             data.catalog,
             rules,
             week,
+            options_for(rules.choice, tier) if issuer.tiers is not None else 1,
             history=history,
             model_version=ctx.model_version,
             rules_version=ctx.rules_version,
         )
+        challenge = options[0]
     except OfferEngineError as exc:
         # A guard that cannot be evaluated refuses the offer; stored so the week stays consistent.
         log.warning("challenge refused: %s", exc.message, extra={"member_id": member_id, "week": week})
@@ -368,16 +383,20 @@ async def _issue(
         challenge = ctx.no_offer(tier, "budget", below)
     limit = live.rules.budget.weekly_expected_cost
     budget = None
+    choice = offered(options, challenge)  # the options a pick is made from ([]: no choice)
     if limit is not None and challenge.status == "issued":
-        budget = BudgetClaim(week, challenge.expected_cost, limit)
+        budget = BudgetClaim(week, reserved_cost(challenge, choice), limit)
     if dry_run:
         if budget is not None and await issuer.store.budget_spent(week) + budget.cost > budget.limit:
             challenge = ctx.no_offer(tier, "budget", f"the week's expected reward budget {limit} is spent")
-        return Decision(ctx.payload(challenge), new=False, stored=False, cold_start=ctx.cold_start)
+            choice = []
+        return Decision(
+            with_choice(ctx.payload(challenge), choice), new=False, stored=False, cold_start=ctx.cold_start
+        )
     result = await issuer.store.issue_once(
         week,
         member_id,
-        ctx.payload(challenge),
+        with_choice(ctx.payload(challenge), choice),
         issuer.retention_s,
         ctx.counters(challenge),
         history=next_history(

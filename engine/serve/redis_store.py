@@ -10,6 +10,7 @@ Keys (``p`` is ``key_prefix``; several services or tests can share one Redis wit
     p:history:<member_id>          the member's offer history blob
     p:budget:<week>                expected reward cost issued in a week (INCRBYFLOAT)
     p:counters                     hash counter -> integer
+    p:restored:*, p:choice:*       the loyalty programme's (:mod:`engine.serve.redis_programme`)
 
 Hot paths are single round trips: :meth:`RedisStore.lookup` is one Lua script (issued challenge, else
 the current version and the member's record in *that* version, read atomically, so a request never
@@ -40,6 +41,7 @@ from engine.config import StrictModel
 from engine.errors import Conflict, StoreUnavailable
 from engine.redis_errors import RedisErrors, redis_location
 from engine.redis_wire import WireClient
+from engine.serve.redis_programme import RedisProgramme
 from engine.serve.store import BudgetClaim, IssueResult, Lookup
 
 # KEYS: issued, current, history; ARGV: "p:v:", member_id
@@ -132,7 +134,7 @@ def _bytes(value: bytes | str | None) -> bytes | None:
     return value.encode() if isinstance(value, str) else value
 
 
-class RedisStore:
+class RedisStore(RedisProgramme):
     """A :class:`~engine.serve.store.Store` on Redis (redis-py asyncio with the hiredis parser)."""
 
     def __init__(self, config: RedisStoreConfig) -> None:
@@ -152,6 +154,7 @@ class RedisStore:
         )
         self._client = aioredis.Redis(connection_pool=pool)
         p = config.key_prefix
+        self._prefix = p
         self._current = f"{p}:current"
         self._previous = f"{p}:previous"
         self._versions = f"{p}:v:"

@@ -43,6 +43,7 @@ from engine.serve.schemas import (
 )
 from engine.serve.signals import admit_signals
 from engine.serve.state import ServeState
+from engine.serve.winback import record_restorations
 
 router = APIRouter()
 #: A member id in a URL: the one rule of :mod:`engine.serve.member_ids`, stated in the spec.
@@ -158,6 +159,7 @@ async def post_purchases(access: PurchasesAccess, body: PurchaseBatch) -> Respon
     # Each item's category from the catalog that issued the challenge: the stretch pick is a category.
     events, unknown = await categorize(admitted.events, admitted.indices, state.store, state.issuer.versions)
     touched = await runtime.ingest(events) if events else []
+    await record_restorations(state.store, state.store, touched)  # completed win-back challenges
     not_counted = sorted([*admitted.not_counted, *unknown], key=lambda n: n.index)
     return _json(
         {

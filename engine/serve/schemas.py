@@ -14,6 +14,7 @@ from engine.serve.member_ids import (
     MEMBER_ID_PATTERN,
     check_member_id,
 )
+from engine.serve.programme_schemas import ChoiceOffer, RestoredTier
 
 #: The spec states the member-id rule (:mod:`engine.serve.member_ids`); ``check_member_id`` enforces it
 #: with a message that says how to write a non-canonical id.
@@ -80,6 +81,10 @@ class ChallengeResponse(Challenge):
     issued_at: str
     expires_at: str
     progress: ChallengeProgress | None = None
+    #: Members of a tier with a choice: the options and the pick (:mod:`engine.serve.choice`).
+    choice: ChoiceOffer | None = None
+    #: Win-back answers: the tier completing it restored (null until then; :mod:`engine.serve.winback`).
+    restored: RestoredTier | None = None
 
 
 class ChallengePreview(ChallengeResponse):

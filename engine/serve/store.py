@@ -31,6 +31,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from engine.serve.programme_store import ProgrammeStore
+
 
 @dataclass(frozen=True, slots=True)
 class Lookup:
@@ -149,8 +151,8 @@ class ModelStore(Protocol):
 
 
 @runtime_checkable
-class Store(IssueStore, ModelStore, Protocol):
-    """The whole online store the service holds: issuing, models, and its own operation."""
+class Store(IssueStore, ModelStore, ProgrammeStore, Protocol):
+    """The whole online store the service holds: issuing, models, the programme, its own operation."""
 
     async def ping(self) -> None:
         """Raise :class:`~engine.errors.StoreUnavailable` if the store cannot answer."""

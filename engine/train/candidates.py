@@ -16,7 +16,7 @@ import pandas as pd
 from engine.artifact import CandidateArtifact, Manifest
 from engine.data.prices import PRICE_COLUMNS, item_prices
 from engine.data.schema import CATALOG_COLUMNS, CATEGORY, ITEM_ID, MEMBER_ID, WEEK, Dataset
-from engine.data.tiers import TiersConfig, derive_tiers, load_tiers_config
+from engine.data.tiers import TiersConfig, derive_tiers, load_tiers_config, tier_drops
 from engine.errors import DataValidationError
 from engine.train.categories import CategoryStats
 from engine.train.config import TrainConfig
@@ -251,6 +251,9 @@ def _tables(
     tiers = derive_tiers(data.transactions, as_of_week, tiers_config)
     last_week = data.transactions.groupby(MEMBER_ID)[WEEK].max()
     members = tiers.assign(last_week=tiers[MEMBER_ID].map(last_week).astype(np.int64))
+    # win-back: the higher tier a member lost recently, derived the same way (engine.data.tiers)
+    drops = tier_drops(data.transactions, as_of_week, tiers_config)
+    members = members.merge(drops, on=MEMBER_ID, how="left", validate="one_to_one")
     mc = history.member_categories(as_of_week)[[MEMBER_IDX, CATEGORY_IDX]].drop_duplicates()
     mc = mc.sort_values([MEMBER_IDX, CATEGORY_IDX])
     member_categories = pd.DataFrame(

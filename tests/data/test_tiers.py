@@ -82,3 +82,44 @@ def test_thresholds_must_increase(tmp_path: Path) -> None:
 def test_shipped_config_loads() -> None:
     config = load_tiers_config(CONFIG_DIR / "tiers.toml")
     assert config.window_weeks == 52
+
+
+def test_tier_drops_find_the_tier_lost_and_the_week_it_was_lost() -> None:
+    from engine.data.tiers import tier_drops
+
+    # window 4 weeks; as of week 10 the window is weeks 6..9
+    tx = _tx(
+        [
+            (1, 3, 25.0),  # gold while week 3 is in the window (cutoffs 4..7), bronze from cutoff 8
+            (2, 8, 25.0),  # gold now: never dropped
+            (3, 2, 45.0),  # diamond until cutoff 6, bronze after: too long ago for lookback 3
+            (4, 5, 12.0),  # silver at cutoffs 6..9, bronze at 10: dropped at 10
+            (4, 9, 1.0),
+        ]
+    )
+    out = tier_drops(tx, as_of_week=10, config=CONFIG, lookback_weeks=3).set_index("member_id")
+    assert out.loc[1, "previous_tier"] == "gold"
+    assert out.loc[1, "dropped_week"] == 8
+    assert pd.isna(out.loc[2, "previous_tier"])
+    assert pd.isna(out.loc[2, "dropped_week"])
+    assert pd.isna(out.loc[3, "previous_tier"])  # diamond last held at cutoff 6 < 10 - 3
+    assert (out.loc[4, "previous_tier"], out.loc[4, "dropped_week"]) == ("silver", 10)
+    # the tier now is derive_tiers' tier (one implementation)
+    now = derive_tiers(tx, 10, CONFIG).set_index("member_id")["tier"]
+    assert now.loc[1] == "bronze"
+    assert now.loc[4] == "bronze"
+
+
+def test_tier_drops_ignore_spend_at_or_after_the_cutoff() -> None:
+    from engine.data.tiers import tier_drops
+
+    base = _tx([(1, 3, 25.0)])
+    later = pd.concat([base, _tx([(1, 10, 1e6), (1, 12, 1e6)])], ignore_index=True)
+    pd.testing.assert_frame_equal(tier_drops(base, 10, CONFIG, 4), tier_drops(later, 10, CONFIG, 4))
+
+
+def test_tier_drop_lookback_must_be_positive() -> None:
+    from engine.data.tiers import tier_drops
+
+    with pytest.raises(ValueError, match="lookback_weeks must be at least 1"):
+        tier_drops(_tx([(1, 3, 25.0)]), 10, CONFIG, 0)

@@ -136,6 +136,42 @@ def file_options(path: Path) -> EmbeddedOptions:
     """The shipped ``[embedded]`` options with the file at ``path``."""
     return load_settings(embedded={"path": str(path)}).embedded
 
+    async def test_a_restored_tier_is_kept_until_a_longer_one(self, store: InspectableStore) -> None:
+        assert await store.restored_tier("7") is None
+        assert await store.restore_tier("7", "gold", 20, 3600)
+        assert await store.restored_tier("7") == ("gold", 20)
+        assert not await store.restore_tier("7", "silver", 20, 3600)  # a resend changes nothing
+        assert not await store.restore_tier("7", "silver", 18, 3600)
+        assert await store.restored_tier("7") == ("gold", 20)
+        assert await store.restore_tier("7", "diamond", 25, 3600)
+        assert await store.restored_tier("7") == ("diamond", 25)
+        assert await store.restored_tier("8") is None
+
+    async def test_a_choice_is_made_once_with_the_answer_and_the_budget(
+        self, store: InspectableStore
+    ) -> None:
+        nothing = await store.choose_once(5, "1", "2", b"chosen", 0.1)
+        assert (nothing.issued, nothing.won) == (False, False)
+        await store.issue_once(5, "1", b"pending", 60, budget=BudgetClaim(5, 0.5, 10.0))
+        first = await store.choose_once(5, "1", "2", b"chosen-2", 0.2)
+        assert (first.option, first.payload, first.won) == ("2", b"chosen-2", True)
+        assert await store.get_issued(5, "1") == b"chosen-2"
+        assert (await store.lookup(5, "1")).issued == b"chosen-2"
+        assert await store.budget_spent(5) == pytest.approx(0.3)
+        again = await store.choose_once(5, "1", "3", b"chosen-3", 0.4)
+        assert (again.option, again.payload, again.won) == ("2", b"chosen-2", False)
+        assert await store.budget_spent(5) == pytest.approx(0.3)  # released once
+        assert await store.get_issued(5, "1") == b"chosen-2"
+
+    async def test_concurrent_choices_record_one(self, store: InspectableStore) -> None:
+        await store.issue_once(6, "1", b"pending", 60, budget=BudgetClaim(6, 0.5, 10.0))
+        results = await asyncio.gather(
+            *(store.choose_once(6, "1", str(k), f"chosen-{k}".encode(), 0.1) for k in (1, 2, 3, 1, 2, 3))
+        )
+        assert sum(r.won for r in results) == 1
+        assert len({r.option for r in results}) == 1
+        assert await store.budget_spent(6) == pytest.approx(0.4)
+
 
 class TestEmbeddedStore(StoreContract):
     """The shipped embedded store: a SQLite file."""
