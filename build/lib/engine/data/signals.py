@@ -1,0 +1,151 @@
+"""Optional side tables beside the transactions: demographics, the promotion calendar, discounts, coupons.
+
+The offer engine trains on transactions and a catalog alone; these tables only sharpen its predictions,
+so every one of them is optional. Complete Journey ships all four (:func:`read_complete_journey_signals`);
+a retailer's own data may have none (:data:`NO_SIGNALS`), and the features built from a missing table are
+then "unknown" (demographics) or 0 (promotions, discounts, coupons).
+
+demographics (one row per member with a survey answer; members without one are absent, never imputed)
+    member_id, age, income, household_size, kids_count   string levels as the source names them
+promotions (one row per item and week with a display or mailer placement in at least one store)
+    item_id, week, display_share, mailer_share   share of the week's promoting stores placing the item
+discounts (one row per member, item and week)
+    member_id, item_id, week, sales_value, discount   what was paid and the discounts taken (>= 0)
+coupons (one row per member and week with a coupon redemption)
+    member_id, week, redemptions
+
+Complete Journey repeats some product x store x week promotion rows from week 37 on, with conflicting
+display flags: :func:`promotion_shares` counts each store once per item and week (placed if any row is).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from engine.data.assemble import week_of
+from engine.data.loaders import complete_journey_dir
+from engine.data.schema import ITEM_ID, MEMBER_ID, SALES_VALUE, WEEK
+
+DEMOGRAPHIC_COLUMNS: tuple[str, ...] = ("age", "income", "household_size", "kids_count")
+DISPLAY_SHARE = "display_share"
+MAILER_SHARE = "mailer_share"
+DISCOUNT = "discount"
+REDEMPTIONS = "redemptions"
+#: Complete Journey's code for "not placed" in display_location and mailer_location.
+_NOT_PLACED = "0"
+
+
+@dataclass(frozen=True)
+class Signals:
+    """The optional side tables (None: the source does not have it); columns as in the module docstring."""
+
+    demographics: pd.DataFrame | None
+    promotions: pd.DataFrame | None
+    discounts: pd.DataFrame | None
+    coupons: pd.DataFrame | None
+    source: str
+
+
+#: A source without any side table: every side feature is "unknown" or 0.
+NO_SIGNALS = Signals(None, None, None, None, "none")
+
+
+def promotion_shares(
+    item_id: np.ndarray, store_id: np.ndarray, week: np.ndarray, display: np.ndarray, mailer: np.ndarray
+) -> pd.DataFrame:
+    """Per item and week: the share of the week's promoting stores with the item on display / in the mailer.
+
+    Parameters
+    ----------
+    item_id, store_id, week
+        One entry per placement row; repeated item x store x week rows count once.
+    display, mailer
+        Boolean: the row places the item on a display / in the mailer. A repeated row is placed when
+        any of its copies is (the repeats disagree on display flags).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``item_id, week, display_share, mailer_share``, sorted by item and week.
+    """
+    rows = pd.DataFrame({ITEM_ID: item_id, "store": store_id, WEEK: week, "d": display, "m": mailer})
+    placed = rows.groupby([ITEM_ID, "store", WEEK], sort=False)[["d", "m"]].max().reset_index()
+    stores = placed.groupby(WEEK)["store"].nunique()
+    out = placed.groupby([ITEM_ID, WEEK], sort=True)[["d", "m"]].sum().reset_index()
+    per_week = out[WEEK].map(stores).to_numpy(dtype=np.float64)
+    return pd.DataFrame(
+        {
+            ITEM_ID: out[ITEM_ID].to_numpy(),
+            WEEK: out[WEEK].to_numpy(dtype=np.int64),
+            DISPLAY_SHARE: out["d"].to_numpy(dtype=np.float64) / per_week,
+            MAILER_SHARE: out["m"].to_numpy(dtype=np.float64) / per_week,
+        }
+    )
+
+
+def _cj_promotions() -> pd.DataFrame:
+    table = pq.read_table(
+        complete_journey_dir() / "promotions.parquet",
+        read_dictionary=["display_location", "mailer_location"],
+    )
+
+    def placed(column: str) -> np.ndarray:
+        return np.asarray(pc.not_equal(table.column(column), _NOT_PLACED).to_numpy(), dtype=bool)
+
+    return promotion_shares(
+        table.column("product_id").to_numpy(),
+        table.column("store_id").to_numpy().astype(np.int32),
+        table.column("week").to_numpy().astype(np.int16),
+        placed("display_location"),
+        placed("mailer_location"),
+    )
+
+
+def _cj_discounts() -> pd.DataFrame:
+    columns = ["household_id", "product_id", "week", "sales_value", "retail_disc", "coupon_disc"]
+    tx = pd.read_parquet(complete_journey_dir() / "transactions.parquet", columns=[*columns, "quantity"])
+    tx = tx[(tx["quantity"] > 0) & (tx["sales_value"] > 0)]  # voided scans are no purchases
+    tx = tx.assign(discount=tx["retail_disc"].clip(lower=0) + tx["coupon_disc"].clip(lower=0))
+    keys = ["household_id", "product_id", "week"]
+    out = tx.groupby(keys, sort=True)[["sales_value", "discount"]].sum().reset_index()
+    return out.rename(columns={"household_id": MEMBER_ID, "product_id": ITEM_ID, "sales_value": SALES_VALUE})
+
+
+def _cj_coupons(week_start: date) -> pd.DataFrame:
+    cr = pd.read_parquet(complete_journey_dir() / "coupon_redemptions.parquet")
+    weeks = week_of(cr["redemption_date"], week_start)
+    frame = pd.DataFrame({MEMBER_ID: cr["household_id"].to_numpy(), WEEK: weeks.to_numpy()})
+    return frame.groupby([MEMBER_ID, WEEK], sort=True).size().rename(REDEMPTIONS).reset_index()
+
+
+def _cj_demographics() -> pd.DataFrame:
+    demo = pd.read_parquet(complete_journey_dir() / "demographics.parquet")
+    out = demo.loc[:, ["household_id", *DEMOGRAPHIC_COLUMNS]].rename(columns={"household_id": MEMBER_ID})
+    return out.astype(dict.fromkeys(DEMOGRAPHIC_COLUMNS, "str"))
+
+
+@lru_cache(maxsize=2)
+def read_complete_journey_signals(week_start: date) -> Signals:
+    """Complete Journey's demographics, promotion calendar, discounts and coupon redemptions.
+
+    Read once per process (the promotions table has 20.9M rows; backtests train many times).
+
+    Parameters
+    ----------
+    week_start
+        First day of week 1 (``configs/data.toml``), to put coupon redemption dates in weeks.
+    """
+    return Signals(
+        demographics=_cj_demographics(),
+        promotions=_cj_promotions(),
+        discounts=_cj_discounts(),
+        coupons=_cj_coupons(week_start),
+        source="completejourney",
+    )
