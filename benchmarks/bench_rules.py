@@ -24,6 +24,7 @@ from engine.artifact import CandidateArtifact, Manifest, read_artifact
 from engine.candidates import Catalog, iter_member_candidates
 from engine.challenge import apply_budget, assemble_batch, assemble_challenge
 from engine.cli.rules_cmd import champion_artifact
+from engine.config import CONFIG_DIR
 from engine.data.schema import TIERS
 from engine.errors import ArtifactError
 from engine.rules.config import load_rules, rules_version
@@ -142,7 +143,7 @@ def main() -> None:
     parser.add_argument("--artifact", type=Path)
     parser.add_argument("--as-of", type=int)
     parser.add_argument("--synthetic", type=int)
-    parser.add_argument("--rules", type=Path, default=Path("configs/rules.toml"))
+    parser.add_argument("--rules", type=Path, default=CONFIG_DIR / "rules.toml")
     args = parser.parse_args()
     artifact, source = _load(args)
     rules = load_rules(args.rules)

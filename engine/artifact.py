@@ -137,6 +137,9 @@ class Manifest:
     data_fingerprint: str
     format_version: int = ARTIFACT_FORMAT_VERSION
     metrics: dict[str, float] | None = None
+    #: Which data the model was trained on (``Dataset.source``); decides automatic promotion
+    #: (:mod:`engine.champion`). None in artifacts written before it was recorded.
+    data_source: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from engine.errors import ConfigError
 
-#: Where the shipped configs live: ``<repo>/configs`` in a checkout.
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+#: Where the shipped configs live: ``engine/configs/``, package data, so a wheel install has them too. The
+#: one place config paths are resolved from: a relative path inside a config (``margins = "margins.toml"``,
+#: ``rules_path = "rules.toml"``) is looked up here; give an absolute path (or ``--config FILE``) for a
+#: file of your own.
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 
 class StrictModel(BaseModel):

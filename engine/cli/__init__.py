@@ -14,6 +14,7 @@ from rich.console import Console
 from engine.cli import (
     backtest_cmd,
     challenges_cmd,
+    champion_cmd,
     console_cmd,
     data_cmd,
     experiment_cmd,
@@ -34,6 +35,7 @@ app = typer.Typer(
 for module in (
     data_cmd,
     train_cmd,
+    champion_cmd,
     rules_cmd,
     challenges_cmd,
     serve_cmd,

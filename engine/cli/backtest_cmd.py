@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from engine.config import CONFIG_DIR
 from engine.errors import ConfigError
 
 
@@ -33,7 +34,7 @@ def register(app: typer.Typer) -> None:
             None, help="Policies to run: model,topfreq,decayed,popular,cooc,random (model is always built)."
         ),
         out: Path | None = typer.Option(None, help="Report folder (default: out_dir in the config)."),
-        config: Path = typer.Option(Path("configs/backtest.toml"), help="Backtest config file."),
+        config: Path = typer.Option(CONFIG_DIR / "backtest.toml", help="Backtest config file."),
         no_tracking: bool = typer.Option(False, "--no-tracking", help="Do not log to MLflow."),
     ) -> None:
         """Backtest the challenges against honest baselines and write experiments/backtest/report.md."""

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from engine.artifact import CandidateArtifact
+    from engine.train.config import TrainConfig
 
 DEFAULT_RULES = CONFIG_DIR / "rules.toml"
 
@@ -33,8 +34,21 @@ def register(app: typer.Typer) -> None:
             "--artifact",
             help="Use this candidate artifact instead of training (its challenge week must be WEEK).",
         ),
+        retrain: bool = typer.Option(
+            False,
+            "--train",
+            help="Train a fresh model even when one trained on the same data for WEEK exists.",
+        ),
+        config: Path = typer.Option(CONFIG_DIR / "train.toml", "--config", help="Training config (TOML)."),
+        data_config: Path = typer.Option(
+            CONFIG_DIR / "data.toml", "--data-config", help="Data config (TOML)."
+        ),
     ) -> None:
-        """Train on data before WEEK, assemble every member's challenge and write the Parquet file.
+        """Assemble every member's challenge for WEEK and write the Parquet file.
+
+        The candidates come from --artifact, else from a model under artifact_root trained for WEEK on
+        the same data (reused, saying which), else from training one now on data before WEEK (minutes on
+        Complete Journey; it says so first, and keeps the model for the next run, not promoted).
 
         Columns: member_id, week, habitual_1, habitual_2, stretch_category, stretch_product,
         reward_cost, expected_profit, status (issued | no_offer), reason, then extra columns.
@@ -56,12 +70,9 @@ def register(app: typer.Typer) -> None:
                     f"not --as-of {as_of}"
                 )
         else:
-            from engine.data.loaders import load_dataset
-            from engine.train.candidates import build_candidates
-            from engine.train.config import load_train_config
-
-            console.print(f"training candidates on weeks before {as_of} ...", highlight=False)
-            candidates = build_candidates(load_dataset(as_of_week=as_of), as_of, load_train_config())
+            candidates = _trained_candidates(
+                as_of, load_train_config_file(config), data_config, retrain, console
+            )
         batch = assemble_batch(candidates, rules, as_of)
         frame = challenges_frame(batch)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -75,6 +86,52 @@ def register(app: typer.Typer) -> None:
             highlight=False,
         )
         console.print(_issuance_line(frame, candidates, as_of), highlight=False)
+
+
+def load_train_config_file(path: Path) -> TrainConfig:
+    """The training config (lazy import: the command module stays light)."""
+    from engine.train.config import load_train_config
+
+    return load_train_config(path)
+
+
+def _trained_candidates(
+    as_of: int, config: TrainConfig, data_config: Path, retrain: bool, console: Console
+) -> CandidateArtifact:
+    """A reused model for ``as_of`` on this data, else a newly trained one (kept, never promoted)."""
+    from dataclasses import replace
+
+    from engine.artifact import read_artifact, write_artifact
+    from engine.data.config import load_data_config
+    from engine.data.loaders import load_dataset
+    from engine.train.candidates import build_candidates
+    from engine.train.fingerprint import training_fingerprint
+    from engine.train.pipeline import new_model_version
+    from engine.train.reuse import find_trained
+
+    dataset = load_dataset(load_data_config(data_config), as_of_week=as_of)
+    fingerprint = training_fingerprint(dataset.before_week(as_of))
+    root = Path(config.artifact_root)
+    found = None if retrain else find_trained(root, as_of, fingerprint)
+    if found is not None:
+        console.print(
+            f"reusing model {found.name} ({found}): trained for week {as_of} on the same data "
+            "(--train trains a fresh one)",
+            highlight=False,
+        )
+        return read_artifact(found)
+    why = "--train" if retrain else f"no model in {root}/ was trained for week {as_of} on this data"
+    console.print(
+        f"{why}: training one now on data weeks before {as_of} (minutes on Complete Journey; "
+        "`--artifact DIR` uses an existing model instead) ...",
+        highlight=False,
+    )
+    built = build_candidates(dataset, as_of, config)
+    version = new_model_version(as_of, fingerprint)
+    built = replace(built, manifest=replace(built.manifest, model_version=version))
+    kept = write_artifact(built, root / version)
+    console.print(f"kept as {kept} for the next run (not the champion)", highlight=False)
+    return built
 
 
 def _issuance_line(frame: pd.DataFrame, candidates: CandidateArtifact, as_of: int) -> str:

@@ -11,6 +11,9 @@ from rich.table import Table
 
 from engine.config import CONFIG_DIR
 
+#: Unmatched margins keys named by ``offers data check`` without ``--verbose``.
+UNMATCHED_EXAMPLES = 5
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``data`` command group to ``app``."""
@@ -19,6 +22,9 @@ def register(app: typer.Typer) -> None:
     @data.command("check")
     def check(
         config: Path = typer.Option(CONFIG_DIR / "data.toml", "--config", help="Data config (TOML)."),
+        verbose: bool = typer.Option(
+            False, "--verbose", "-v", help="List every margins config key that matches no catalog row."
+        ),
     ) -> None:
         """Load and validate the configured data, then print its size and every row removed or filled."""
         from engine.data.config import load_data_config
@@ -62,9 +68,7 @@ def register(app: typer.Typer) -> None:
         console.print(drops if ds.dropped else "No rows removed.")
         unmatched = unmatched_keys(ds.catalog, load_margins_config(cfg.margins))
         if unmatched:
-            console.print(
-                f"margins config keys matching no catalog row ({cfg.margins}): {', '.join(unmatched)}"
-            )
+            console.print(unmatched_text(unmatched, cfg.margins, verbose), highlight=False, soft_wrap=True)
 
     @data.command("synth")
     def synth(
@@ -86,3 +90,18 @@ def register(app: typer.Typer) -> None:
         Console().print(f"wrote {source.transactions}, {source.catalog}, {source.members}")
 
     app.add_typer(data, name="data")
+
+
+def unmatched_text(unmatched: list[str], margins: Path, verbose: bool) -> str:
+    """The margins keys no catalog row matches: a count and a few examples, all of them with --verbose.
+
+    The shipped margins file names Complete Journey's departments and categories, so on one's own data
+    most of its keys match nothing; a typo in one's own margins file shows up the same way.
+    """
+    head = f"{len(unmatched)} margins config key(s) in {margins} match no catalog row"
+    if verbose or len(unmatched) <= UNMATCHED_EXAMPLES:
+        return f"{head}: {', '.join(unmatched)}"
+    return (
+        f"{head} (expected with the shipped margins on other data; set `margins` in the data config to "
+        f"your own file), e.g. {', '.join(unmatched[:UNMATCHED_EXAMPLES])}; --verbose lists all"
+    )

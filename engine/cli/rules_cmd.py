@@ -14,22 +14,19 @@ from engine.config import CONFIG_DIR
 from engine.errors import RulesError
 
 if TYPE_CHECKING:
+    from engine.artifact import CandidateArtifact
     from engine.rules.preview import GroupDiff, Preview
 
 DEFAULT_RULES = CONFIG_DIR / "rules.toml"
-ARTIFACTS_DIR = CONFIG_DIR.parent / "artifacts"
+#: Trained models, relative to the working directory (``artifact_root`` of configs/train.toml).
+ARTIFACTS_DIR = Path("artifacts")
 
 
 def champion_artifact(artifacts_dir: Path = ARTIFACTS_DIR) -> Path:
     """The champion artifact directory: ``artifacts/<contents of artifacts/CHAMPION>``."""
-    from engine.errors import ArtifactError
+    from engine.champion import champion_version
 
-    pointer = artifacts_dir / "CHAMPION"
-    if not pointer.exists():
-        raise ArtifactError(
-            f"{pointer}: no champion artifact; run `offers train` first or pass --artifact DIR"
-        )
-    return artifacts_dir / pointer.read_text().strip()
+    return artifacts_dir / champion_version(artifacts_dir)
 
 
 def _refuse(exc: RulesError) -> NoReturn:
@@ -98,6 +95,32 @@ def _examples_table(preview: Preview) -> Table:
     return table
 
 
+def week_note(artifact: CandidateArtifact, week: int) -> str:
+    """Which week a preview ran for, where that week comes from, and whether its promotions are known.
+
+    A model trained on all the data is scored for the week after it (week 54 of Complete Journey's 53):
+    the week a retailer would issue next. Its planned promotions are those the data holds for that week,
+    so past the promotion calendar ``promo_stacked`` has nothing to remove; a model trained with
+    ``offers train --as-of W`` previews week W, inside the data.
+    """
+    manifest = artifact.manifest
+    if week == manifest.challenge_week:
+        text = (
+            f"week {week}: the model's challenge week (data week; it was trained on data weeks before "
+            f"{manifest.as_of_week})"
+        )
+    else:
+        text = f"week {week} (--week); the model's candidates were scored for week {manifest.challenge_week}"
+    promoted = artifact.items.get("promo_store_share")
+    if promoted is None or not (promoted > 0).any():
+        text += (
+            f"; no promotion is planned in week {manifest.challenge_week} in the model's data, so "
+            "promo_stacked removes nothing: preview a model trained with `offers train --as-of W` "
+            "(--artifact) for a week inside the promotion calendar"
+        )
+    return text
+
+
 def register(app: typer.Typer) -> None:
     """Add ``offers rules validate`` and ``offers rules preview`` to ``app``."""
     rules_app = typer.Typer(help="Check and preview rules files (guards, exclusions, tiers, budget).")
@@ -124,7 +147,12 @@ def register(app: typer.Typer) -> None:
         artifact: Path | None = typer.Option(
             None, "--artifact", help="Candidate artifact directory (default: the champion)."
         ),
-        week: int | None = typer.Option(None, "--week", help="Challenge week (default: the artifact's)."),
+        week: int | None = typer.Option(
+            None,
+            "--week",
+            help="Challenge week in the data's weeks (default: the artifact's challenge week, the week after "
+            "its training data).",
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables."),
     ) -> None:
         """Run candidate and current rules over every member of an artifact and compare."""
@@ -147,16 +175,18 @@ def register(app: typer.Typer) -> None:
             assemble_batch(loaded, current_rules, challenge_week),
             assemble_batch(loaded, candidate_rules, challenge_week),
         )
+        note = week_note(loaded, challenge_week)
         if as_json:
             payload = {
                 "week": challenge_week,
+                "week_note": note,
                 "model_version": loaded.manifest.model_version,
                 **result.to_dict(),
             }
             typer.echo(json.dumps(payload, indent=2, default=str))
             return
         console = Console()
-        console.print(f"model {loaded.manifest.model_version}, week {challenge_week}", highlight=False)
+        console.print(f"model {loaded.manifest.model_version}, {note}", highlight=False, soft_wrap=True)
         console.print(_tier_table(result))
         console.print(_reason_table(result))
         console.print(_removal_table(result))

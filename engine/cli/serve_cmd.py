@@ -1,4 +1,4 @@
-"""``offers serve`` (the HTTP service) and ``offers publish`` (load a trained model into Redis).
+"""``offers serve`` (the HTTP service) and ``offers publish`` (load a trained model into the store).
 
 Both import the serving stage lazily, and serving never imports training code or MLflow.
 """
@@ -52,9 +52,10 @@ def _worker_environment(
 
 def _publish_once(settings: Settings) -> None:
     """Publish the champion before the workers start (they must not race to do it each)."""
+    from engine.champion import champion_version
     from engine.rules.config import load_rules
     from engine.serve.app import build_store
-    from engine.serve.publish import champion_version, load_for_publish, publish
+    from engine.serve.publish import load_for_publish, publish
 
     async def run() -> None:
         store = build_store(settings)
@@ -136,17 +137,25 @@ def register(app: typer.Typer) -> None:
         version: str | None = typer.Option(None, help="model version (default: artifacts/CHAMPION)"),
         config: Path | None = typer.Option(None, help="serving config file [default: configs/serve.toml]"),
     ) -> None:
-        """Load a trained model's candidates into Redis and switch serving to it atomically."""
+        """Load a trained model's candidates into the configured store and switch serving to it atomically.
+
+        Redis: every running service serves it on its next request. Embedded store: written into its
+        SQLite file; a service already running on that file keeps its model until it restarts or is told
+        with the admin call ``POST /v1/admin/models/VERSION:publish``.
+        """
+        from engine.champion import champion_version
+        from engine.redis_errors import redis_location
         from engine.rules.config import load_rules
         from engine.serve.app import build_store
-        from engine.serve.publish import champion_version, load_for_publish, publish
+        from engine.serve.publish import load_for_publish, publish
         from engine.serve.settings import load_settings
 
         settings = load_settings(config)
-        if settings.store.type != "redis":
+        if settings.store.type == "embedded" and settings.embedded.path is None:
             raise ConfigError(
-                "`offers publish` writes to Redis, but the configured store is embedded; set "
-                "OFFERS_STORE__TYPE=redis (the embedded store is filled by `offers serve` at start-up)"
+                "`offers publish`: the embedded store keeps everything in memory ([embedded] path is unset), "
+                "so there is nothing to publish into; set [embedded] path, use Redis "
+                "(OFFERS_STORE__TYPE=redis), or let `offers serve` publish the champion at start-up"
             )
         chosen = version or champion_version(settings.artifact_root)
         publication = load_for_publish(settings.artifact_root, chosen, load_rules(settings.rules_path))
@@ -159,6 +168,19 @@ def register(app: typer.Typer) -> None:
                 await store.close()
 
         before = asyncio.run(run())
-        Console().print(
-            f"published model {chosen} ({len(publication.records)} members); previous: {before or 'none'}"
+        into = (
+            f"Redis at {redis_location(settings.store.url)}"
+            if settings.store.type == "redis"
+            else f"the embedded store {settings.embedded.path}"
+        )
+        note = (
+            ""
+            if settings.store.type == "redis"
+            else f"; a service already running on that file serves it after a restart or "
+            f"`POST /v1/admin/models/{chosen}:publish`"
+        )
+        Console(soft_wrap=True).print(
+            f"published model {chosen} ({len(publication.records)} members) into {into}; "
+            f"previous: {before or 'none'}{note}",
+            highlight=False,
         )

@@ -24,6 +24,11 @@ def register(app: typer.Typer) -> None:
         data_config: Path = typer.Option(
             CONFIG_DIR / "data.toml", "--data-config", help="Data config (TOML)."
         ),
+        promote: bool = typer.Option(
+            False,
+            "--promote",
+            help="Make the new model the champion even when trained on other data or an earlier cutoff.",
+        ),
     ) -> None:
         """Train the challenge recommender, write its candidate artifact and log the run to MLflow."""
         from rich.console import Console
@@ -42,16 +47,23 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"training on {dataset.source}: weeks before {week} ({len(dataset.transactions):,} lines)"
         )
-        result = train(dataset, week, train_config)
+        result = train(dataset, week, train_config, promote_model=promote)
         console.print(f"timings (s): {result.timings}")
         console.print(f"artifact:       {result.artifact_dir}")
         console.print(f"model version:  {result.model_version}")
+        if result.promoted:
+            console.print(f"champion:       {result.model_version} ({result.promotion_reason})")
+        else:
+            console.print(
+                f"champion:       unchanged: {result.promotion_reason}; `offers champion promote "
+                f"{result.model_version}` (or --promote) makes this model the one served"
+            )
         if result.run_id is None:
             console.print("MLflow tracking disabled ([tracking] enabled = false)")
             return
         tracking = train_config.tracking
         console.print(f"MLflow run id:  {result.run_id}  ({tracking.tracking_uri})")
+        alias = f"alias @{result.alias}" if result.alias else "alias not moved"
         console.print(
-            f"registered:     {result.registered_model} version {result.registered_version} "
-            f"alias @{result.alias}"
+            f"registered:     {result.registered_model} version {result.registered_version} {alias}"
         )

@@ -10,7 +10,9 @@ from engine.rules.guards import economics
 
 def why_habitual(name: str, item_id: Id, category: str, cand: HabitualCandidate, p_offer: float) -> str:
     """Why a habitual product was picked: the member's history with it and the model's probability."""
-    last = "" if cand.last_week is None else f", last in week {cand.last_week}"
+    # The member's history is in the weeks of the data the model was trained on, which need not be the
+    # serving calendar's weeks the request names (README: "Two week numbers"): say which.
+    last = "" if cand.last_week is None else f", last in data week {cand.last_week}"
     return (
         f"habitual: {name or item_id} ({category}): bought in {cand.n_baskets} basket(s){last}; "
         f"P(buy) {cand.score:.3f} -> {p_offer:.3f} with the offer"

@@ -33,7 +33,6 @@ from engine.serve.store import Store
 
 log = logging.getLogger(__name__)
 
-CHAMPION_FILE = "CHAMPION"
 #: A model version names a directory: no separators, no "..", nothing a shell would mangle.
 VERSION_MAX_LENGTH = 128
 VERSION_PATTERN = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{0,{VERSION_MAX_LENGTH - 1}}}$")
@@ -57,18 +56,6 @@ def check_version(version: str) -> str:
             f"model version {version!r} is not valid: use letters, digits, '_', '.', '-' (at most 128)"
         )
     return version
-
-
-def champion_version(artifact_root: Path) -> str:
-    """The model version named by ``<artifact_root>/CHAMPION``."""
-    path = artifact_root / CHAMPION_FILE
-    try:
-        version = path.read_text().strip()
-    except FileNotFoundError as exc:
-        raise NotFound(f"{path}: no champion model yet (train one with `offers train`)") from exc
-    if not version:
-        raise ArtifactError(f"{path}: empty; it must hold the champion's model version")
-    return check_version(version)
 
 
 def build_publication(artifact: CandidateArtifact, rules: RulesConfig | None = None) -> Publication:

@@ -18,9 +18,10 @@ import time
 
 import anyio.to_thread
 
+from engine.champion import champion_version
 from engine.errors import NotFound, OfferEngineError, StoreUnavailable
 from engine.serve.issuance import no_model
-from engine.serve.publish import champion_version, load_for_publish, publish
+from engine.serve.publish import load_for_publish, publish
 from engine.serve.rules_watch import RulesWatcher
 from engine.serve.settings import Settings
 from engine.serve.store import Store

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -96,6 +96,12 @@ class Settings(BaseSettings):
     auth: AuthConfig
     #: None: no experiment runs (no arms, no exposures, no progress, no events endpoint).
     experiments: ExperimentsServeConfig | None = None
+
+    @field_validator("rules_path")
+    @classmethod
+    def _relative_to_configs(cls, value: Path) -> Path:
+        # Like the data and training configs: a relative path names a file in the shipped configs folder.
+        return value if value.is_absolute() else CONFIG_DIR / value
 
     @classmethod
     def settings_customise_sources(

@@ -21,7 +21,7 @@ from engine.errors import DataValidationError
 from engine.train.categories import CategoryStats
 from engine.train.config import TrainConfig
 from engine.train.cutoffs import CutoffBuilder, CutoffFrames
-from engine.train.fingerprint import data_fingerprint
+from engine.train.fingerprint import training_fingerprint
 from engine.train.groups import habitual_features, stretch_features
 from engine.train.habit import REPEAT_MARGIN, REPEAT_SHARE, category_habits
 from engine.train.history import CATEGORY_IDX, ITEM_IDX, MEMBER_IDX, History
@@ -133,7 +133,7 @@ def fit_candidates(
 
     final_weeks, valid_week, valid_train = _cutoff_weeks(int(tx[WEEK].min()), as_of_week, config)
     tiers_config = load_tiers_config(config.tiers)
-    fingerprint = data_fingerprint(tx, data.catalog)
+    fingerprint = training_fingerprint(data)
     # Prices members pay in the challenge week and margins at them, from the lines before the cutoff
     # and the week's planned promotions: stretch pairs are ranked and the artifact priced with them.
     priced = item_prices(tx, data.catalog, data.promotions, as_of_week, config.prices)
@@ -183,6 +183,7 @@ def fit_candidates(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         data_fingerprint=fingerprint,
         metrics=metrics or None,
+        data_source=dataset.source,
     )
     artifact = CandidateArtifact(manifest=manifest, **tables)
     lap("tables_seconds")

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from engine.data.schema import Dataset
 
 
 def data_fingerprint(*frames: pd.DataFrame) -> str:
@@ -14,3 +18,8 @@ def data_fingerprint(*frames: pd.DataFrame) -> str:
         digest.update(",".join(map(str, frame.columns)).encode())
         digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()
+
+
+def training_fingerprint(cut: Dataset) -> str:
+    """The fingerprint a model trained on ``cut`` (the data before its cutoff) records in its manifest."""
+    return data_fingerprint(cut.transactions, cut.catalog)

@@ -1,8 +1,9 @@
-"""``offers train``: candidates, artifact on disk, ``CHAMPION`` file, MLflow run and registry.
+"""``offers train``: candidates, artifact on disk, MLflow run and registry, promotion.
 
 Data flows one way: Dataset -> history features -> LightFM -> ranker -> candidates -> artifact ->
-MLflow. The artifact is written under ``<artifact_root>/<model_version>/`` and ``<artifact_root>/CHAMPION``
-names it, so serving and the rules preview find the model without MLflow.
+MLflow. The artifact is written under ``<artifact_root>/<model_version>/``; when the model is promoted
+(:func:`engine.champion.decide_promotion`), ``<artifact_root>/CHAMPION`` names it and the MLflow alias
+follows, so serving and the rules preview find the model without MLflow.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from engine.artifact import write_artifact
+from engine.champion import CHAMPION_FILE, decide_promotion
 from engine.data.schema import WEEK, Dataset
 from engine.errors import DataValidationError
 from engine.train.candidates import fit_candidates
 from engine.train.config import TrainConfig
+from engine.train.promote import check_agreement, promote
 
-#: The file beside the model folders that names the version to serve.
-CHAMPION_FILE = "CHAMPION"
+__all__ = ["CHAMPION_FILE", "TrainResult", "new_model_version", "resolve_as_of", "train"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,11 @@ class TrainResult:
     timings: dict[str, float]
     registered_model: str | None = None
     registered_version: str | None = None
+    #: The alias moved to this model (None: not promoted, or tracking off).
     alias: str | None = None
+    #: Whether the model became the champion, and why (or why not).
+    promoted: bool = False
+    promotion_reason: str = ""
 
 
 def resolve_as_of(value: str | int | None, dataset: Dataset, week_start: date) -> int:
@@ -74,8 +80,10 @@ def new_model_version(as_of_week: int, fingerprint: str) -> str:
     return f"{stamp}-w{as_of_week}-{fingerprint[:8]}"
 
 
-def train(dataset: Dataset, as_of_week: int, config: TrainConfig) -> TrainResult:
-    """Train on weeks before ``as_of_week``, write the artifact and champion file, log to MLflow.
+def train(
+    dataset: Dataset, as_of_week: int, config: TrainConfig, *, promote_model: bool = False
+) -> TrainResult:
+    """Train on weeks before ``as_of_week``, write the artifact, log to MLflow, promote if due.
 
     Parameters
     ----------
@@ -85,6 +93,8 @@ def train(dataset: Dataset, as_of_week: int, config: TrainConfig) -> TrainResult
         Cutoff and challenge week.
     config
         Training config; ``config.tracking.enabled = false`` skips MLflow.
+    promote_model
+        Make the new model the champion whatever :func:`engine.champion.decide_promotion` says.
 
     Returns
     -------
@@ -92,18 +102,24 @@ def train(dataset: Dataset, as_of_week: int, config: TrainConfig) -> TrainResult
         Run id, model version, artifact directory, timings and the registry entry.
     """
     start = time.perf_counter()
+    root = Path(config.artifact_root)
+    decision = decide_promotion(root, dataset.source, as_of_week, requested=promote_model)
+    if decision.promote:
+        check_agreement(root, config.tracking)  # refuse before minutes of training, not after
     build = fit_candidates(dataset, as_of_week, config)
     fingerprint = build.artifact.manifest.data_fingerprint
     version = new_model_version(as_of_week, fingerprint)
     artifact = replace(build.artifact, manifest=replace(build.artifact.manifest, model_version=version))
     written = time.perf_counter()
-    root = Path(config.artifact_root)
     artifact_dir = write_artifact(artifact, root / version)
-    (root / CHAMPION_FILE).write_text(version + "\n")
     timings = {**build.timings, "write_artifact_seconds": round(time.perf_counter() - written, 3)}
     if not config.tracking.enabled:
+        if decision.promote:
+            promote(root, version, config.tracking, check=False)
         timings["total_seconds"] = round(time.perf_counter() - start, 3)
-        return TrainResult(None, version, artifact_dir, timings)
+        return TrainResult(
+            None, version, artifact_dir, timings, promoted=decision.promote, promotion_reason=decision.reason
+        )
     from engine.train.tracking import log_training_run  # MLflow is slow to import; only when tracking
 
     tags = {
@@ -113,6 +129,8 @@ def train(dataset: Dataset, as_of_week: int, config: TrainConfig) -> TrainResult
         "n_train_transactions": str(int((dataset.transactions[WEEK] < as_of_week).sum())),
     }
     tracked = log_training_run(config, artifact_dir, version, build.params, build.metrics, timings, tags)
+    if decision.promote:
+        promote(root, version, config.tracking)
     timings["total_seconds"] = round(time.perf_counter() - start, 3)
     return TrainResult(
         tracked.run_id,
@@ -121,5 +139,7 @@ def train(dataset: Dataset, as_of_week: int, config: TrainConfig) -> TrainResult
         timings,
         config.tracking.registered_model_name,
         tracked.registered_version,
-        config.tracking.alias,
+        config.tracking.alias if decision.promote else None,
+        decision.promote,
+        decision.reason,
     )

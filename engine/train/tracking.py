@@ -2,7 +2,9 @@
 
 A run records the config as parameters, the data fingerprint, step timings, validation metrics and the
 candidate artifact directory; the artifact is also logged as an MLflow ``pyfunc`` model, registered as
-a new version of the configured model name, and the configured alias (``champion``) is moved to it.
+a new version of the configured model name. The configured alias (``champion``) is derived from the
+``CHAMPION`` file (:mod:`engine.champion`, the one source of truth): :func:`set_alias` moves it only when
+a model is promoted, and :func:`alias_disagreement` says when the two name different models.
 """
 
 from __future__ import annotations
@@ -13,10 +15,15 @@ from typing import Any
 
 import mlflow
 import pandas as pd
+from mlflow.exceptions import MlflowException
 from mlflow.pyfunc.model import PythonModel
 from mlflow.tracking import MlflowClient
 
+from engine.errors import NotFound
 from engine.train.config import TrackingParams, TrainConfig
+
+#: The registry tag naming a registered version's artifact model version.
+MODEL_VERSION_TAG = "model_version"
 
 
 class CandidateModel(PythonModel):
@@ -80,7 +87,7 @@ def log_training_run(
     timings: dict[str, float],
     tags: dict[str, str],
 ) -> TrackedRun:
-    """Record one training run and register its artifact; the alias then points at the new version.
+    """Record one training run and register its artifact (the alias moves only on promotion).
 
     Parameters
     ----------
@@ -111,6 +118,57 @@ def log_training_run(
             registered_model_name=tracking.registered_model_name,
         )
     version = str(info.registered_model_version)
-    client.set_model_version_tag(tracking.registered_model_name, version, "model_version", model_version)
-    client.set_registered_model_alias(tracking.registered_model_name, tracking.alias, version)
+    client.set_model_version_tag(tracking.registered_model_name, version, MODEL_VERSION_TAG, model_version)
     return TrackedRun(run.info.run_id, experiment_id, version)
+
+
+def alias_model_version(tracking: TrackingParams) -> str | None:
+    """The artifact model version the registry alias points at (its ``model_version`` tag), or None."""
+    client = MlflowClient(tracking_uri=tracking.tracking_uri)
+    try:
+        entry = client.get_model_version_by_alias(tracking.registered_model_name, tracking.alias)
+    except MlflowException:
+        return None  # no registered model or no alias yet
+    tag = entry.tags.get(MODEL_VERSION_TAG)
+    return None if tag is None else str(tag)
+
+
+def alias_disagreement(tracking: TrackingParams, champion: str | None) -> str | None:
+    """Why the alias and the ``CHAMPION`` file disagree, or None when they name the same model.
+
+    No alias yet agrees with any file (the alias follows the file on the next promotion); an alias
+    without a file, or pointing at another model than the file, disagrees.
+    """
+    aliased = alias_model_version(tracking)
+    if aliased is None or aliased == champion:
+        return None
+    return (
+        f"MLflow alias {tracking.registered_model_name}@{tracking.alias} ({tracking.tracking_uri}) names "
+        f"model {aliased}, but the CHAMPION file names {champion or 'nothing'}"
+    )
+
+
+def registered_version(tracking: TrackingParams, model_version: str) -> str:
+    """The newest registry version tagged ``model_version``; :class:`NotFound` when it is not registered."""
+    client = MlflowClient(tracking_uri=tracking.tracking_uri)
+    found: list[Any]
+    try:
+        found = list(
+            client.search_model_versions(
+                f"name = '{tracking.registered_model_name}' and tags.{MODEL_VERSION_TAG} = '{model_version}'"
+            )
+        )
+    except MlflowException:
+        found = []
+    if not found:
+        raise NotFound(
+            f"model {model_version} is not registered as {tracking.registered_model_name} in "
+            f"{tracking.tracking_uri}; the alias cannot follow the CHAMPION file"
+        )
+    return str(max(int(v.version) for v in found))
+
+
+def set_alias(tracking: TrackingParams, version: str) -> None:
+    """Point the alias at registry ``version`` (call through :func:`engine.train.promote.promote`)."""
+    client = MlflowClient(tracking_uri=tracking.tracking_uri)
+    client.set_registered_model_alias(tracking.registered_model_name, tracking.alias, version)

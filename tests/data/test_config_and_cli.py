@@ -67,6 +67,21 @@ def test_synth_then_check(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "transaction lines" in result.output
     assert "No rows removed." in result.output
+    # the shipped (Complete Journey) margins keys match nothing here: a count and a few, not all of them
+    from engine.data.config import load_data_config
+    from engine.data.loaders import load_dataset
+    from engine.data.margins import load_margins_config, unmatched_keys
+
+    cfg = load_data_config(config)
+    unmatched = unmatched_keys(load_dataset(cfg).catalog, load_margins_config(cfg.margins))
+    assert len(unmatched) > 10
+    assert f"{len(unmatched)} margins config key(s)" in result.output
+    assert unmatched[0] in result.output
+    assert unmatched[-1] not in result.output
+    assert "--verbose lists all" in result.output
+    verbose = runner.invoke(app, ["data", "check", "--config", str(config), "--verbose"])
+    assert verbose.exit_code == 0, verbose.output
+    assert all(key in verbose.output for key in unmatched)
 
 
 def test_check_reports_discounts_and_the_promotion_calendar(tmp_path: Path) -> None:

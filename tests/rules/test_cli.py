@@ -78,6 +78,9 @@ def test_preview_table_in_the_terminal(tmp_path: Path, artifact_dir: Path) -> No
     assert "offers withheld, by rule" in result.stdout
     assert "candidates removed, by rule" in result.stdout
     assert "members whose challenge changes: 0" in result.stdout
+    # says which week it used and where that week comes from (a newcomer saw a bare "week 54")
+    assert "the model's challenge week" in result.stdout
+    assert "trained on data weeks before" in result.stdout
 
 
 def test_preview_refuses_bad_candidate_rules(tmp_path: Path, artifact_dir: Path) -> None:

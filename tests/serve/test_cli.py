@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -86,10 +87,37 @@ def test_offers_publish_loads_redis_and_switches(
         delete_prefix(REDIS_URL, prefix)
 
 
-def test_offers_publish_refuses_the_embedded_store(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_offers_publish_fills_the_embedded_store_file(
+    artifact_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default store works as the README says: no OFFERS_STORE__TYPE=redis needed."""
+    from engine.serve.embedded import EmbeddedStore
+    from engine.serve.settings import load_settings
+
+    monkeypatch.setenv("OFFERS_ARTIFACT_ROOT", str(artifact_root))
     monkeypatch.setenv("OFFERS_STORE__TYPE", "embedded")
+    monkeypatch.setenv("OFFERS_EMBEDDED__PATH", str(tmp_path / "serve.sqlite3"))
     result = CliRunner().invoke(app, ["publish"])
+    assert result.exit_code == 0, result.output
+    assert "published model v1" in result.output
+    assert "after a restart" in result.output  # says how a running service picks it up
+    store = EmbeddedStore(load_settings().embedded)
+    try:
+        assert asyncio.run(store.current_version()) == "v1"
+    finally:
+        asyncio.run(store.close())
+
+
+def test_offers_publish_explains_an_in_memory_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.config import CONFIG_DIR
+
+    monkeypatch.setenv("OFFERS_STORE__TYPE", "embedded")
+    shipped = (CONFIG_DIR / "serve.toml").read_text().splitlines()
+    config = tmp_path / "serve.toml"
+    config.write_text("\n".join(line for line in shipped if not line.startswith("path = ")) + "\n")
+    result = CliRunner().invoke(app, ["publish", "--config", str(config)])
     assert result.exit_code != 0
+    assert "in memory" in str(result.exception)
 
 
 def test_several_workers_need_redis(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -69,7 +69,7 @@ def test_serving_never_imports_training_or_mlflow() -> None:
 
 
 def test_experiments_section(tmp_path: Path) -> None:
-    shipped = (CONFIG_DIR.parent / "experiments" / "star_challenge_v1.toml").read_text()
+    shipped = (Path(__file__).resolve().parents[2] / "experiments" / "star_challenge_v1.toml").read_text()
     first = tmp_path / "star_challenge_v1.toml"
     first.write_text(shipped)
     section = {"definitions": [str(first)], "max_events": 10, "progress_cache_entries": 10}
