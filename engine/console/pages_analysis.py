@@ -13,12 +13,12 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from engine.artifact import read_manifest
+from engine.champion import read_champion, write_champion
 from engine.console.accounts import Session
-from engine.console.changes import write_atomically
 from engine.console.web import Posted, console_state, posted, redirect, render, requires_role, viewer
 from engine.errors import ArtifactError, NotFound
 from engine.experiments.definition import load_definitions
-from engine.serve.publish import CHAMPION_FILE, check_version, load_for_publish, publish
+from engine.serve.publish import check_version, load_for_publish, publish
 
 router = APIRouter()
 #: Report files the console shows: the Markdown report and its plots.
@@ -94,13 +94,12 @@ async def models(request: Request, session: Annotated[Session, Depends(viewer)])
     """The champion, the served and previous versions, and every trained version's backtest numbers."""
     serve = console_state(request).serve
     root = serve.settings.artifact_root
-    champion_file = root / CHAMPION_FILE
     return render(
         request,
         "models.html",
         session,
         versions=_versions(root),
-        champion=champion_file.read_text().strip() if champion_file.exists() else None,
+        champion=read_champion(root),
         current=await serve.store.current_version(),
         previous=await serve.store.previous_version(),
     )
@@ -118,7 +117,7 @@ async def promote(request: Request, version: str, post: Annotated[Posted, Depend
     )
     before = await publish(serve.store, publication)
     # The champion pointer follows, so a restart or a store that comes back empty serves this version.
-    write_atomically(serve.settings.artifact_root / CHAMPION_FILE, f"{version}\n")
+    write_champion(serve.settings.artifact_root, version)
     assert post.session.user is not None
     state.audit.append(
         "model_promoted", post.session.user, f"model {version}", version_before=before, version_after=version
@@ -134,7 +133,7 @@ async def rollback(request: Request, post: Annotated[Posted, Depends(posted)]) -
     serve = state.serve
     before = await serve.store.current_version()
     current = await serve.store.rollback()
-    write_atomically(serve.settings.artifact_root / CHAMPION_FILE, f"{current}\n")
+    write_champion(serve.settings.artifact_root, current)
     assert post.session.user is not None
     state.audit.append(
         "model_rolled_back",
