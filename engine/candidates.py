@@ -36,6 +36,8 @@ from engine.data.schema import (
     TIERS,
 )
 from engine.errors import ArtifactError
+from engine.loyalty.config import STAGES, valid_segment_name
+from engine.loyalty.table import split_segments
 
 Id = int | str
 
@@ -159,23 +161,34 @@ class StretchCandidate(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class MemberCandidates:
-    """Everything the rules need about one member, best candidates first."""
+    """Everything the rules need about one member, best candidates first.
+
+    ``stage`` and ``segments`` (:mod:`engine.loyalty`) travel beside the tier so rules can target them;
+    ``None`` and ``()`` when the artifact has no loyalty table (then no stage or segment target matches).
+    """
 
     member_id: Id
     tier: str
     habitual: tuple[HabitualCandidate, ...]
     stretch: tuple[StretchCandidate, ...]
     bought_categories: frozenset[str]
+    stage: str | None = None
+    segments: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Compact dict: candidates as positional lists (one record per member in the store)."""
-        return {
+        out = {
             "m": self.member_id,
             "t": self.tier,
             "h": [[c.item_id, c.score, c.n_baskets, c.last_week] for c in self.habitual],
             "s": [[c.category, c.score, c.suggested_item_id, c.expected_margin] for c in self.stretch],
             "b": sorted(self.bought_categories),
         }
+        if self.stage is not None:
+            out["g"] = self.stage
+        if self.segments:
+            out["sg"] = list(self.segments)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MemberCandidates:
@@ -190,6 +203,8 @@ class MemberCandidates:
                 ),
                 stretch=tuple(StretchCandidate(str(c), float(s), i, float(e)) for c, s, i, e in data["s"]),
                 bought_categories=frozenset(str(c) for c in data["b"]),
+                stage=_stage(data.get("g")),
+                segments=_segment_names(data.get("sg", ())),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"malformed member candidate record: {exc!r}") from exc
@@ -211,6 +226,24 @@ class MemberCandidates:
             row[1] = math.nan if row[1] is None else row[1]
             row[3] = math.nan if row[3] is None else row[3]
         return cls.from_dict(data)
+
+
+def _stage(value: object) -> str | None:
+    """A record's stage: ``None`` or one of the ladder's stages (else ``ValueError``)."""
+    if value is None:
+        return None
+    if value not in STAGES:
+        raise ValueError(f"stage {value!r} is not one of {list(STAGES)}")
+    return str(value)
+
+
+def _segment_names(value: object) -> tuple[str, ...]:
+    """A record's segments: well-formed names (else ``ValueError``)."""
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(n, str) and valid_segment_name(n) for n in value
+    ):
+        raise ValueError(f"segments {value!r} are not a list of segment names")
+    return tuple(value)
 
 
 class Catalog:
@@ -322,14 +355,29 @@ def iter_member_candidates(artifact: CandidateArtifact) -> Iterator[MemberCandid
     with paused_gc():
         grouped = _grouped(artifact)
     members, tiers, h_all, s_all, b_cat, bounds = grouped
+    loyalty = loyalty_of(artifact)
     for member_id, tier, (hs, he, ss, se, bs, be) in zip(members, tiers, bounds, strict=True):
+        stage, segments = loyalty.get(member_id, (None, ()))
         yield MemberCandidates(
             member_id=member_id,
             tier=tier,
             habitual=tuple(h_all[hs:he]),
             stretch=tuple(s_all[ss:se]),
             bought_categories=frozenset(b_cat[bs:be]),
+            stage=stage,
+            segments=segments,
         )
+
+
+def loyalty_of(artifact: CandidateArtifact) -> dict[Any, tuple[str | None, tuple[str, ...]]]:
+    """Member id -> (stage, segments) from the artifact's ``member_loyalty`` table (empty: none)."""
+    table = artifact.member_loyalty
+    return {
+        _py(m): (str(g), split_segments(None if pd.isna(sg) else str(sg)))
+        for m, g, sg in zip(
+            table[MEMBER_ID].tolist(), table["stage"].tolist(), table["segments"].tolist(), strict=True
+        )
+    }
 
 
 _Grouped = tuple[
@@ -405,6 +453,13 @@ def cold_start_candidates(
             cats[CATEGORY].tolist(), cats["score"].tolist(), cats["suggested_item_id"].tolist(), strict=True
         )
     )
+    stage, segments = loyalty_of(artifact).get(member_id, (None, ()))
     return MemberCandidates(
-        member_id=member_id, tier=tier, habitual=habitual, stretch=stretch, bought_categories=frozenset()
+        member_id=member_id,
+        tier=tier,
+        habitual=habitual,
+        stretch=stretch,
+        bought_categories=frozenset(),
+        stage=stage,
+        segments=segments,
     )
