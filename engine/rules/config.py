@@ -11,6 +11,9 @@ Sections
     tiers           reward and offer frequency per tier (bronze, silver, gold, diamond)
     budget          weekly budget on expected reward cost across members
     search          how many candidates the assembly combines to find a challenge that passes
+    targets         overrides per tier, ladder stage and segment, first match wins (engine/rules/targets.py)
+    negative_signals what opt-outs, unsubscribes and blocked notifications do, and the expected cost of a
+                    negative reaction subtracted from expected profit (engine/rules/negative.py)
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from engine.config import CONFIG_DIR, StrictModel, format_validation_error, pars
 from engine.data.schema import TIERS
 from engine.errors import RulesError
 from engine.rules.lift import LiftFile
+from engine.rules.negative import NegativeSignalRules
+from engine.rules.targets import Target, targeted_policy
 
 #: The shipped rules file.
 DEFAULT_RULES_PATH = CONFIG_DIR / "rules.toml"
@@ -165,6 +170,8 @@ class RulesConfig(StrictModel):
     tiers: dict[str, TierPolicy]
     budget: Budget = Budget()
     search: Search = Search()
+    targets: tuple[Target, ...] = ()
+    negative_signals: NegativeSignalRules = NegativeSignalRules()
 
     @field_validator("tiers")
     @classmethod
@@ -182,6 +189,21 @@ class RulesConfig(StrictModel):
         # pydantic accepts inf for plain floats with a bound; money must be finite to be audited
         if not math.isfinite(self.economic_guard.min_expected_profit):
             raise ValueError("economic_guard.min_expected_profit must be finite")
+        return self
+
+    @model_validator(mode="after")
+    def _targets_make_policies(self) -> RulesConfig:
+        names = [t.name for t in self.targets]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"targets: name(s) {dup} appear more than once")
+        for t in self.targets:
+            for tier in t.match.tier or tuple(self.tiers):
+                try:
+                    targeted_policy(self.tiers[tier], t)
+                except ValidationError as exc:
+                    why = "; ".join(e["msg"] for e in exc.errors())
+                    raise ValueError(f"target {t.name!r} on tier {tier!r}: {why}") from exc
         return self
 
     def tier(self, name: str) -> TierPolicy:
