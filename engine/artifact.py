@@ -50,6 +50,9 @@ categories.parquet    optional (:data:`OPTIONAL_TABLES`): the habit value per ca
     (:mod:`engine.train.habit`): category, department, adopters, repeat_margin (mean net margin of the
     adopters' purchases of the category over the horizon after adopting), repeat_share (share of
     adopters who bought it again); an artifact without it reads as an empty table
+member_loyalty.parquet   optional: each member's ladder stage and segments at the cutoff
+    (:mod:`engine.loyalty.table`): member_id, stage, segments (comma-joined names), segments_version;
+    checked on reading (stages known, names well formed, one row per member)
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ import pyarrow as pa
 
 from engine.data.schema import TIERS
 from engine.errors import ArtifactError, InvalidArtifact
+from engine.loyalty.table import check_loyalty_table
 
 ARTIFACT_FORMAT_VERSION = 1
 
@@ -104,6 +108,7 @@ OPTIONAL_MEMBER_COLUMNS: tuple[str, ...] = ("previous_tier", "dropped_week")
 #: Tables added after the format shipped: written when non-empty, read as empty when absent.
 OPTIONAL_TABLES: dict[str, tuple[str, ...]] = {
     "categories": ("category", "department", "adopters", "repeat_margin", "repeat_share"),
+    "member_loyalty": ("member_id", "stage", "segments", "segments_version"),
 }
 
 
@@ -113,6 +118,10 @@ def _empty(name: str) -> pd.DataFrame:
 
 def _empty_categories() -> pd.DataFrame:
     return _empty("categories")
+
+
+def _empty_loyalty() -> pd.DataFrame:
+    return _empty("member_loyalty")
 
 
 #: (table, column) -> (lowest, highest) allowed value; NaN and infinities are never allowed.
@@ -156,6 +165,8 @@ class CandidateArtifact:
     popular_categories: pd.DataFrame
     #: Optional (:data:`OPTIONAL_TABLES`): habit value per category.
     categories: pd.DataFrame = field(default_factory=_empty_categories)
+    #: Optional (:data:`OPTIONAL_TABLES`): stage and segments per member.
+    member_loyalty: pd.DataFrame = field(default_factory=_empty_loyalty)
 
     def table(self, name: str) -> pd.DataFrame:
         """One table by its name in :data:`TABLES` or :data:`OPTIONAL_TABLES`."""
@@ -261,6 +272,7 @@ def read_artifact(directory: Path | str) -> CandidateArtifact:
     for name, columns in OPTIONAL_TABLES.items():
         path = directory / f"{name}.parquet"
         tables[name] = _read_table(path, columns) if path.exists() else _empty(name)
+    check_loyalty_table(tables["member_loyalty"], str(directory / "member_loyalty.parquet"))
     return CandidateArtifact(manifest=manifest, **tables)
 
 

@@ -36,6 +36,8 @@ from engine.data.schema import (
     TIERS,
 )
 from engine.errors import ArtifactError
+from engine.loyalty.config import STAGES, valid_segment_name
+from engine.loyalty.table import split_segments
 
 Id = int | str
 
@@ -169,6 +171,8 @@ class MemberCandidates:
     """Everything the rules need about one member, best candidates first.
 
     ``drop`` is set when the member recently dropped a tier (:func:`engine.data.tiers.tier_drops`).
+    ``stage`` and ``segments`` (:mod:`engine.loyalty`) travel beside the tier so rules can target them;
+    ``None`` and ``()`` when the artifact has no loyalty table (then no stage or segment target matches).
     """
 
     member_id: Id
@@ -177,6 +181,8 @@ class MemberCandidates:
     stretch: tuple[StretchCandidate, ...]
     bought_categories: frozenset[str]
     drop: TierDrop | None = None
+    stage: str | None = None
+    segments: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         drop = self.drop
@@ -201,6 +207,10 @@ class MemberCandidates:
         }
         if self.drop is not None:  # only then: records of members who did not drop stay as they were
             out["d"] = [self.drop.previous_tier, self.drop.dropped_week]
+        if self.stage is not None:
+            out["g"] = self.stage
+        if self.segments:
+            out["sg"] = list(self.segments)
         return out
 
     @classmethod
@@ -217,6 +227,8 @@ class MemberCandidates:
                 stretch=tuple(StretchCandidate(str(c), float(s), i, float(e)) for c, s, i, e in data["s"]),
                 bought_categories=frozenset(str(c) for c in data["b"]),
                 drop=None if data.get("d") is None else TierDrop(str(data["d"][0]), int(data["d"][1])),
+                stage=_stage(data.get("g")),
+                segments=_segment_names(data.get("sg", ())),
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ArtifactError(f"malformed member candidate record: {exc!r}") from exc
@@ -238,6 +250,24 @@ class MemberCandidates:
             row[1] = math.nan if row[1] is None else row[1]
             row[3] = math.nan if row[3] is None else row[3]
         return cls.from_dict(data)
+
+
+def _stage(value: object) -> str | None:
+    """A record's stage: ``None`` or one of the ladder's stages (else ``ValueError``)."""
+    if value is None:
+        return None
+    if value not in STAGES:
+        raise ValueError(f"stage {value!r} is not one of {list(STAGES)}")
+    return str(value)
+
+
+def _segment_names(value: object) -> tuple[str, ...]:
+    """A record's segments: well-formed names (else ``ValueError``)."""
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(n, str) and valid_segment_name(n) for n in value
+    ):
+        raise ValueError(f"segments {value!r} are not a list of segment names")
+    return tuple(value)
 
 
 class Catalog:
@@ -361,7 +391,9 @@ def iter_member_candidates(artifact: CandidateArtifact) -> Iterator[MemberCandid
     members, tiers, h_all, s_all, b_cat, bounds = grouped
     drops = _drops(artifact.members)
     drops += [None] * (len(members) - len(drops))  # members only seen in the candidate tables
+    loyalty = loyalty_of(artifact)
     for member_id, tier, drop, (hs, he, ss, se, bs, be) in zip(members, tiers, drops, bounds, strict=True):
+        stage, segments = loyalty.get(member_id, (None, ()))
         yield MemberCandidates(
             member_id=member_id,
             tier=tier,
@@ -369,7 +401,20 @@ def iter_member_candidates(artifact: CandidateArtifact) -> Iterator[MemberCandid
             stretch=tuple(s_all[ss:se]),
             bought_categories=frozenset(b_cat[bs:be]),
             drop=drop,
+            stage=stage,
+            segments=segments,
         )
+
+
+def loyalty_of(artifact: CandidateArtifact) -> dict[Any, tuple[str | None, tuple[str, ...]]]:
+    """Member id -> (stage, segments) from the artifact's ``member_loyalty`` table (empty: none)."""
+    table = artifact.member_loyalty
+    return {
+        _py(m): (str(g), split_segments(None if pd.isna(sg) else str(sg)))
+        for m, g, sg in zip(
+            table[MEMBER_ID].tolist(), table["stage"].tolist(), table["segments"].tolist(), strict=True
+        )
+    }
 
 
 _Grouped = tuple[
@@ -445,6 +490,13 @@ def cold_start_candidates(
             cats[CATEGORY].tolist(), cats["score"].tolist(), cats["suggested_item_id"].tolist(), strict=True
         )
     )
+    stage, segments = loyalty_of(artifact).get(member_id, (None, ()))
     return MemberCandidates(
-        member_id=member_id, tier=tier, habitual=habitual, stretch=stretch, bought_categories=frozenset()
+        member_id=member_id,
+        tier=tier,
+        habitual=habitual,
+        stretch=stretch,
+        bought_categories=frozenset(),
+        stage=stage,
+        segments=segments,
     )

@@ -114,6 +114,7 @@ def artifact_from(
     ]
     cats = [(m.member_id, c) for m in members for c in sorted(m.bought_categories)]
     top, last = items[:3], items[-1]
+    loyalty = [(m.member_id, m.stage, ",".join(m.segments), "t") for m in members if m.stage is not None]
     return CandidateArtifact(
         manifest=Manifest(version, 10, 10, "2026-01-01T00:00:00Z", "test"),
         habitual=pd.DataFrame(
@@ -145,6 +146,7 @@ def artifact_from(
         popular_categories=pd.DataFrame(
             {"category": [last.category], "score": [0.05], "suggested_item_id": [last.item_id], "rank": [1]}
         ),
+        member_loyalty=pd.DataFrame(loyalty, columns=["member_id", "stage", "segments", "segments_version"]),
     )
 
 

@@ -32,8 +32,10 @@ from engine.rules.explain import arithmetic_text, why_habitual, why_stretch
 from engine.rules.guards import check_economic_guard, check_hard_guard, check_reachable, economics
 from engine.rules.history import MemberHistory
 from engine.rules.lift import PickKind
+from engine.rules.negative import NO_SIGNALS, MemberSignals, reaction_cost, signal_policy
 from engine.rules.outcome import RuleResult
 from engine.rules.search import PickArrays, SearchResult, search_combinations
+from engine.rules.targets import resolve_target, target_line, targeted_eligibility, targeted_policy
 from engine.rules.tiers import check_frequency, reward_line
 from engine.rules.winback import WinbackOffer
 
@@ -68,20 +70,44 @@ def _pick_arrays(
 
 
 def _search(
-    member: MemberCandidates, catalog: Catalog, rules: RulesConfig, week: int, history: MemberHistory
+    member: MemberCandidates,
+    catalog: Catalog,
+    rules: RulesConfig,
+    week: int,
+    history: MemberHistory,
+    signals: MemberSignals,
 ) -> _Found | tuple[str, str, list[RuleResult]]:
     """The guarded search over the member's eligible candidates, or why there is nothing to search."""
-    results: list[RuleResult] = []
     policy = rules.tiers.get(member.tier)
     if policy is None:
         why = f"no tier policy for tier {member.tier!r}"
         return "tier_policy", why, [RuleResult("tier_policy", False, why)]
+    target = resolve_target(rules.targets, member.tier, member.stage, member.segments)
+    results = (
+        [RuleResult("target", target is None or target.enabled, target_line(target))] if rules.targets else []
+    )
+    if target is not None and not target.enabled:
+        return "target_disabled", results[0].detail, results
+    said = signal_policy(signals, rules.negative_signals)
+    if said.reasons:
+        results.append(RuleResult("negative_signals", said.stop is None, "; ".join(said.reasons)))
+    if said.stop is not None:
+        return f"signal_{said.stop}", results[-1].detail, results
+    if not said.message:
+        results.append(RuleResult("message_channel", False, "in-app only: no message is sent"))
+    eligibility = rules.eligibility
+    if target is not None:
+        policy, eligibility = targeted_policy(policy, target), targeted_eligibility(eligibility, target)
+    # a win-back reward and the reward variation apply on top of the group's target
     policy, winback = member_policy(policy, member, rules, week)
+    if said.extra_weeks:
+        gap = policy.min_weeks_between_offers + said.extra_weeks
+        policy = policy.model_copy(update={"min_weeks_between_offers": gap})
     freq = check_frequency(policy, member.tier, week, history.last_offer_week)
     results.append(freq)
     if not freq.passed:
         return freq.rule, freq.detail, results
-    index = eligibility_index(rules.eligibility)
+    index = eligibility_index(eligibility)
     habitual, h_removed = eligible_habitual(member, catalog, index, week, rules.search.max_habitual)
     stretch, s_removed = eligible_stretch(
         member, catalog, index, week, history.stretch_weeks, rules.search.max_stretch
@@ -99,10 +125,11 @@ def _search(
         return "no_stretch", why, [*results, RuleResult("no_stretch", False, why)]
     h = _pick_arrays(habitual, "habitual", rules)
     s = _pick_arrays(stretch, "stretch", rules)
+    reaction = reaction_cost(signals, rules.negative_signals)
     found = search_combinations(
-        h, s, policy, rules.hard_guard, rules.economic_guard, rules.search.stretch_value_exponent
+        h, s, policy, rules.hard_guard, rules.economic_guard, rules.search.stretch_value_exponent, reaction
     )
-    return _Found(policy, habitual, stretch, h, s, found, results, winback)
+    return _Found(policy, habitual, stretch, h, s, found, results, winback, reaction)
 
 
 @dataclass(frozen=True)
@@ -117,6 +144,8 @@ class _Found:
     result: SearchResult
     rules_so_far: list[RuleResult]
     winback: WinbackOffer | None = None
+    #: Expected cost of a negative reaction to this member's offer (:mod:`engine.rules.negative`).
+    reaction: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -147,7 +176,7 @@ def _verify(found: _Found, k: int, tier: str, rules: RulesConfig) -> _Verified:
     cost = stars * policy.cash_per_star
     reward = reward_line(policy, tier, stars)
     hard = check_hard_guard(margins, cost, rules.hard_guard)
-    money = check_economic_guard(values, p_base, p_offer, cost, rules.economic_guard)
+    money = check_economic_guard(values, p_base, p_offer, cost, rules.economic_guard, found.reaction)
     reach = check_reachable(economics(values, p_base, p_offer, cost).p_complete, tier, policy)
     new = RuleResult(
         "stretch_not_new",
@@ -163,7 +192,7 @@ def _verify(found: _Found, k: int, tier: str, rules: RulesConfig) -> _Verified:
         stars,
         cost,
         checks,
-        arithmetic_text(values, p_base, p_offer, cost),
+        arithmetic_text(values, p_base, p_offer, cost, found.reaction),
         all(c.passed for c in checks),
     )
 
@@ -186,7 +215,7 @@ def _build(
         float(found.h.value[r.cj[v.k]]),
         float(found.s.value[r.cs[v.k]]),
     )
-    eco = economics(values, p_base, p_offer, v.cost)
+    eco = economics(values, p_base, p_offer, v.cost, found.reaction)
     trial = bool(found.h.trial[r.ci[v.k]] or found.h.trial[r.cj[v.k]] or found.s.trial[r.cs[v.k]])
     reasons = [
         why_habitual(i1.name, i1.item_id, i1.category, c1, h1["p_offer"]),
@@ -236,6 +265,7 @@ def assemble_challenge(
     week: int,
     *,
     history: MemberHistory | None = None,
+    signals: MemberSignals | None = None,
     model_version: str,
     rules_version: str,
 ) -> Challenge:
@@ -244,11 +274,14 @@ def assemble_challenge(
     Three steps: :func:`_search` combines every pair of the top eligible habitual products with every
     top eligible stretch category and ranks those passing every guard (vectorised); :func:`_verify`
     re-checks the best one with the scalar guards, which explain themselves; :func:`_build` makes the
-    challenge. Nothing passing means ``no_offer``, never a fallback.
+    challenge. Nothing passing means ``no_offer``, never a fallback. The first matching ``[[targets]]``
+    entry adjusts the tier's policy and exclusions (:mod:`engine.rules.targets`); the member's negative
+    ``signals`` may stop or thin the offers and price the risk of a negative reaction in
+    (:mod:`engine.rules.negative`).
     """
     history = history or MemberHistory()
     versions = (model_version, rules_version)
-    found = _search(member, catalog, rules, week, history)
+    found = _search(member, catalog, rules, week, history, signals or NO_SIGNALS)
     if not isinstance(found, _Found):
         code, why, results = found
         return no_offer(member.member_id, member.tier, week, code, why, results, "", versions)
@@ -336,12 +369,14 @@ def assemble_week(
     rules: RulesConfig,
     week: int,
     history: Mapping[Id, MemberHistory] | None = None,
+    signals: Mapping[Id, MemberSignals] | None = None,
 ) -> tuple[list[Challenge], BudgetPrices]:
     """Every member's challenge for ``week`` under the weekly budgets, and the budgets' shadow prices."""
     catalog = Catalog.from_artifact(artifact)
     version = rules_version(rules)
     model_version = artifact.manifest.model_version
     history = history or {}
+    signals = signals or {}
     # the batch allocates millions of small acyclic objects that all stay alive: see paused_gc
     with paused_gc():
         challenges = [
@@ -351,6 +386,7 @@ def assemble_week(
                 rules,
                 week,
                 history=history.get(member.member_id),
+                signals=signals.get(member.member_id),
                 model_version=model_version,
                 rules_version=version,
             )

@@ -14,6 +14,7 @@ from engine.challenge.assemble import _build, _Found, _search, _verify, assemble
 from engine.challenge.model import Challenge
 from engine.rules.config import RulesConfig
 from engine.rules.history import MemberHistory
+from engine.rules.negative import NO_SIGNALS, MemberSignals
 
 
 def assemble_options(
@@ -24,6 +25,7 @@ def assemble_options(
     n: int,
     *,
     history: MemberHistory | None = None,
+    signals: MemberSignals | None = None,
     model_version: str,
     rules_version: str,
 ) -> list[Challenge]:
@@ -38,12 +40,13 @@ def assemble_options(
         rules,
         week,
         history=history,
+        signals=signals,
         model_version=model_version,
         rules_version=rules_version,
     )
     if n <= 1 or first.status != "issued":
         return [first]
-    found = _search(member, catalog, rules, week, history)
+    found = _search(member, catalog, rules, week, history, signals or NO_SIGNALS)
     if not isinstance(found, _Found):  # cannot happen once the first one was issued; kept for types
         return [first]
     options = [first]

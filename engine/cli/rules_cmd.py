@@ -39,12 +39,13 @@ def _money(x: float) -> str:
     return f"{x:,.2f}"
 
 
-def _tier_table(preview: Preview) -> Table:
+def _tier_table(preview: Preview, by: str = "tier") -> Table:
+    groups = {"tier": preview.by_tier, "stage": preview.by_stage, "segment": preview.by_segment}[by]
     table = Table(
-        title=f"rules {preview.current_version} (current) -> {preview.candidate_version} (candidate)"
+        title=f"rules {preview.current_version} (current) -> {preview.candidate_version} (candidate), by {by}"
     )
-    for col in ("tier", "members", "issued", "withheld", "exp. reward cost", "exp. profit", "changed"):
-        table.add_column(col, justify="left" if col == "tier" else "right")
+    for col in (by, "members", "issued", "withheld", "exp. reward cost", "exp. profit", "changed"):
+        table.add_column(col, justify="left" if col == by else "right")
 
     def row(name: str, g: GroupDiff) -> None:
         cur, cand = g.current, g.candidate
@@ -58,8 +59,8 @@ def _tier_table(preview: Preview) -> Table:
             str(g.changed),
         )
 
-    for tier, group in preview.by_tier.items():
-        row(tier, group)
+    for name, group in groups.items():
+        row(name, group)
     row("all", preview.overall)
     return table
 
@@ -157,6 +158,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run candidate and current rules over every member of an artifact and compare."""
         from engine.artifact import read_artifact
+        from engine.candidates import loyalty_of
         from engine.challenge import assemble_batch
         from engine.rules.config import load_rules
         from engine.rules.preview import compare
@@ -174,6 +176,7 @@ def register(app: typer.Typer) -> None:
         result = compare(
             assemble_batch(loaded, current_rules, challenge_week),
             assemble_batch(loaded, candidate_rules, challenge_week),
+            loyalty_of(loaded),
         )
         note = week_note(loaded, challenge_week)
         if as_json:
@@ -188,6 +191,9 @@ def register(app: typer.Typer) -> None:
         console = Console()
         console.print(f"model {loaded.manifest.model_version}, {note}", highlight=False, soft_wrap=True)
         console.print(_tier_table(result))
+        console.print(_tier_table(result, "stage"))
+        if result.by_segment:
+            console.print(_tier_table(result, "segment"))
         console.print(_reason_table(result))
         console.print(_removal_table(result))
         if result.examples:

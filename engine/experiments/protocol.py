@@ -81,6 +81,10 @@ class EventStore(Protocol):
         """Whether the member has opted out of offers (an ``opt_out`` signal is stored)."""
         ...
 
+    def signal_counts(self, member_id: int | str) -> dict[str, int]:
+        """The member's stored signals per kind (kinds never signalled are left out)."""
+        ...
+
     def served_challenge(self, member_id: int | str, week: int) -> str | None:
         """The answer first served to the member for ``week`` (the API's JSON), if it was recorded."""
         ...

@@ -119,7 +119,8 @@ return cur
 
 #: Append one member signal (exactly once by event id, like APPEND) and, for an opt-out or opt-in
 #: (ARGV[4] its order key, '' otherwise), make it the member's state in KEYS[3] unless a later one is
-#: there: the state is "<order key>#<kind>", and order keys compare as text.
+#: there: the state is "<order key>#<kind>", and order keys compare as text. Each new signal also counts
+#: in KEYS[4], field "<member>#<kind>" (what the rules' reaction rate reads).
 SIGNAL = """
 local seen = redis.call('HGET', KEYS[1], ARGV[1])
 if seen then
@@ -128,6 +129,7 @@ if seen then
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XADD', KEYS[2], '*', 'event', ARGV[2])
+redis.call('HINCRBY', KEYS[4], ARGV[3] .. '#' .. ARGV[5], 1)
 if ARGV[4] ~= '' then
   local cur = redis.call('HGET', KEYS[3], ARGV[3])
   if not cur or ARGV[4] >= string.match(cur, '^(.*)#') then

@@ -32,6 +32,7 @@ import redis
 from engine.errors import Conflict, ExperimentError, OfferEngineError
 from engine.experiments.definition import ExperimentDefinition, LockMemo
 from engine.experiments.events import (
+    SIGNAL_KINDS,
     ExposureEvent,
     OptOutEvent,
     Progress,
@@ -324,7 +325,12 @@ class RedisEventStore:
         """
         member = str(event.member_id)
         record = {"event_id": event.event_id, "member_id": member, "week": event.week, "kind": event.kind}
-        keys = [self._k("ids", "opt_outs"), self._k("opt_outs"), self._k("opt_state")]
+        keys = [
+            self._k("ids", "opt_outs"),
+            self._k("opt_outs"),
+            self._k("opt_state"),
+            self._k("signal_counts"),
+        ]
         order = signal_order(event) if event.kind in ("opt_out", "opt_in") else ""
         args: list[object] = [event.event_id, _dump(record), member, order, event.kind]
         return bool(self._call(self._signal, keys, args))
@@ -336,6 +342,15 @@ class RedisEventStore:
         except redis.RedisError as exc:
             raise self.error(exc, "reading the opt-out state") from exc
         return state is not None and bytes(state).endswith(b"#opt_out")
+
+    def signal_counts(self, member_id: int | str) -> dict[str, int]:
+        """The member's stored signals per kind (counted since the store kept counts)."""
+        member = str(member_id)
+        try:
+            values = self._r.hmget(self._k("signal_counts"), [f"{member}#{k}" for k in SIGNAL_KINDS])
+        except redis.RedisError as exc:
+            raise self.error(exc, "reading the member's signals") from exc
+        return {k: int(v) for k, v in zip(SIGNAL_KINDS, values, strict=True) if v is not None}
 
     # -- reads -------------------------------------------------------------------------------------
     def served_challenge(self, member_id: int | str, week: int) -> str | None:

@@ -382,6 +382,14 @@ class SqliteEventStore:
             ).fetchone()
         return row is not None and row[0] == "opt_out"
 
+    def signal_counts(self, member_id: int | str) -> dict[str, int]:
+        """The member's stored signals per kind (kinds never signalled are left out)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT kind, COUNT(*) FROM opt_outs WHERE member_id = ? GROUP BY kind", (str(member_id),)
+            ).fetchall()
+        return {str(kind): int(n) for kind, n in rows}
+
     # -- reads -------------------------------------------------------------------------------------
     def progress(self, member_id: int | str, week: int) -> Progress:
         """The member's challenge progress for ``week`` (an empty one if nothing was served)."""

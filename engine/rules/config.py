@@ -14,6 +14,9 @@ Sections
     winback         a way back after a tier drop (:mod:`engine.rules.winback`)
     choice          alternative challenges per tier, the member picks one (:mod:`engine.rules.choice`)
     reward_variation  rewards varying per member-week within bounds (:mod:`engine.rules.variation`)
+    targets         overrides per tier, ladder stage and segment, first match wins (engine/rules/targets.py)
+    negative_signals what opt-outs, unsubscribes and blocked notifications do, and the expected cost of a
+                    negative reaction subtracted from expected profit (engine/rules/negative.py)
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from engine.data.schema import TIERS
 from engine.errors import RulesError
 from engine.rules.choice import ChoiceRules
 from engine.rules.lift import LiftFile
+from engine.rules.negative import NegativeSignalRules
+from engine.rules.targets import Target, targeted_policy
 from engine.rules.variation import RewardVariation
 from engine.rules.winback import WinbackRules
 
@@ -175,6 +180,8 @@ class RulesConfig(StrictModel):
     winback: WinbackRules = WinbackRules()
     choice: ChoiceRules = ChoiceRules()
     reward_variation: RewardVariation = RewardVariation()
+    targets: tuple[Target, ...] = ()
+    negative_signals: NegativeSignalRules = NegativeSignalRules()
 
     @field_validator("tiers")
     @classmethod
@@ -192,6 +199,21 @@ class RulesConfig(StrictModel):
         # pydantic accepts inf for plain floats with a bound; money must be finite to be audited
         if not math.isfinite(self.economic_guard.min_expected_profit):
             raise ValueError("economic_guard.min_expected_profit must be finite")
+        return self
+
+    @model_validator(mode="after")
+    def _targets_make_policies(self) -> RulesConfig:
+        names = [t.name for t in self.targets]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"targets: name(s) {dup} appear more than once")
+        for t in self.targets:
+            for tier in t.match.tier or tuple(self.tiers):
+                try:
+                    targeted_policy(self.tiers[tier], t)
+                except ValidationError as exc:
+                    why = "; ".join(e["msg"] for e in exc.errors())
+                    raise ValueError(f"target {t.name!r} on tier {tier!r}: {why}") from exc
         return self
 
     def tier(self, name: str) -> TierPolicy:

@@ -28,16 +28,21 @@ def why_stretch(category: str, name: str, item_id: Id, p_base: float, p_offer: f
 
 
 def arithmetic_text(
-    margins: Sequence[float], p_base: Sequence[float], p_offer: Sequence[float], reward_cost: float
+    margins: Sequence[float],
+    p_base: Sequence[float],
+    p_offer: Sequence[float],
+    reward_cost: float,
+    reaction_cost: float = 0.0,
 ) -> str:
     """The money of one challenge written out, so a marketer can redo the sum by hand."""
-    money = economics(margins, p_base, p_offer, reward_cost)
+    money = economics(margins, p_base, p_offer, reward_cost, reaction_cost)
+    reaction = f" - negative reaction {reaction_cost:.4f}" if reaction_cost else ""
     terms = " + ".join(
         f"{m:.2f}x({po:.3f}-{pb:.3f})" for m, pb, po in zip(margins, p_base, p_offer, strict=True)
     )
     return (
         f"incremental margin = {terms} = {money.incremental_margin:.4f}; "
         f"expected reward cost = {reward_cost:.2f} x P(complete) {money.p_complete:.4f} "
-        f"= {money.expected_cost:.4f}; expected profit = {money.expected_profit:.4f}; "
+        f"= {money.expected_cost:.4f}{reaction}; expected profit = {money.expected_profit:.4f}; "
         f"reward {reward_cost:.2f} vs the picks' margin {sum(margins):.2f}"
     )

@@ -8,7 +8,9 @@ Economic guard
     with P(complete | offer) = prod_i p_offer_i (picks assumed independent), p_offer from the odds-ratio
     lift (:mod:`engine.rules.lift`) at a conservative quantile, and value_i the pick's unit margin (for
     the stretch category plus the habit value: what adopters go on to spend on it). Paying the reward for
-    purchases that would have happened anyway is a cost.
+    purchases that would have happened anyway is a cost, and so is the expected cost of a negative
+    reaction (``reaction_cost``, :mod:`engine.rules.negative`): the one place batch and serving both
+    subtract it.
 Reachability
     P(complete | offer) >= the tier's ``min_p_complete``: a challenge built not to be completed is no
     challenge.
@@ -89,13 +91,17 @@ class Economics:
 
 
 def economics(
-    values: Sequence[float], p_base: Sequence[float], p_offer: Sequence[float], reward_cost: float
+    values: Sequence[float],
+    p_base: Sequence[float],
+    p_offer: Sequence[float],
+    reward_cost: float,
+    reaction_cost: float = 0.0,
 ) -> Economics:
-    """Expected incremental profit of one challenge (NaN inputs give NaN results)."""
+    """Expected incremental profit of one challenge, less ``reaction_cost`` (NaN inputs give NaN)."""
     incremental = sum(v * (po - pb) for v, pb, po in zip(values, p_base, p_offer, strict=True))
     p_complete = math.prod(p_offer)
     cost = reward_cost * p_complete
-    return Economics(incremental, p_complete, cost, incremental - cost)
+    return Economics(incremental, p_complete, cost, incremental - cost - reaction_cost)
 
 
 def check_economic_guard(
@@ -104,16 +110,19 @@ def check_economic_guard(
     p_offer: Sequence[float],
     reward_cost: float,
     guard: EconomicGuard,
+    reaction_cost: float = 0.0,
 ) -> RuleResult:
     """The economic guard on one challenge, explained (``values``: margins plus habit value)."""
     why = unevaluable(values, p_base, p_offer, reward_cost)
     if why is not None:
         return RuleResult("economic_guard", False, f"cannot be evaluated: {why}")
-    money = economics(values, p_base, p_offer, reward_cost)
+    money = economics(values, p_base, p_offer, reward_cost, reaction_cost)
     text = (
         f"expected profit {money.expected_profit:.4f} = incremental value {money.incremental_margin:.4f} "
         f"- reward {reward_cost:.2f} x P(complete) {money.p_complete:.4f}"
     )
+    if reaction_cost:
+        text += f" - expected cost of a negative reaction {reaction_cost:.4f}"
     if money.expected_profit >= guard.min_expected_profit:
         return RuleResult("economic_guard", True, f"{text} >= {guard.min_expected_profit:.4f}")
     return RuleResult("economic_guard", False, f"{text} < minimum {guard.min_expected_profit:.4f}")
@@ -167,6 +176,7 @@ def evaluate_combos(
     reward: TierPolicy,
     hard: HardGuard,
     economic: EconomicGuard,
+    reaction_cost: float = 0.0,
 ) -> ComboTable:
     """Every guard for each row of ``(n, 3)`` arrays of margins, values and probabilities.
 
@@ -185,7 +195,7 @@ def evaluate_combos(
         cost_now = stars * reward.cash_per_star
         p_complete = p_offer.prod(axis=1)
         cost = cost_now * p_complete
-        profit = (values * (p_offer - p_base)).sum(axis=1) - cost
+        profit = (values * (p_offer - p_base)).sum(axis=1) - cost - reaction_cost
         economic_ok = profit >= economic.min_expected_profit
         reachable = p_complete >= reward.min_p_complete
     return ComboTable(evaluable, hard_ok, economic_ok, reachable, stars, cost_now, profit, cost, p_complete)

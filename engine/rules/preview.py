@@ -2,17 +2,19 @@
 
 The marketer's question is "if I ship these rules, who gets a different challenge, how many offers are
 issued or withheld and why, and what does it cost and earn?" :func:`compare` answers it overall and by
-tier, as plain data that the CLI prints as a table or as JSON.
+tier, ladder stage and segment (a member counts in each of their segments), as plain data that the CLI
+prints as a table or as JSON.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine.data.schema import TIERS
+from engine.loyalty.config import STAGES
 from engine.rules.eligibility import REMOVAL_RULES
 
 if TYPE_CHECKING:
@@ -69,6 +71,8 @@ class Preview:
     by_tier: dict[str, GroupDiff]
     changes: dict[str, int]
     examples: list[dict[str, Any]]
+    by_stage: dict[str, GroupDiff] = field(default_factory=dict)
+    by_segment: dict[str, GroupDiff] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
@@ -105,8 +109,19 @@ def _tier_order(tier: str) -> tuple[int, str]:
     return (TIERS.index(tier) if tier in TIERS else len(TIERS), tier)
 
 
-def compare(current: Sequence[Challenge], candidate: Sequence[Challenge]) -> Preview:
+#: Stage of a member the artifact has no loyalty record for.
+UNKNOWN_STAGE = "unknown"
+#: Member id -> (stage or None, segments): what the breakdown by stage and segment reads.
+Groups = Mapping[Any, tuple[str | None, tuple[str, ...]]]
+
+
+def compare(
+    current: Sequence[Challenge], candidate: Sequence[Challenge], groups: Groups | None = None
+) -> Preview:
     """Compare two batches for the same members in the same order.
+
+    ``groups`` gives each member's stage and segments (default: none known; every member in stage
+    ``unknown``, no segment).
 
     Raises
     ------
@@ -117,11 +132,19 @@ def compare(current: Sequence[Challenge], candidate: Sequence[Challenge]) -> Pre
         raise ValueError("current and candidate batches must cover the same members in the same order")
     overall = GroupDiff()
     by_tier: dict[str, GroupDiff] = {}
+    by_stage: dict[str, GroupDiff] = {}
+    by_segment: dict[str, GroupDiff] = {}
+    groups = groups or {}
     changes: Counter[str] = Counter()
     examples: list[dict[str, Any]] = []
     for before, after in zip(current, candidate, strict=True):
-        group = by_tier.setdefault(before.tier, GroupDiff())
-        for g in (overall, group):
+        stage, segments = groups.get(before.member_id, (None, ()))
+        member_groups = [
+            by_tier.setdefault(before.tier, GroupDiff()),
+            by_stage.setdefault(stage or UNKNOWN_STAGE, GroupDiff()),
+            *(by_segment.setdefault(name, GroupDiff()) for name in segments),
+        ]
+        for g in (overall, *member_groups):
             g.current.add(before)
             g.candidate.add(after)
         if signature(before) == signature(after):
@@ -130,8 +153,8 @@ def compare(current: Sequence[Challenge], candidate: Sequence[Challenge]) -> Pre
             continue
         kind = _kind(before, after)
         changes[kind] += 1
-        overall.changed += 1
-        group.changed += 1
+        for g in (overall, *member_groups):
+            g.changed += 1
         if len(examples) < _EXAMPLES:
             examples.append(
                 {
@@ -150,4 +173,11 @@ def compare(current: Sequence[Challenge], candidate: Sequence[Challenge]) -> Pre
         by_tier=dict(sorted(by_tier.items(), key=lambda kv: _tier_order(kv[0]))),
         changes=dict(changes),
         examples=examples,
+        by_stage=dict(sorted(by_stage.items(), key=lambda kv: _stage_order(kv[0]))),
+        by_segment=by_segment,
     )
+
+
+def _stage_order(stage: str) -> tuple[int, str]:
+    """Stages in ladder order; ``unknown`` last."""
+    return (STAGES.index(stage) if stage in STAGES else len(STAGES), stage)

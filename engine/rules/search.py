@@ -123,6 +123,7 @@ def search_combinations(
     hard: HardGuard,
     economic: EconomicGuard,
     value_exponent: float,
+    reaction_cost: float = 0.0,
 ) -> SearchResult:
     """Evaluate every guard on every combination; rank the passing ones.
 
@@ -141,7 +142,14 @@ def search_combinations(
     )
     combos = values[_pick_index(nh, len(stretch.margin))]
     table = evaluate_combos(
-        combos[:, :, 0], combos[:, :, 1], combos[:, :, 2], combos[:, :, 3], reward, hard, economic
+        combos[:, :, 0],
+        combos[:, :, 1],
+        combos[:, :, 2],
+        combos[:, :, 3],
+        reward,
+        hard,
+        economic,
+        reaction_cost,
     )
     # the stretch pick must be new next to the habitual picks too (cold-start members bought nothing)
     new_cat = stretch.category[cs]

@@ -125,8 +125,9 @@ def create_app(
     owns_runtime = experiments is None and settings.experiments is not None
     if experiments is None and settings.experiments is not None:
         experiments = ExperimentRuntime.from_config(settings.experiments)
-    progress_of = opted_out = recall = None
+    progress_of = opted_out = recall = signals_of = None
     if experiments is not None:
+        signals_of = experiments.member_signals
         assign_arm, on_exposure, progress_of, opted_out, recall = (
             experiments.assign,
             experiments.record,
@@ -151,6 +152,7 @@ def create_app(
         on_exposure=on_exposure,
         progress_of=progress_of,
         opted_out=opted_out,
+        signals_of=signals_of,
         when_empty=recovery.store_empty,
         recall=recall,
         tiers=store,

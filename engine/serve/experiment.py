@@ -47,6 +47,7 @@ from engine.experiments.events import OptOutEvent, Progress, PurchaseEvent
 from engine.experiments.hooks import exposure_event_id, make_exposure_hook
 from engine.experiments.protocol import EventStore
 from engine.experiments.service import ingest_purchases, progress_for, record_exposure
+from engine.rules.negative import MemberSignals
 from engine.serve.experiment_config import (
     DEFAULT_CLOCK_SKEW_S,
     DEFAULT_LATE_EVENT_GRACE_S,
@@ -247,6 +248,14 @@ class ExperimentRuntime:
     async def opted_out(self, member_id: str) -> bool:
         """Whether the member opted out of offers (read from the event store)."""
         return await asyncio.to_thread(self.store.opted_out, member_id)
+
+    async def member_signals(self, member_id: str) -> MemberSignals:
+        """The member's signal history as the rules read it (offers received are added by the issuer)."""
+
+        def read() -> MemberSignals:
+            return MemberSignals(self.store.signal_counts(member_id), self.store.opted_out(member_id))
+
+        return await asyncio.to_thread(read)
 
     async def aclose(self) -> None:
         """Write any exposure still queued, close the writer's connection, then the event store."""

@@ -45,6 +45,7 @@ from engine.challenge.choice import assemble_options
 from engine.errors import ArtifactError, OfferEngineError, StoreUnavailable
 from engine.rules.choice import options_for
 from engine.rules.config import RulesConfig
+from engine.rules.negative import MemberSignals
 from engine.rules.outcome import RuleResult
 from engine.serve.baseline import baseline_member, baseline_rules
 from engine.serve.calendar import WeekCalendar
@@ -105,6 +106,8 @@ ExposureHook = Callable[[Exposure], Awaitable[object]]
 ProgressHook = Callable[[str, int, bytes], Awaitable[bytes]]
 #: ``member_id -> whether the member opted out of offers``.
 OptOutCheck = Callable[[str], Awaitable[bool]]
+#: A member's negative signals (engine.rules.negative), read before a new issuance.
+SignalsCheck = Callable[[str], Awaitable[MemberSignals]]
 
 
 def no_arm(member_id: str, week: int) -> ArmChoice | None:
@@ -149,6 +152,7 @@ class Issuer:
     #: Stored challenges per week for members unknown to the model (``None``: no limit).
     cold_start_per_week: int | None = None
     opted_out: OptOutCheck | None = None
+    signals_of: SignalsCheck | None = None
     #: Called when the store has no model version (it starts a republish); says what is happening.
     when_empty: Callable[[], str] = no_model
     #: The answer first served to a member for a week, when the online store no longer has it.
@@ -343,6 +347,9 @@ async def _issue(
     # rather than storing a week's answer on a guess.
     opted_out = issuer.opted_out is not None and await issuer.opted_out(member_id)
     restoration = None if issuer.tiers is None else await issuer.tiers.restored_tier(member_id)
+    signals = None if issuer.signals_of is None else await issuer.signals_of(member_id)
+    if signals is not None:  # offers received: the stretch categories the history remembers
+        signals = dataclasses.replace(signals, offers=len(history.stretch_weeks))
     tier = "unknown"
     options: list[Challenge] = []
     try:
@@ -359,6 +366,7 @@ async def _issue(
             week,
             options_for(rules.choice, tier) if issuer.tiers is not None else 1,
             history=history,
+            signals=signals,
             model_version=ctx.model_version,
             rules_version=ctx.rules_version,
         )

@@ -15,9 +15,10 @@ import pandas as pd
 
 from engine.artifact import CandidateArtifact, Manifest
 from engine.data.prices import PRICE_COLUMNS, item_prices
-from engine.data.schema import CATALOG_COLUMNS, CATEGORY, ITEM_ID, MEMBER_ID, WEEK, Dataset
+from engine.data.schema import CATALOG_COLUMNS, CATEGORY, ITEM_ID, MEMBER_ID, SPEND_52W, TIER, WEEK, Dataset
 from engine.data.tiers import TiersConfig, derive_tiers, load_tiers_config, tier_drops
 from engine.errors import DataValidationError
+from engine.loyalty import LoyaltyInputs, load_ladder, load_segments, loyalty_table
 from engine.train.categories import CategoryStats
 from engine.train.config import TrainConfig
 from engine.train.cutoffs import CutoffBuilder, CutoffFrames
@@ -26,6 +27,7 @@ from engine.train.groups import habitual_features, stretch_features
 from engine.train.habit import REPEAT_MARGIN, REPEAT_SHARE, category_habits
 from engine.train.history import CATEGORY_IDX, ITEM_IDX, MEMBER_IDX, History
 from engine.train.ranker import Ranker, RankerKind, select_ranker
+from engine.train.side import load_signals
 from engine.train.stretch import concat_blocks
 from engine.train.tables import cold_start_tables, top_k_per_member, top_stretch
 
@@ -215,6 +217,21 @@ def build_candidates(dataset: Dataset, as_of_week: int, config: TrainConfig) -> 
     return fit_candidates(dataset, as_of_week, config).artifact
 
 
+def _loyalty(data: Dataset, members: pd.DataFrame, as_of_week: int, config: TrainConfig) -> pd.DataFrame:
+    """Stage and segments of every member of the member file and of the tiered members, at the cutoff."""
+    signals = load_signals(data.source, config.signals)
+    known = members.loc[:, [MEMBER_ID, TIER, SPEND_52W]]
+    extra = data.members.loc[~data.members[MEMBER_ID].isin(known[MEMBER_ID]), [MEMBER_ID, TIER]]
+    inputs = LoyaltyInputs(
+        transactions=data.transactions,
+        catalog=data.catalog,
+        members=pd.concat([known, extra], ignore_index=True),
+        demographics=signals.demographics,
+        coupons=signals.coupons,
+    )
+    return loyalty_table(inputs, as_of_week, load_ladder(), load_segments())
+
+
 def _tables(
     data: Dataset,
     history: History,
@@ -278,6 +295,7 @@ def _tables(
     items = items.sort_values(ITEM_ID).reset_index(drop=True)
     return {
         "categories": categories,
+        "member_loyalty": _loyalty(data, members, as_of_week, config),
         "habitual": hab_out,
         "stretch": st_out,
         "items": items,

@@ -290,6 +290,8 @@ def test_negative_signals_are_kept_once_and_only_an_opt_out_stops_offers(store: 
     table = store.table("opt_outs").sort_values("event_id")
     assert list(table["kind"]) == ["blocked_notifications", "opt_out", "unsubscribe"]
     assert store.counts()["opt_outs"] == 3
+    assert store.signal_counts(7) == {"unsubscribe": 1, "blocked_notifications": 1, "opt_out": 1}
+    assert store.signal_counts("8") == {}
 
 
 def test_a_signal_id_with_other_content_is_a_conflict(store: EventStore) -> None:

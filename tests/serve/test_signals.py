@@ -73,7 +73,8 @@ def test_an_opted_out_member_gets_an_explicit_no_offer_and_the_guardrail_counts_
         assert body["explanation"]["rules"][0]["rule"] == "opted_out"
         assert body["progress"]["offered"] is False
     for member in (unsubscribed, blocked):  # only an opt-out stops offers
-        assert challenge(exp_live, member)["status"] == "issued"
+        got = challenge(exp_live, member)
+        assert got["status"] == "issued", got["reason"]
     # The week's challenge already issued stays; the next week's is refused.
     assert challenge(exp_live, already) == before
     assert challenge(exp_live, already, week=WEEK + 1)["reason_code"] == "opted_out"
@@ -86,7 +87,8 @@ def test_an_opted_out_member_gets_an_explicit_no_offer_and_the_guardrail_counts_
     back = [signal("s6", opted, "opt_in"), signal("s7", keen, "opt_in")]
     assert post_signals(exp_live, back).json() == {"accepted": 2, "new": 2}
     assert challenge(exp_live, opted) == challenge(exp_live, opted)  # this week's answer stays
-    assert challenge(exp_live, opted, week=WEEK + 1)["status"] == "issued"
+    again = challenge(exp_live, opted, week=WEEK + 1)
+    assert again["status"] == "issued", again
 
     items = make_artifact("v1").items
     catalog = pd.DataFrame(
@@ -132,3 +134,28 @@ def test_without_experiments_signals_answer_404(live: LiveServer) -> None:
     r = post_signals(live, [signal("x", 4, "opt_out")])
     assert r.status_code == 404
     assert "[experiments]" in r.json()["detail"]
+
+
+def test_signals_reach_the_rules_over_http(exp_live: LiveServer, definition: ExperimentDefinition) -> None:
+    """Unsubscribed: still offered in the app, no message; blocked notifications: fewer offers; and the
+    expected cost of a negative reaction is in every issued challenge's arithmetic (engine.rules.negative)."""
+    unsubscribed = member_in(definition, "recommender", skip=3)
+    blocked = member_in(definition, "recommender", skip=4)
+    plain = member_in(definition, "recommender", skip=2)
+    events = [signal("n1", unsubscribed, "unsubscribe"), signal("n2", blocked, "blocked_notifications")]
+    assert post_signals(exp_live, events).json() == {"accepted": 2, "new": 2}
+    quiet = challenge(exp_live, unsubscribed)
+    assert quiet["status"] == "issued", quiet
+    rules = {r["rule"]: r for r in quiet["explanation"]["rules"]}
+    assert rules["message_channel"]["passed"] is False
+    assert "unsubscribe x1: no_message" in rules["negative_signals"]["detail"]
+    assert "negative reaction" in quiet["explanation"]["arithmetic"]
+    first = challenge(exp_live, blocked)
+    assert first["status"] == "issued", first
+    # bronze/silver: one offer a week, plus reduce_extra_weeks (1) for blocked notifications
+    if first["tier"] in ("bronze", "silver"):
+        later = challenge(exp_live, blocked, week=WEEK + 1)
+        assert (later["status"], later["reason_code"]) == ("no_offer", "tier_frequency"), later
+    other = challenge(exp_live, plain)
+    assert "negative_signals" not in {r["rule"] for r in other["explanation"]["rules"]}
+    assert "negative reaction" in other["explanation"]["arithmetic"]  # the base rate prices everyone
