@@ -20,9 +20,9 @@ from tests.strategies import artifact_from, item
 
 MEMBERS = [
     MemberCandidates(
-        1, "gold", (HabitualCandidate(10, 0.5, 4, 9),), (), frozenset({"A"}), "loyal", ("reached", "vip")
+        1, "gold", (HabitualCandidate(10, 0.5, 4, 9),), (), frozenset({"A"}), stage="loyal", segments=("reached", "vip")
     ),
-    MemberCandidates(2, "bronze", (), (), frozenset(), "first_time", ()),
+    MemberCandidates(2, "bronze", (), (), frozenset(), stage="first_time", segments=()),
     MemberCandidates(3, "silver", (), (), frozenset()),
 ]
 ITEMS = [item(10, "A"), item(11, "A"), item(12, "B"), item(20, "SALAD")]
