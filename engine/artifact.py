@@ -30,7 +30,8 @@ items.parquet         every item that appears in a candidate or popular list
     challenge week; promo_display_share and promo_mailer_share its parts), repeat_margin and
     repeat_share (its category's habit value, see categories)
 members.parquet       every member known at training time
-    member_id, tier, spend_52w, last_week
+    member_id, tier, spend_52w, last_week; optional (:data:`OPTIONAL_TEXT_COLUMNS`, written only when
+    the members file had them): name, language, time_zone (how a message addresses the member)
 member_categories.parquet   categories each member bought before the cutoff (stretch must avoid them)
     member_id, category
 popular_items.parquet       cold start: items by share of active members buying them in a week
@@ -93,6 +94,10 @@ OPTIONAL_COLUMNS: dict[str, dict[str, float]] = {
         "repeat_share": 0.0,
     },
 }
+
+#: Optional text columns: written when present, absent (not filled) otherwise; a reader treats a missing
+#: column, like an empty value, as "not known".
+OPTIONAL_TEXT_COLUMNS: dict[str, tuple[str, ...]] = {"members": ("name", "language", "time_zone")}
 
 #: Tables added after the format shipped: written when non-empty, read as empty when absent.
 OPTIONAL_TABLES: dict[str, tuple[str, ...]] = {
@@ -162,6 +167,7 @@ def write_artifact(artifact: CandidateArtifact, directory: Path) -> Path:
         if missing:
             raise ArtifactError(f"cannot write artifact table {name!r}: missing columns {missing}")
         extra = [c for c in OPTIONAL_COLUMNS.get(name, {}) if c in frame.columns]
+        extra += [c for c in OPTIONAL_TEXT_COLUMNS.get(name, ()) if c in frame.columns]
         frame.loc[:, [*columns, *extra]].to_parquet(directory / f"{name}.parquet", index=False)
     for name, columns in OPTIONAL_TABLES.items():
         frame = artifact.table(name)

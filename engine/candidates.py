@@ -32,6 +32,7 @@ from engine.data.schema import (
     MEMBER_ID,
     NAME,
     PRICE,
+    PROFILE_COLUMNS,
     TIER,
     TIERS,
 )
@@ -157,25 +158,44 @@ class StretchCandidate(NamedTuple):
     expected_margin: float
 
 
+class MemberProfile(NamedTuple):
+    """How to address a member, from the members file's optional columns (``None``: not given).
+
+    ``name`` is what a message calls the member, ``language`` a BCP 47 tag (``"fa"``, ``"en-US"``) and
+    ``time_zone`` an IANA zone (``"Asia/Tehran"``); see :data:`engine.data.schema.PROFILE_COLUMNS`.
+    """
+
+    name: str | None = None
+    language: str | None = None
+    time_zone: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class MemberCandidates:
-    """Everything the rules need about one member, best candidates first."""
+    """Everything the rules need about one member, best candidates first.
+
+    ``profile`` (how to address the member in a message) is ``None`` when the members file gave none.
+    """
 
     member_id: Id
     tier: str
     habitual: tuple[HabitualCandidate, ...]
     stretch: tuple[StretchCandidate, ...]
     bought_categories: frozenset[str]
+    profile: MemberProfile | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Compact dict: candidates as positional lists (one record per member in the store)."""
-        return {
+        out: dict[str, Any] = {
             "m": self.member_id,
             "t": self.tier,
             "h": [[c.item_id, c.score, c.n_baskets, c.last_week] for c in self.habitual],
             "s": [[c.category, c.score, c.suggested_item_id, c.expected_margin] for c in self.stretch],
             "b": sorted(self.bought_categories),
         }
+        if self.profile is not None:
+            out["p"] = list(self.profile)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MemberCandidates:
@@ -190,6 +210,7 @@ class MemberCandidates:
                 ),
                 stretch=tuple(StretchCandidate(str(c), float(s), i, float(e)) for c, s, i, e in data["s"]),
                 bought_categories=frozenset(str(c) for c in data["b"]),
+                profile=_profile(data.get("p")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"malformed member candidate record: {exc!r}") from exc
@@ -211,6 +232,14 @@ class MemberCandidates:
             row[1] = math.nan if row[1] is None else row[1]
             row[3] = math.nan if row[3] is None else row[3]
         return cls.from_dict(data)
+
+
+def _profile(raw: Any) -> MemberProfile | None:
+    """A record's ``p`` list back as a profile (absent in records written before profiles)."""
+    if raw is None:
+        return None
+    name, language, zone = raw
+    return MemberProfile(*(None if v is None else str(v) for v in (name, language, zone)))
 
 
 class Catalog:
@@ -322,14 +351,37 @@ def iter_member_candidates(artifact: CandidateArtifact) -> Iterator[MemberCandid
     with paused_gc():
         grouped = _grouped(artifact)
     members, tiers, h_all, s_all, b_cat, bounds = grouped
-    for member_id, tier, (hs, he, ss, se, bs, be) in zip(members, tiers, bounds, strict=True):
+    profiles = member_profiles(artifact.members, len(members))
+    for member_id, tier, profile, (hs, he, ss, se, bs, be) in zip(
+        members, tiers, profiles, bounds, strict=True
+    ):
         yield MemberCandidates(
             member_id=member_id,
             tier=tier,
             habitual=tuple(h_all[hs:he]),
             stretch=tuple(s_all[ss:se]),
             bought_categories=frozenset(b_cat[bs:be]),
+            profile=profile,
         )
+
+
+def member_profiles(members: pd.DataFrame, n: int) -> list[MemberProfile | None]:
+    """The profile of each row of ``members`` (from its optional profile columns), padded with ``None``
+    to ``n`` (the members seen only in the candidate tables)."""
+    given = [c for c in PROFILE_COLUMNS if c in members.columns]
+    if not given:
+        return [None] * n
+    columns = [
+        members[c].astype(object).where(members[c].notna(), None).tolist()
+        if c in given
+        else [None] * len(members)
+        for c in PROFILE_COLUMNS
+    ]
+    rows: list[MemberProfile | None] = [
+        None if all(v is None for v in row) else MemberProfile(*(None if v is None else str(v) for v in row))
+        for row in zip(*columns, strict=True)
+    ]
+    return rows + [None] * (n - len(rows))
 
 
 _Grouped = tuple[

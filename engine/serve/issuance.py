@@ -22,7 +22,9 @@ normal one, ``baseline`` the simple one of :mod:`engine.serve.baseline` (under t
 ``holdout`` an explicit no-offer (reason code ``holdout``) that still counts as exposed. The optional
 ``progress_of`` hook adds the member's challenge progress to every answer (a ``progress`` field); the
 optional ``opted_out`` hook turns a new issuance for a member who opted out into an explicit no-offer
-(reason code ``opted_out``; a challenge already issued this week stays as issued).
+(reason code ``opted_out``; a challenge already issued this week stays as issued). The optional
+``compose_message`` hook (:mod:`engine.messages`) adds ``message``, ``message_language`` and
+``send_at`` to an issued challenge (``null`` for a no-offer), stored with it.
 
 Responses are stored as the exact JSON bytes the API returns, so a repeat read is one GET.
 """
@@ -42,6 +44,7 @@ import orjson
 from engine.candidates import Id, MemberCandidates
 from engine.challenge import Challenge, assemble_challenge, no_offer
 from engine.errors import ArtifactError, OfferEngineError, StoreUnavailable
+from engine.messages import Message, MessageHook, message_fields
 from engine.rules.config import RulesConfig
 from engine.rules.outcome import RuleResult
 from engine.serve.baseline import baseline_member, baseline_rules
@@ -148,6 +151,8 @@ class Issuer:
     when_empty: Callable[[], str] = no_model
     #: The answer first served to a member for a week, when the online store no longer has it.
     recall: RecallHook | None = None
+    #: The message of a new challenge (None: the answer's message fields are null).
+    compose_message: MessageHook | None = None
     versions: VersionCache = field(init=False)
     cold_start_lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
     _baseline: tuple[str, RulesConfig] | None = field(init=False, default=None)
@@ -188,9 +193,10 @@ class _Context:
             (self.model_version, self.rules_version),
         )
 
-    def payload(self, challenge: Challenge) -> bytes:
-        """The API's JSON body for ``challenge``."""
+    def payload(self, challenge: Challenge, message: Message | None = None) -> bytes:
+        """The API's JSON body for ``challenge`` (and its message, if any)."""
         body = challenge.model_dump(mode="json")
+        body.update(message_fields(message))
         choice = self.choice
         body.update(
             arm=None if choice is None else choice.arm,
@@ -332,9 +338,10 @@ async def _issue(
     # rather than storing a week's answer on a guess.
     opted_out = issuer.opted_out is not None and await issuer.opted_out(member_id)
     tier = "unknown"
+    profile = None
     try:
         member = _member(found.record, data, ctx)
-        tier = member.tier
+        tier, profile = member.tier, member.profile
         rules = live.rules
         if policy == "baseline":
             member = baseline_member(member, data.cold_start)
@@ -370,14 +377,17 @@ async def _issue(
     budget = None
     if limit is not None and challenge.status == "issued":
         budget = BudgetClaim(week, challenge.expected_cost, limit)
+    compose = issuer.compose_message
+    message = None if compose is None else compose(challenge, profile, ctx.issued_at)
     if dry_run:
         if budget is not None and await issuer.store.budget_spent(week) + budget.cost > budget.limit:
             challenge = ctx.no_offer(tier, "budget", f"the week's expected reward budget {limit} is spent")
-        return Decision(ctx.payload(challenge), new=False, stored=False, cold_start=ctx.cold_start)
+            message = None
+        return Decision(ctx.payload(challenge, message), new=False, stored=False, cold_start=ctx.cold_start)
     result = await issuer.store.issue_once(
         week,
         member_id,
-        ctx.payload(challenge),
+        ctx.payload(challenge, message),
         issuer.retention_s,
         ctx.counters(challenge),
         history=next_history(

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     port: int = Field(ge=0, le=65535)
     artifact_root: Path
     rules_path: Path
+    #: Message templates and send window (``configs/messages.toml``); None: answers carry no message.
+    messages_path: Path | None = CONFIG_DIR / "messages.toml"
     #: A key with the ``admin`` scope (empty: admin calls are refused); see :mod:`engine.serve.auth`.
     admin_api_key: SecretStr
     rules_check_interval_s: float = Field(ge=0)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from engine.artifact import CandidateArtifact, Manifest
 from engine.data.prices import PRICE_COLUMNS, item_prices
+from engine.data.profiles import with_profiles
 from engine.data.schema import CATALOG_COLUMNS, CATEGORY, ITEM_ID, MEMBER_ID, WEEK, Dataset
 from engine.data.tiers import TiersConfig, derive_tiers, load_tiers_config
 from engine.errors import DataValidationError
@@ -251,6 +252,8 @@ def _tables(
     tiers = derive_tiers(data.transactions, as_of_week, tiers_config)
     last_week = data.transactions.groupby(MEMBER_ID)[WEEK].max()
     members = tiers.assign(last_week=tiers[MEMBER_ID].map(last_week).astype(np.int64))
+    # How to address each member (messages), when the members file says.
+    members = with_profiles(members, data.members)
     mc = history.member_categories(as_of_week)[[MEMBER_IDX, CATEGORY_IDX]].drop_duplicates()
     mc = mc.sort_values([MEMBER_IDX, CATEGORY_IDX])
     member_categories = pd.DataFrame(
