@@ -32,7 +32,7 @@ _KEPT_FORMAT = frozenset({ZWNJ, ZWJ}) | frozenset(chr(c) for c in range(0xE0020,
 _DROPPED = frozenset({"Cc", "Cs", "Co", "Cn"})
 _SPACES = re.compile(r"\s+")
 _GRAPHEME = regex.compile(r"\X")
-_WORD = regex.compile(r"\p{L}+")
+_WORD = regex.compile(r"\p{L}[\p{L}\p{M}'\u2019]*")
 
 #: Bidirectional classes of strong characters, by the direction they run.
 _STRONG = {"ltr": frozenset({"L"}), "rtl": frozenset({"R", "AL"})}
@@ -61,9 +61,8 @@ def clean(text: str, *, title_all_caps: bool = False) -> str:
         Write a name that has cased letters and no lower-case one ("FLUID MILK") in title case
         ("Fluid Milk"): capitals read as shouting in a message.
     """
-    text = unicodedata.normalize("NFC", text)
-    text = "".join(c for c in text if _kept(c))
-    text = _SPACES.sub(" ", text).strip()
+    text = _SPACES.sub(" ", unicodedata.normalize("NFC", text))
+    text = "".join(c for c in text if _kept(c)).strip()
     # A combining mark at the start would attach to the template character before the name.
     while text and unicodedata.category(text[0]).startswith("M"):
         text = text[1:].lstrip()
