@@ -16,7 +16,6 @@ in ``Dataset.dropped``), ``error`` raises naming the file, the column and exampl
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 import zoneinfo
@@ -54,8 +53,9 @@ def _time_zone(value: str) -> str | None:
     return zone
 
 
-def _parsed(parse: Callable[[str], str | None], value: str | None) -> str | None:
-    return None if value is None else parse(value)
+def _missing(value: object) -> bool:
+    """An empty cell: null, NaN or only whitespace."""
+    return value is None or (isinstance(value, float) and value != value) or not str(value).strip()
 
 
 #: column -> (parser returning None for an invalid value, what an invalid value is not)
@@ -84,10 +84,10 @@ def clean_profiles(
     for column, (parse, what) in _PARSERS.items():
         if column not in raw.columns:
             continue
-        given = raw[column].astype(object).where(raw[column].notna(), None)
-        text = given.map(lambda v: None if v is None else str(v))
-        text = text.map(lambda v: None if v is None or not v.strip() else v)
-        parsed = text.map(functools.partial(_parsed, parse))
+        text = pd.Series(
+            [None if _missing(v) else str(v) for v in raw[column].tolist()], index=raw.index, dtype=object
+        )
+        parsed = pd.Series([None if v is None else parse(v) for v in text], index=raw.index, dtype=object)
         invalid = text.notna() & parsed.isna()
         if invalid.any():
             sample = examples(text[invalid])
@@ -95,7 +95,7 @@ def clean_profiles(
                 raise fail(where, column, int(invalid.sum()), f"not {what}", sample)
             reason = f"{column}: not {what}; cleared (rows kept)"
             notes.append(DropCount("members", reason, int(invalid.sum()), sample))
-        columns[column] = parsed.astype(object).where(parsed.notna(), None)
+        columns[column] = parsed
     return columns, notes
 
 
