@@ -20,6 +20,7 @@ three concatenated UCS-2 parts (67 code units each), the same 160 of plain Engli
 from __future__ import annotations
 
 import math
+import re
 
 #: GSM 03.38 basic alphabet (the escape character itself left out: it only introduces the extension).
 GSM_BASIC = frozenset(
@@ -42,8 +43,16 @@ def char_units(char: str) -> int:
 
 
 def sms_units(text: str) -> int:
-    """The length of ``text`` in SMS units (see the module docstring)."""
-    return sum(2 if c in GSM_EXTENSION or ord(c) > BMP_MAX else 1 for c in text)
+    """The length of ``text`` in SMS units (see the module docstring).
+
+    UTF-16 code units (a character outside the BMP is two) plus one per GSM-7 extension character;
+    counted with C-level string methods, not a Python loop over the characters.
+    """
+    units = len(text) if text.isascii() else len(text.encode("utf-16-le", "surrogatepass")) // 2
+    return units + len(_EXTENSION.findall(text))
+
+
+_EXTENSION = re.compile("[" + re.escape("".join(sorted(GSM_EXTENSION))) + "]")
 
 
 def is_gsm7(text: str) -> bool:

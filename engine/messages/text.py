@@ -62,7 +62,9 @@ def clean(text: str, *, title_all_caps: bool = False) -> str:
         ("Fluid Milk"): capitals read as shouting in a message.
     """
     text = _SPACES.sub(" ", unicodedata.normalize("NFC", text))
-    text = "".join(c for c in text if _kept(c)).strip()
+    if not text.isprintable():  # printable text holds none of the characters dropped (the fast path)
+        text = "".join(c for c in text if _kept(c))
+    text = text.strip()
     # A combining mark at the start would attach to the template character before the name.
     while text and unicodedata.category(text[0]).startswith("M"):
         text = text[1:].lstrip()
@@ -101,6 +103,8 @@ def shorten(text: str, max_units: int, ellipsis: str) -> str:
 
 def needs_isolate(text: str, direction: str) -> bool:
     """Whether ``text`` holds a strong character running against the message's ``direction``."""
+    if direction == "ltr" and text.isascii():
+        return False  # no right-to-left character is ASCII
     against = _STRONG["rtl" if direction == "ltr" else "ltr"]
     return any(unicodedata.bidirectional(c) in against for c in text)
 
