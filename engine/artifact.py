@@ -34,6 +34,8 @@ members.parquet       every member known at training time
     Optional (:data:`OPTIONAL_MEMBER_COLUMNS`, win-back): previous_tier (the higher tier the member's
     trailing spend lost within the lookback, :func:`engine.data.tiers.tier_drops`; null when none) and
     dropped_week (the first cutoff below it); checked on reading: a tier name above ``tier``, or null
+    Optional (:data:`OPTIONAL_TEXT_COLUMNS`, written only when the members file had them): name,
+    language, time_zone (how a message addresses the member)
 member_categories.parquet   categories each member bought before the cutoff (stretch must avoid them)
     member_id, category
 popular_items.parquet       cold start: items by share of active members buying them in a week
@@ -104,6 +106,9 @@ OPTIONAL_COLUMNS: dict[str, dict[str, float]] = {
 
 #: Optional columns of the ``members`` table (win-back); missing ones read as null (no drop).
 OPTIONAL_MEMBER_COLUMNS: tuple[str, ...] = ("previous_tier", "dropped_week")
+#: Optional text columns: written when present, absent (not filled) otherwise; a reader treats a missing
+#: column, like an empty value, as "not known".
+OPTIONAL_TEXT_COLUMNS: dict[str, tuple[str, ...]] = {"members": ("name", "language", "time_zone")}
 
 #: Tables added after the format shipped: written when non-empty, read as empty when absent.
 OPTIONAL_TABLES: dict[str, tuple[str, ...]] = {
@@ -183,6 +188,7 @@ def write_artifact(artifact: CandidateArtifact, directory: Path) -> Path:
         if missing:
             raise ArtifactError(f"cannot write artifact table {name!r}: missing columns {missing}")
         optional = [*OPTIONAL_COLUMNS.get(name, {}), *(OPTIONAL_MEMBER_COLUMNS if name == "members" else ())]
+        optional += OPTIONAL_TEXT_COLUMNS.get(name, ())
         extra = [c for c in optional if c in frame.columns]
         frame.loc[:, [*columns, *extra]].to_parquet(directory / f"{name}.parquet", index=False)
     for name, columns in OPTIONAL_TABLES.items():

@@ -32,6 +32,7 @@ from engine.data.schema import (
     MEMBER_ID,
     NAME,
     PRICE,
+    PROFILE_COLUMNS,
     TIER,
     TIERS,
 )
@@ -166,6 +167,18 @@ class TierDrop(NamedTuple):
     dropped_week: int
 
 
+class MemberProfile(NamedTuple):
+    """How to address a member, from the members file's optional columns (``None``: not given).
+
+    ``name`` is what a message calls the member, ``language`` a BCP 47 tag (``"fa"``, ``"en-US"``) and
+    ``time_zone`` an IANA zone (``"Asia/Tehran"``); see :data:`engine.data.schema.PROFILE_COLUMNS`.
+    """
+
+    name: str | None = None
+    language: str | None = None
+    time_zone: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class MemberCandidates:
     """Everything the rules need about one member, best candidates first.
@@ -173,6 +186,7 @@ class MemberCandidates:
     ``drop`` is set when the member recently dropped a tier (:func:`engine.data.tiers.tier_drops`).
     ``stage`` and ``segments`` (:mod:`engine.loyalty`) travel beside the tier so rules can target them;
     ``None`` and ``()`` when the artifact has no loyalty table (then no stage or segment target matches).
+    ``profile`` (how to address the member in a message) is ``None`` when the members file gave none.
     """
 
     member_id: Id
@@ -183,6 +197,7 @@ class MemberCandidates:
     drop: TierDrop | None = None
     stage: str | None = None
     segments: tuple[str, ...] = ()
+    profile: MemberProfile | None = None
 
     def __post_init__(self) -> None:
         drop = self.drop
@@ -211,6 +226,8 @@ class MemberCandidates:
             out["g"] = self.stage
         if self.segments:
             out["sg"] = list(self.segments)
+        if self.profile is not None:
+            out["p"] = list(self.profile)
         return out
 
     @classmethod
@@ -229,6 +246,7 @@ class MemberCandidates:
                 drop=None if data.get("d") is None else TierDrop(str(data["d"][0]), int(data["d"][1])),
                 stage=_stage(data.get("g")),
                 segments=_segment_names(data.get("sg", ())),
+                profile=_profile(data.get("p")),
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ArtifactError(f"malformed member candidate record: {exc!r}") from exc
@@ -268,6 +286,14 @@ def _segment_names(value: object) -> tuple[str, ...]:
     ):
         raise ValueError(f"segments {value!r} are not a list of segment names")
     return tuple(value)
+
+
+def _profile(raw: Any) -> MemberProfile | None:
+    """A record's ``p`` list back as a profile (absent in records written before profiles)."""
+    if raw is None:
+        return None
+    name, language, zone = raw
+    return MemberProfile(*(None if v is None else str(v) for v in (name, language, zone)))
 
 
 class Catalog:
@@ -392,7 +418,10 @@ def iter_member_candidates(artifact: CandidateArtifact) -> Iterator[MemberCandid
     drops = _drops(artifact.members)
     drops += [None] * (len(members) - len(drops))  # members only seen in the candidate tables
     loyalty = loyalty_of(artifact)
-    for member_id, tier, drop, (hs, he, ss, se, bs, be) in zip(members, tiers, drops, bounds, strict=True):
+    profiles = member_profiles(artifact.members, len(members))
+    for member_id, tier, drop, profile, (hs, he, ss, se, bs, be) in zip(
+        members, tiers, drops, profiles, bounds, strict=True
+    ):
         stage, segments = loyalty.get(member_id, (None, ()))
         yield MemberCandidates(
             member_id=member_id,
@@ -403,6 +432,7 @@ def iter_member_candidates(artifact: CandidateArtifact) -> Iterator[MemberCandid
             drop=drop,
             stage=stage,
             segments=segments,
+            profile=profile,
         )
 
 
@@ -415,6 +445,25 @@ def loyalty_of(artifact: CandidateArtifact) -> dict[Any, tuple[str | None, tuple
             table[MEMBER_ID].tolist(), table["stage"].tolist(), table["segments"].tolist(), strict=True
         )
     }
+
+
+def member_profiles(members: pd.DataFrame, n: int) -> list[MemberProfile | None]:
+    """The profile of each row of ``members`` (from its optional profile columns), padded with ``None``
+    to ``n`` (the members seen only in the candidate tables)."""
+    given = [c for c in PROFILE_COLUMNS if c in members.columns]
+    if not given:
+        return [None] * n
+    columns = [
+        members[c].astype(object).where(members[c].notna(), None).tolist()
+        if c in given
+        else [None] * len(members)
+        for c in PROFILE_COLUMNS
+    ]
+    rows: list[MemberProfile | None] = [
+        None if all(v is None for v in row) else MemberProfile(*(None if v is None else str(v) for v in row))
+        for row in zip(*columns, strict=True)
+    ]
+    return rows + [None] * (n - len(rows))
 
 
 _Grouped = tuple[

@@ -16,6 +16,7 @@ import pandas as pd
 from engine.data import schema as s
 from engine.data.config import DataConfig
 from engine.data.margins import MarginsConfig, apply_margins
+from engine.data.profiles import clean_profiles, with_profiles
 from engine.data.promotions import clean_promotions, promoted_lines, promotion_calendar
 from engine.data.schema import Dataset, DropCount, shelf_unit_price
 from engine.data.tiers import TiersConfig, build_members
@@ -201,7 +202,7 @@ def _ts(value: datetime) -> pd.Timestamp:
     return pd.Timestamp(value).tz_localize(None)
 
 
-def _members(raw: pd.DataFrame, where: str, notes: list[DropCount]) -> pd.DataFrame:
+def _members(raw: pd.DataFrame, where: str, notes: list[DropCount], policy: str) -> pd.DataFrame:
     require_rows(raw, where)
     require_columns(raw, [s.MEMBER_ID], where)
     members = pd.DataFrame({s.MEMBER_ID: _ids(raw, s.MEMBER_ID, where, "members", notes)})
@@ -209,6 +210,10 @@ def _members(raw: pd.DataFrame, where: str, notes: list[DropCount]) -> pd.DataFr
     require_unique(members, s.MEMBER_ID, where)
     if s.TIER in raw:
         members[s.TIER] = raw[s.TIER].to_numpy()
+    profiles, profile_notes = clean_profiles(raw, where, policy)
+    notes.extend(profile_notes)
+    for column, values in profiles.items():
+        members[column] = values.to_numpy()
     return members
 
 
@@ -257,7 +262,9 @@ def assemble(
     """
     catalog, drops = _catalog(raw.catalog, raw.where["catalog"], config)
     tx, notes = _transactions(raw.transactions, raw.where["transactions"], config)
-    members = None if raw.members is None else _members(raw.members, raw.where["members"], notes)
+    members = None
+    if raw.members is not None:
+        members = _members(raw.members, raw.where["members"], notes, config.invalid_rows)
     drops += notes
 
     tx[s.ITEM_ID], catalog[s.ITEM_ID] = _align_ids(tx[s.ITEM_ID], catalog[s.ITEM_ID])
@@ -293,7 +300,7 @@ def assemble(
     return Dataset(
         transactions=tx.reset_index(drop=True),
         catalog=catalog.sort_values(s.ITEM_ID).reset_index(drop=True),
-        members=member_table[list(s.MEMBER_COLUMNS)],
+        members=with_profiles(member_table[list(s.MEMBER_COLUMNS)], members),
         source=raw.source,
         dropped=tuple(drops),
         promotions=promotions,

@@ -21,7 +21,7 @@ InvalidRowPolicy = Literal["report", "error"]
 _CANONICAL: dict[str, tuple[str, ...]] = {
     "transactions": (*schema.TRANSACTION_COLUMNS, schema.RETAIL_DISC, schema.STORE_ID),
     "catalog": (*schema.CATALOG_COLUMNS, "unit_cost"),
-    "members": schema.MEMBER_COLUMNS,
+    "members": (*schema.MEMBER_COLUMNS, *schema.PROFILE_COLUMNS),
     "promotions": schema.PROMOTION_INPUT_COLUMNS,
 }
 

@@ -34,6 +34,11 @@ members (one row per member)
     member_id    int64 | string   unique
     tier         string           bronze | silver | gold | diamond (derived from spend if absent)
     spend_52w    float64          trailing 52-week spend before the as-of cutoff used to derive tiers
+  and three optional profile columns (:data:`PROFILE_COLUMNS`, kept only when the members file has
+  them; an empty value means "not known"; checked by :mod:`engine.data.profiles`):
+    name         string           what a message calls the member (NFC; no control characters)
+    language     string           BCP 47 tag, e.g. "fa", "en-US" (stored lower-case)
+    time_zone    string           IANA time zone, e.g. "Asia/Tehran"
 
 promotions (optional; the promotion calendar per item and week, known before the week starts)
     item_id        int64 | string
@@ -79,10 +84,15 @@ MAILER = "mailer"
 
 TIER = "tier"
 SPEND_52W = "spend_52w"
+MEMBER_NAME = "name"
+LANGUAGE = "language"
+TIME_ZONE = "time_zone"
 
 TRANSACTION_COLUMNS: tuple[str, ...] = (MEMBER_ID, ITEM_ID, BASKET_ID, WEEK, TIMESTAMP, QUANTITY, SALES_VALUE)
 CATALOG_COLUMNS: tuple[str, ...] = (ITEM_ID, NAME, CATEGORY, DEPARTMENT, PRICE, MARGIN_RATE, EXCLUDED)
 MEMBER_COLUMNS: tuple[str, ...] = (MEMBER_ID, TIER, SPEND_52W)
+#: Optional member columns saying how to address the member (messages).
+PROFILE_COLUMNS: tuple[str, ...] = (MEMBER_NAME, LANGUAGE, TIME_ZONE)
 #: Columns every loader adds to the transactions (optional in hand-built frames).
 TRANSACTION_PRICE_COLUMNS: tuple[str, ...] = (RETAIL_DISC, ON_PROMOTION)
 #: The promotion calendar as the Dataset keeps it: one row per item and week.

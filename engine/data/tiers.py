@@ -14,6 +14,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from engine.config import CONFIG_DIR, StrictModel, load_config
+from engine.data.profiles import with_profiles
 from engine.data.schema import MEMBER_ID, SALES_VALUE, SPEND_52W, TIER, TIERS, WEEK, Dataset
 from engine.data.validation import examples, fail
 
@@ -132,6 +133,7 @@ def with_tiers_as_of(dataset: Dataset, as_of_week: int, config: TiersConfig) -> 
     Use it with :meth:`Dataset.before_week` so that a backtest cutoff sees tiers it could have known.
     """
     members = derive_tiers(dataset.transactions, as_of_week, config, member_ids=dataset.members[MEMBER_ID])
+    members = with_profiles(members, dataset.members)
     return replace(dataset, members=members)  # keeps every other table (promotions too)
 
 

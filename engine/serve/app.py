@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from engine.errors import OfferEngineError
+from engine.messages import Composer, load_messages_config
 from engine.redaction import redact, redact_value
 from engine.serve.auth import KeyRing
 from engine.serve.calendar import WeekCalendar
@@ -141,6 +142,7 @@ def create_app(
     calendar = WeekCalendar(settings.calendar)
     metrics = Metrics(settings.metrics.latency_buckets_s)
     recovery = Recovery(settings, store, rules)
+    messages = settings.messages_path
     issuer = Issuer(
         store=store,
         rules=rules,
@@ -156,6 +158,7 @@ def create_app(
         when_empty=recovery.store_empty,
         recall=recall,
         tiers=store,
+        compose_message=None if messages is None else Composer(load_messages_config(messages)),
     )
     keys = KeyRing(settings.auth, settings.admin_api_key)
     state = ServeState(

@@ -22,7 +22,9 @@ normal one, ``baseline`` the simple one of :mod:`engine.serve.baseline` (under t
 ``holdout`` an explicit no-offer (reason code ``holdout``) that still counts as exposed. The optional
 ``progress_of`` hook adds the member's challenge progress to every answer (a ``progress`` field); the
 optional ``opted_out`` hook turns a new issuance for a member who opted out into an explicit no-offer
-(reason code ``opted_out``; a challenge already issued this week stays as issued).
+(reason code ``opted_out``; a challenge already issued this week stays as issued). The optional
+``compose_message`` hook (:mod:`engine.messages`) adds ``message``, ``message_language`` and
+``send_at`` to an issued challenge (``null`` for a no-offer), stored with it.
 
 Responses are stored as the exact JSON bytes the API returns, so a repeat read is one GET.
 """
@@ -43,6 +45,7 @@ from engine.candidates import Id, MemberCandidates
 from engine.challenge import Challenge, no_offer
 from engine.challenge.choice import assemble_options
 from engine.errors import ArtifactError, OfferEngineError, StoreUnavailable
+from engine.messages import Message, MessageHook, message_fields
 from engine.rules.choice import options_for
 from engine.rules.config import RulesConfig
 from engine.rules.negative import MemberSignals
@@ -159,6 +162,8 @@ class Issuer:
     recall: RecallHook | None = None
     #: Restored tiers (win-back) and choices; ``None``: neither is served.
     tiers: ProgrammeStore | None = None
+    #: The message of a new challenge (None: the answer's message fields are null).
+    compose_message: MessageHook | None = None
     versions: VersionCache = field(init=False)
     cold_start_lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
     _baseline: tuple[str, RulesConfig] | None = field(init=False, default=None)
@@ -199,9 +204,10 @@ class _Context:
             (self.model_version, self.rules_version),
         )
 
-    def payload(self, challenge: Challenge) -> bytes:
-        """The API's JSON body for ``challenge``."""
+    def payload(self, challenge: Challenge, message: Message | None = None) -> bytes:
+        """The API's JSON body for ``challenge`` (and its message, if any)."""
         body = challenge.model_dump(mode="json")
+        body.update(message_fields(message))
         choice = self.choice
         body.update(
             arm=None if choice is None else choice.arm,
@@ -352,9 +358,10 @@ async def _issue(
         signals = dataclasses.replace(signals, offers=len(history.stretch_weeks))
     tier = "unknown"
     options: list[Challenge] = []
+    profile = None
     try:
         member = with_restored_tier(_member(found.record, data, ctx), restoration, week, live.rules)
-        tier = member.tier
+        tier, profile = member.tier, member.profile
         rules = live.rules
         if policy == "baseline":
             member = baseline_member(member, data.cold_start)
@@ -394,17 +401,22 @@ async def _issue(
     choice = offered(options, challenge)  # the options a pick is made from ([]: no choice)
     if limit is not None and challenge.status == "issued":
         budget = BudgetClaim(week, reserved_cost(challenge, choice), limit)
+    compose = issuer.compose_message
+    message = None if compose is None else compose(challenge, profile, ctx.issued_at)
     if dry_run:
         if budget is not None and await issuer.store.budget_spent(week) + budget.cost > budget.limit:
             challenge = ctx.no_offer(tier, "budget", f"the week's expected reward budget {limit} is spent")
-            choice = []
+            choice, message = [], None
         return Decision(
-            with_choice(ctx.payload(challenge), choice), new=False, stored=False, cold_start=ctx.cold_start
+            with_choice(ctx.payload(challenge, message), choice),
+            new=False,
+            stored=False,
+            cold_start=ctx.cold_start,
         )
     result = await issuer.store.issue_once(
         week,
         member_id,
-        with_choice(ctx.payload(challenge), choice),
+        with_choice(ctx.payload(challenge, message), choice),
         issuer.retention_s,
         ctx.counters(challenge),
         history=next_history(

@@ -73,6 +73,9 @@ class ChallengeResponse(Challenge):
     code ``holdout``), ``cold_start`` says the member was unknown to the model (popular items were used),
     ``issued_at`` is when the challenge was first issued, ``expires_at`` the end of its week.
     ``progress`` is present when experiments are configured (``null`` outside an experiment's weeks).
+    ``message`` is the short text to send the member (at most 160 SMS units, :mod:`engine.messages`)
+    in ``message_language`` (a BCP 47 tag), to be sent at ``send_at`` (ISO 8601 with the member's
+    offset: the first instant in office hours at or after issuance); all three ``null`` for a no-offer.
     """
 
     arm: str | None
@@ -85,6 +88,9 @@ class ChallengeResponse(Challenge):
     choice: ChoiceOffer | None = None
     #: Win-back answers: the tier completing it restored (null until then; :mod:`engine.serve.winback`).
     restored: RestoredTier | None = None
+    message: str | None = None
+    message_language: str | None = None
+    send_at: str | None = None
 
 
 class ChallengePreview(ChallengeResponse):

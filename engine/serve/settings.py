@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     port: int = Field(ge=0, le=65535)
     artifact_root: Path
     rules_path: Path
+    #: Message templates and send window (``configs/messages.toml``); None: answers carry no message.
+    messages_path: Path | None = CONFIG_DIR / "messages.toml"
     #: A key with the ``admin`` scope (empty: admin calls are refused); see :mod:`engine.serve.auth`.
     admin_api_key: SecretStr
     rules_check_interval_s: float = Field(ge=0)
@@ -97,11 +99,11 @@ class Settings(BaseSettings):
     #: None: no experiment runs (no arms, no exposures, no progress, no events endpoint).
     experiments: ExperimentsServeConfig | None = None
 
-    @field_validator("rules_path")
+    @field_validator("rules_path", "messages_path")
     @classmethod
-    def _relative_to_configs(cls, value: Path) -> Path:
+    def _relative_to_configs(cls, value: Path | None) -> Path | None:
         # Like the data and training configs: a relative path names a file in the shipped configs folder.
-        return value if value.is_absolute() else CONFIG_DIR / value
+        return value if value is None or value.is_absolute() else CONFIG_DIR / value
 
     @classmethod
     def settings_customise_sources(

@@ -15,6 +15,7 @@ import pandas as pd
 
 from engine.artifact import CandidateArtifact, Manifest
 from engine.data.prices import PRICE_COLUMNS, item_prices
+from engine.data.profiles import with_profiles
 from engine.data.schema import CATALOG_COLUMNS, CATEGORY, ITEM_ID, MEMBER_ID, SPEND_52W, TIER, WEEK, Dataset
 from engine.data.tiers import TiersConfig, derive_tiers, load_tiers_config, tier_drops
 from engine.errors import DataValidationError
@@ -272,6 +273,8 @@ def _tables(
     # win-back: the higher tier a member lost recently, derived the same way (engine.data.tiers)
     drops = tier_drops(data.transactions, as_of_week, tiers_config)
     members = members.merge(drops, on=MEMBER_ID, how="left", validate="one_to_one")
+    # How to address each member (messages), when the members file says.
+    members = with_profiles(members, data.members)
     mc = history.member_categories(as_of_week)[[MEMBER_IDX, CATEGORY_IDX]].drop_duplicates()
     mc = mc.sort_values([MEMBER_IDX, CATEGORY_IDX])
     member_categories = pd.DataFrame(

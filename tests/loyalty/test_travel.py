@@ -20,7 +20,13 @@ from tests.strategies import artifact_from, item
 
 MEMBERS = [
     MemberCandidates(
-        1, "gold", (HabitualCandidate(10, 0.5, 4, 9),), (), frozenset({"A"}), stage="loyal", segments=("reached", "vip")
+        1,
+        "gold",
+        (HabitualCandidate(10, 0.5, 4, 9),),
+        (),
+        frozenset({"A"}),
+        stage="loyal",
+        segments=("reached", "vip"),
     ),
     MemberCandidates(2, "bronze", (), (), frozenset(), stage="first_time", segments=()),
     MemberCandidates(3, "silver", (), (), frozenset()),
