@@ -14,7 +14,7 @@ import gc
 import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -194,6 +194,7 @@ class MemberCandidates:
     habitual: tuple[HabitualCandidate, ...]
     stretch: tuple[StretchCandidate, ...]
     bought_categories: frozenset[str]
+    _: KW_ONLY  # the optional parts by name only: positions would silently shift as parts are added
     drop: TierDrop | None = None
     stage: str | None = None
     segments: tuple[str, ...] = ()

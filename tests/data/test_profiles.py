@@ -49,7 +49,7 @@ def test_profiles_reach_the_member_record() -> None:
         None,
         None,
     ]
-    record = MemberCandidates(2, "gold", (), (), frozenset(), profiles[0])
+    record = MemberCandidates(2, "gold", (), (), frozenset(), profile=profiles[0])
     assert MemberCandidates.from_json(record.to_json()) == record
     assert "p" not in MemberCandidates(5, "bronze", (), (), frozenset()).to_dict()
 
