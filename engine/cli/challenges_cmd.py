@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from engine.artifact import CandidateArtifact
 
 DEFAULT_RULES = CONFIG_DIR / "rules.toml"
+DEFAULT_BATCH = CONFIG_DIR / "batch.toml"
 
 
 def register(app: typer.Typer) -> None:
@@ -33,6 +34,15 @@ def register(app: typer.Typer) -> None:
             "--artifact",
             help="Use this candidate artifact instead of training (its challenge week must be WEEK).",
         ),
+        batch_file: Path = typer.Option(
+            DEFAULT_BATCH, "--batch-config", help="Batch engine TOML file (single process or Ray)."
+        ),
+        engine: str | None = typer.Option(
+            None, "--engine", help="single | ray: overrides [engine] type of the batch config."
+        ),
+        address: str | None = typer.Option(
+            None, "--address", help="Ray address (local, auto, ray://head:10001); implies --engine ray."
+        ),
     ) -> None:
         """Train on data before WEEK, assemble every member's challenge and write the Parquet file.
 
@@ -40,30 +50,39 @@ def register(app: typer.Typer) -> None:
         reward_cost, expected_profit, status (issued | no_offer), reason, then extra columns.
         The summary also gives the issued share per tier and of members active in the weeks before
         WEEK (the member-facing numbers of ``offers backtest``, windows from configs/backtest.toml).
+        Member blocks run in this process or on Ray (configs/batch.toml, --engine, --address); the
+        output is the same either way.
         """
         from engine.artifact import read_artifact
+        from engine.batch import open_mapper, resolve_engine
         from engine.challenge import assemble_batch, challenges_frame
         from engine.errors import ArtifactError
         from engine.rules.config import load_rules
 
         console = Console(stderr=True, soft_wrap=True)
         rules = load_rules(rules_file)  # fail on bad rules before spending minutes on training
-        if artifact is not None:
-            candidates = read_artifact(artifact)
-            if candidates.manifest.challenge_week != as_of:
-                raise ArtifactError(
-                    f"{artifact}: artifact is for week {candidates.manifest.challenge_week}, "
-                    f"not --as-of {as_of}"
-                )
-        else:
-            from engine.data.loaders import load_dataset
-            from engine.train.candidates import build_candidates
-            from engine.train.config import load_train_config
+        batch = resolve_engine(batch_file, engine, address)
+        mapper = open_mapper(batch)
+        try:
+            if artifact is not None:
+                candidates = read_artifact(artifact)
+                if candidates.manifest.challenge_week != as_of:
+                    raise ArtifactError(
+                        f"{artifact}: artifact is for week {candidates.manifest.challenge_week}, "
+                        f"not --as-of {as_of}"
+                    )
+            else:
+                from engine.data.loaders import load_dataset
+                from engine.train.candidates import build_candidates
+                from engine.train.config import load_train_config
 
-            console.print(f"training candidates on weeks before {as_of} ...", highlight=False)
-            candidates = build_candidates(load_dataset(as_of_week=as_of), as_of, load_train_config())
-        batch = assemble_batch(candidates, rules, as_of)
-        frame = challenges_frame(batch)
+                console.print(f"training candidates on weeks before {as_of} ...", highlight=False)
+                data = load_dataset(as_of_week=as_of)
+                candidates = build_candidates(data, as_of, load_train_config(), mapper=mapper)
+            week = assemble_batch(candidates, rules, as_of, mapper=mapper, block_members=batch.block_members)
+        finally:
+            mapper.close()
+        frame = challenges_frame(week)
         out.parent.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(out, index=False)
         issued = frame[frame["status"] == "issued"]
@@ -71,7 +90,7 @@ def register(app: typer.Typer) -> None:
             f"{out}: {len(frame)} members, {len(issued)} issued, {len(frame) - len(issued)} no_offer; "
             f"expected reward cost {frame['expected_cost'].sum():,.2f}, "
             f"expected incremental profit {frame['expected_profit'].sum():,.2f} "
-            f"(model {candidates.manifest.model_version}, rules {batch[0].rules_version if batch else '-'})",
+            f"(model {candidates.manifest.model_version}, rules {week[0].rules_version if week else '-'})",
             highlight=False,
         )
         console.print(_issuance_line(frame, candidates, as_of), highlight=False)
