@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from engine.artifact import CandidateArtifact
+    from engine.batch import BatchConfig
 
 DEFAULT_RULES = CONFIG_DIR / "rules.toml"
 DEFAULT_BATCH = CONFIG_DIR / "batch.toml"
@@ -80,6 +81,12 @@ def register(app: typer.Typer) -> None:
                 data = load_dataset(as_of_week=as_of)
                 candidates = build_candidates(data, as_of, load_train_config(), mapper=mapper)
             week = assemble_batch(candidates, rules, as_of, mapper=mapper, block_members=batch.block_members)
+            workers = len({s.worker for s in mapper.last_stats})
+            console.print(
+                f"batch engine {_engine_text(batch)}: {len(mapper.last_stats)} member block(s) of "
+                f"challenges on {workers} worker process(es)",
+                highlight=False,
+            )
         finally:
             mapper.close()
         frame = challenges_frame(week)
@@ -94,6 +101,11 @@ def register(app: typer.Typer) -> None:
             highlight=False,
         )
         console.print(_issuance_line(frame, candidates, as_of), highlight=False)
+
+
+def _engine_text(batch: BatchConfig) -> str:
+    engine = batch.engine
+    return f"ray at {engine.address}, {engine.workers} workers" if engine.type == "ray" else "single process"
 
 
 def _issuance_line(frame: pd.DataFrame, candidates: CandidateArtifact, as_of: int) -> str:

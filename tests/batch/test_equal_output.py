@@ -8,13 +8,16 @@ several of them, and Ray's two workers each run some.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
-from engine.artifact import TABLES, CandidateArtifact
+from engine.artifact import TABLES, CandidateArtifact, write_artifact
 from engine.batch.ray_mapper import RayMapper
 from engine.challenge import assemble_week, challenges_frame
+from engine.cli import app
 from engine.data.schema import MEMBER_ID, Dataset
 from engine.data.synthetic import generate_synthetic
 from engine.rules.config import load_rules
@@ -89,3 +92,23 @@ def test_the_weeks_challenges_and_shadow_prices_are_the_same(
     assert [c.model_dump() for c in many] == [c.model_dump() for c in one]
     pd.testing.assert_frame_equal(challenges_frame(many), challenges_frame(one), check_exact=True)
     assert {c.reason_code for c in one} >= {"issued", "budget"}
+
+
+def test_offers_challenges_on_ray_writes_the_same_file(
+    single: CandidateBuild, ray_mapper: RayMapper, tmp_path: Path
+) -> None:
+    """The CLI switches engine by configuration only (Ray is already up: the session's instance)."""
+    directory = write_artifact(single.artifact, tmp_path / "artifact")
+    batch = tmp_path / "batch.toml"
+    batch.write_text('[engine]\ntype = "ray"\naddress = "local"\nworkers = 2\nblock_members = 50\n')
+    files, outputs = {}, {}
+    for name, options in {"single": [], "ray": ["--batch-config", str(batch)]}.items():
+        files[name] = tmp_path / f"{name}.parquet"
+        args = ["challenges", "--as-of", str(CUTOFF), "--out", str(files[name]), "--artifact", str(directory)]
+        result = CliRunner().invoke(app, [*args, *options])
+        assert result.exit_code == 0, result.output
+        outputs[name] = result.output
+    assert "batch engine single process: 1 member block(s)" in outputs["single"]
+    blocks = -(-len(single.artifact.members) // 50)
+    assert f"batch engine ray at local, 2 workers: {blocks} member block(s)" in outputs["ray"]
+    pd.testing.assert_frame_equal(pd.read_parquet(files["ray"]), pd.read_parquet(files["single"]))
