@@ -85,6 +85,9 @@ class RayMapper:
         ``max(workers, cpus)`` CPUs so that the pool always fits.
     cpus
         CPUs of a local instance (default: ``workers``).
+
+    Where Ray is already initialised in this process (a notebook, a Ray job, the test session), that
+    instance is used whatever ``address`` says, and :meth:`close` leaves it running.
     """
 
     def __init__(self, address: str = LOCAL, workers: int = 2, *, cpus: int | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -69,3 +70,10 @@ class TestRayMapper(BlockMapperContract):
     def test_a_failing_block_is_a_batch_engine_error(self, mapper: BlockMapper) -> None:
         with pytest.raises(BatchEngineError, match="member block"):
             mapper.map(fails_on_three, 10, [1, 2, 3, 4])
+
+
+def test_without_ray_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed: `import ray` raises ImportError
+    hint = r"Ray is not installed \(pip install 'offer-engine\[distributed\]'\)"
+    with pytest.raises(BatchEngineError, match=hint):
+        RayMapper("local", 1)
