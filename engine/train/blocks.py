@@ -1,11 +1,12 @@
 """The challenge week scored one member block at a time: the unit of work of the weekly batch.
 
 :func:`scoring_inputs` gathers, once, what every block reads: the stretch inputs (category adoption
-rates and popularity, co-occurrence, the neighbour pool, each member's purchase rows), the habitual
-pairs with their features and LightFM scores (item-level statistics are over all members, so they are
-built before the split), the fitted category LightFM model and both rankers. :func:`score_block` turns
-one block of members into their artifact rows: habitual pairs ranked and cut to ``k_habitual``, stretch
-pairs built, scored and cut by :func:`~engine.train.tables.top_stretch`. Whatever runs the blocks (this
+rates and popularity, co-occurrence, the neighbour pool, each member's purchase rows), the fitted
+category LightFM model and both rankers. :func:`challenge_blocks` cuts the members into blocks, each
+carrying its own habitual pairs (features and LightFM scores; item-level statistics are over all
+members, so they are built before the split). :func:`score_block` turns one block into its members'
+artifact rows: habitual pairs ranked and cut to ``k_habitual``, stretch pairs built, scored and cut by
+:func:`~engine.train.tables.top_stretch`. Whatever runs the blocks (this
 process or Ray, :mod:`engine.batch`), the same blocks go through the same function, so the artifact is
 the same to the bit.
 """
@@ -34,10 +35,6 @@ class ScoringInputs:
     ----------
     stretch
         The stretch inputs at the challenge week.
-    habitual
-        Habitual pairs of every member with features and LightFM scores, sorted by member (stable).
-    habitual_starts
-        Member ``m``'s habitual pairs are rows ``habitual_starts[m]:habitual_starts[m + 1]``.
     category_model
         The category LightFM model fitted through the challenge week.
     habitual_ranker, stretch_ranker
@@ -47,53 +44,64 @@ class ScoringInputs:
     """
 
     stretch: StretchInputs
-    habitual: pd.DataFrame
-    habitual_starts: np.ndarray
     category_model: LightFMModel
     habitual_ranker: Ranker
     stretch_ranker: Ranker
     candidates: CandidateParams
 
 
+@dataclass(frozen=True)
+class ScoringBlock:
+    """One unit of work: a block of consecutive active members and their own habitual pairs.
+
+    The habitual pairs (features and LightFM scores, built over all members because item statistics
+    need them all) travel with their block rather than with the shared inputs, so a worker only
+    receives the pairs of the blocks it scores.
+    """
+
+    members: np.ndarray
+    habitual: pd.DataFrame
+
+
 def scoring_inputs(
     stretch: StretchInputs,
-    habitual: pd.DataFrame,
     category_model: LightFMModel,
     rankers: tuple[Ranker, Ranker],
     candidates: CandidateParams,
-    n_members: int,
 ) -> ScoringInputs:
-    """The shared inputs of :func:`score_block`; ``rankers`` are the (habitual, stretch) rankers.
+    """The shared inputs of :func:`score_block`; ``rankers`` are the (habitual, stretch) rankers."""
+    return ScoringInputs(stretch, category_model, *rankers, candidates)
 
-    Every member with habitual pairs is active before the cutoff, so it is in exactly one block.
+
+def challenge_blocks(
+    inputs: ScoringInputs, habitual: pd.DataFrame, member_block: int, n_members: int
+) -> list[ScoringBlock]:
+    """The active members in consecutive blocks of ``member_block``, each with its habitual pairs.
+
+    Every member with habitual pairs is active before the cutoff, so each pair goes to exactly one
+    block; a member's pairs keep their order.
     """
     habitual = habitual.sort_values(MEMBER_IDX, kind="stable").reset_index(drop=True)
     members = habitual[MEMBER_IDX].to_numpy()
-    outside = np.setdiff1d(np.unique(members), stretch.members)
+    outside = np.setdiff1d(np.unique(members), inputs.stretch.members)
     if outside.size:  # an invariant of History: a member with purchases is active
         raise ValueError(f"habitual pairs of {outside.size} member(s) not active before the cutoff")
     starts = np.searchsorted(members, np.arange(n_members + 1))
-    return ScoringInputs(stretch, habitual, starts, category_model, *rankers, candidates)
+    blocks = []
+    for block in member_blocks(inputs.stretch.members, member_block):
+        lo, hi = (starts[block[0]], starts[block[-1] + 1]) if len(block) else (0, 0)
+        blocks.append(ScoringBlock(block, habitual.iloc[lo:hi]))
+    return blocks
 
 
-def challenge_blocks(inputs: ScoringInputs, member_block: int) -> list[np.ndarray]:
-    """The active members in consecutive blocks of ``member_block`` (the training config's)."""
-    return list(member_blocks(inputs.stretch.members, member_block))
-
-
-def score_block(inputs: ScoringInputs, members: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+def score_block(inputs: ScoringInputs, block: ScoringBlock) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One block's artifact rows: (habitual top ``k_habitual``, stretch top ``k_stretch``) with ranks.
 
-    ``members`` is a block of consecutive ``inputs.stretch.members``. Per member, so the rows of a block
-    are those the member gets in any other block of the same size.
+    Per member, so the rows of a block are those the member gets in any other block of the same size.
     """
-    if len(members):
-        lo, hi = inputs.habitual_starts[members[0]], inputs.habitual_starts[members[-1] + 1]
-        hab = inputs.habitual.iloc[lo:hi]
-    else:
-        hab = inputs.habitual.iloc[:0]
-    hab = hab.assign(score=inputs.habitual_ranker.predict_proba(hab))
+    hab = block.habitual.assign(score=inputs.habitual_ranker.predict_proba(block.habitual))
     hab_top = top_k_per_member(hab, "score", inputs.candidates.k_habitual)
+    members = block.members
     pairs = stretch_block(inputs.stretch, members)
     lfm = inputs.category_model.score_pairs(pairs[MEMBER_IDX].to_numpy(), pairs[CATEGORY_IDX].to_numpy())
     pairs = with_lfm(pairs, lfm)

@@ -177,17 +177,10 @@ def fit_candidates(
     now = builder.challenge(as_of_week)
     # Scored and cut down to what the artifact keeps one block of members at a time, by whatever
     # engine ``mapper`` is (this process by default): the shared inputs are built once.
-    inputs = scoring_inputs(
-        now.stretch,
-        now.habitual,
-        builder.category_model,
-        (hab_ranker, st_ranker),
-        config.candidates,
-        len(history.members),
-    )
-    blocks = challenge_blocks(inputs, config.features.member_block)
+    inputs = scoring_inputs(now.stretch, builder.category_model, (hab_ranker, st_ranker), config.candidates)
+    blocks = challenge_blocks(inputs, now.habitual, config.features.member_block, len(history.members))
     scored = (mapper or InProcessMapper()).map(score_block, inputs, blocks)
-    del inputs
+    del inputs, blocks
     habitual = concat_blocks(hab for hab, _ in scored)
     stretch = concat_blocks(st for _, st in scored)
     del scored
