@@ -370,7 +370,7 @@ def _drops(members: pd.DataFrame) -> list[TierDrop | None]:
     ]
 
 
-def _member_index(artifact: CandidateArtifact) -> tuple[pd.Index, list[str]]:
+def member_index(artifact: CandidateArtifact) -> tuple[pd.Index, list[str]]:
     """Every member of the artifact (members table first, then any only seen in candidates) and tiers."""
     members = artifact.members
     ids = pd.Index(members[MEMBER_ID].tolist())
@@ -474,7 +474,7 @@ _Grouped = tuple[
 
 def _grouped(artifact: CandidateArtifact) -> _Grouped:
     """Members, tiers, all candidates in member-then-rank order, and each member's slice bounds."""
-    index, tiers = _member_index(artifact)
+    index, tiers = member_index(artifact)
     habitual = artifact.habitual.sort_values("rank", kind="stable")
     stretch = artifact.stretch.sort_values("rank", kind="stable")
     h_order, h_start, h_end = _group_bounds(index, habitual[MEMBER_ID])

@@ -18,7 +18,9 @@ handler and a single CLI wrapper turn any of them into ``{"error": ..., "detail"
     ├── Unauthorized                 401 / exit 6   a call without a valid API key
     ├── Forbidden                    403 / exit 6   a valid API key without the call's scope
     ├── Conflict                     409 / exit 6   a write that would contradict stored state
-    └── StoreUnavailable             503 / exit 7   the online store (Redis) cannot be reached
+    ├── StoreUnavailable             503 / exit 7   the online store (Redis) cannot be reached
+    └── BatchEngineError             500 / exit 8   the distributed batch engine (Ray) is not installed,
+                                                      cannot be reached, or a member block failed on it
 
 Library exceptions are wrapped with ``raise StoreUnavailable(...) from exc`` so callers handle ours only.
 Messages and details are passed through :func:`engine.redaction.redact` when the error is built, so a
@@ -134,3 +136,9 @@ class StoreUnavailable(OfferEngineError):
 
     http_status = 503
     exit_code = 7
+
+
+class BatchEngineError(OfferEngineError):
+    """The distributed batch engine is not installed, cannot be reached, or a member block failed on it."""
+
+    exit_code = 8

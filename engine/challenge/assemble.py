@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from engine.batch.mapper import BlockMapper, InProcessMapper
 from engine.candidates import (
     Catalog,
     HabitualCandidate,
@@ -20,9 +21,8 @@ from engine.candidates import (
     ItemInfo,
     MemberCandidates,
     StretchCandidate,
-    iter_member_candidates,
-    paused_gc,
 )
+from engine.challenge.blocks import AssemblyInputs, MemberBlock, assemble_block, split_members
 from engine.challenge.model import Candidate, Challenge, Fields, _outcomes, _pick, no_offer
 from engine.challenge.winback import member_policy, winback_fields
 from engine.rules.budget import BudgetPrices, ShadowPrice, allocate_budget, tie_key
@@ -370,28 +370,26 @@ def assemble_week(
     week: int,
     history: Mapping[Id, MemberHistory] | None = None,
     signals: Mapping[Id, MemberSignals] | None = None,
+    *,
+    mapper: BlockMapper | None = None,
+    block_members: int | None = None,
 ) -> tuple[list[Challenge], BudgetPrices]:
-    """Every member's challenge for ``week`` under the weekly budgets, and the budgets' shadow prices."""
-    catalog = Catalog.from_artifact(artifact)
-    version = rules_version(rules)
-    model_version = artifact.manifest.model_version
-    history = history or {}
-    signals = signals or {}
-    # the batch allocates millions of small acyclic objects that all stay alive: see paused_gc
-    with paused_gc():
-        challenges = [
-            assemble_challenge(
-                member,
-                catalog,
-                rules,
-                week,
-                history=history.get(member.member_id),
-                signals=signals.get(member.member_id),
-                model_version=model_version,
-                rules_version=version,
-            )
-            for member in iter_member_candidates(artifact)
-        ]
+    """Every member's challenge for ``week`` under the weekly budgets, and the budgets' shadow prices.
+
+    Members are assembled block by block by ``mapper`` (default: this process, one block of everyone;
+    ``block_members`` per block otherwise) with :func:`~engine.challenge.blocks.assemble_block`; the
+    budgets are then allocated over all of them at once. Any mapper and block size give the same week.
+    ``signals`` are the members' negative signals (:mod:`engine.rules.negative`; none: the base rate).
+    """
+    mapper = mapper or InProcessMapper()
+    inputs = AssemblyInputs(
+        Catalog.from_artifact(artifact), rules, week, artifact.manifest.model_version, rules_version(rules)
+    )
+    if block_members is None:
+        blocks = [MemberBlock(artifact, history or {}, signals or {})]
+    else:
+        blocks = split_members(artifact, block_members, history, signals)
+    challenges = [c for block in mapper.map(assemble_block, inputs, blocks) for c in block]
     return allocate_week(challenges, rules.budget)
 
 
@@ -400,6 +398,9 @@ def assemble_batch(
     rules: RulesConfig,
     week: int,
     history: Mapping[Id, MemberHistory] | None = None,
+    *,
+    mapper: BlockMapper | None = None,
+    block_members: int | None = None,
 ) -> list[Challenge]:
     """Every member's challenge for ``week``, with the weekly budget applied across members."""
-    return assemble_week(artifact, rules, week, history)[0]
+    return assemble_week(artifact, rules, week, history, mapper=mapper, block_members=block_members)[0]

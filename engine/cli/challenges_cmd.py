@@ -14,9 +14,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from engine.artifact import CandidateArtifact
+    from engine.batch import BatchConfig, BlockMapper
     from engine.train.config import TrainConfig
 
 DEFAULT_RULES = CONFIG_DIR / "rules.toml"
+DEFAULT_BATCH = CONFIG_DIR / "batch.toml"
 
 
 def register(app: typer.Typer) -> None:
@@ -43,6 +45,15 @@ def register(app: typer.Typer) -> None:
         data_config: Path = typer.Option(
             CONFIG_DIR / "data.toml", "--data-config", help="Data config (TOML)."
         ),
+        batch_file: Path = typer.Option(
+            DEFAULT_BATCH, "--batch-config", help="Batch engine TOML file (single process or Ray)."
+        ),
+        engine: str | None = typer.Option(
+            None, "--engine", help="single | ray: overrides [engine] type of the batch config."
+        ),
+        address: str | None = typer.Option(
+            None, "--address", help="Ray address (local, auto, ray://head:10001); implies --engine ray."
+        ),
     ) -> None:
         """Assemble every member's challenge for WEEK and write the Parquet file.
 
@@ -54,27 +65,41 @@ def register(app: typer.Typer) -> None:
         reward_cost, expected_profit, status (issued | no_offer), reason, then extra columns.
         The summary also gives the issued share per tier and of members active in the weeks before
         WEEK (the member-facing numbers of ``offers backtest``, windows from configs/backtest.toml).
+        Member blocks run in this process or on Ray (configs/batch.toml, --engine, --address); the
+        output is the same either way.
         """
         from engine.artifact import read_artifact
+        from engine.batch import open_mapper, resolve_engine
         from engine.challenge import assemble_batch, challenges_frame
         from engine.errors import ArtifactError
         from engine.rules.config import load_rules
 
         console = Console(stderr=True, soft_wrap=True)
         rules = load_rules(rules_file)  # fail on bad rules before spending minutes on training
-        if artifact is not None:
-            candidates = read_artifact(artifact)
-            if candidates.manifest.challenge_week != as_of:
-                raise ArtifactError(
-                    f"{artifact}: artifact is for week {candidates.manifest.challenge_week}, "
-                    f"not --as-of {as_of}"
+        batch = resolve_engine(batch_file, engine, address)
+        mapper = open_mapper(batch)
+        try:
+            if artifact is not None:
+                candidates = read_artifact(artifact)
+                if candidates.manifest.challenge_week != as_of:
+                    raise ArtifactError(
+                        f"{artifact}: artifact is for week {candidates.manifest.challenge_week}, "
+                        f"not --as-of {as_of}"
+                    )
+            else:
+                candidates = _trained_candidates(
+                    as_of, load_train_config_file(config), data_config, retrain, console, mapper
                 )
-        else:
-            candidates = _trained_candidates(
-                as_of, load_train_config_file(config), data_config, retrain, console
+            week = assemble_batch(candidates, rules, as_of, mapper=mapper, block_members=batch.block_members)
+            workers = len({s.worker for s in mapper.last_stats})
+            console.print(
+                f"batch engine {_engine_text(batch)}: {len(mapper.last_stats)} member block(s) of "
+                f"challenges on {workers} worker process(es)",
+                highlight=False,
             )
-        batch = assemble_batch(candidates, rules, as_of)
-        frame = challenges_frame(batch)
+        finally:
+            mapper.close()
+        frame = challenges_frame(week)
         out.parent.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(out, index=False)
         issued = frame[frame["status"] == "issued"]
@@ -82,7 +107,7 @@ def register(app: typer.Typer) -> None:
             f"{out}: {len(frame)} members, {len(issued)} issued, {len(frame) - len(issued)} no_offer; "
             f"expected reward cost {frame['expected_cost'].sum():,.2f}, "
             f"expected incremental profit {frame['expected_profit'].sum():,.2f} "
-            f"(model {candidates.manifest.model_version}, rules {batch[0].rules_version if batch else '-'})",
+            f"(model {candidates.manifest.model_version}, rules {week[0].rules_version if week else '-'})",
             highlight=False,
         )
         console.print(_issuance_line(frame, candidates, as_of), highlight=False)
@@ -96,7 +121,12 @@ def load_train_config_file(path: Path) -> TrainConfig:
 
 
 def _trained_candidates(
-    as_of: int, config: TrainConfig, data_config: Path, retrain: bool, console: Console
+    as_of: int,
+    config: TrainConfig,
+    data_config: Path,
+    retrain: bool,
+    console: Console,
+    mapper: BlockMapper,
 ) -> CandidateArtifact:
     """A reused model for ``as_of`` on this data, else a newly trained one (kept, never promoted)."""
     from dataclasses import replace
@@ -126,12 +156,17 @@ def _trained_candidates(
         "`--artifact DIR` uses an existing model instead) ...",
         highlight=False,
     )
-    built = build_candidates(dataset, as_of, config)
+    built = build_candidates(dataset, as_of, config, mapper=mapper)
     version = new_model_version(as_of, fingerprint)
     built = replace(built, manifest=replace(built.manifest, model_version=version))
     kept = write_artifact(built, root / version)
     console.print(f"kept as {kept} for the next run (not the champion)", highlight=False)
     return built
+
+
+def _engine_text(batch: BatchConfig) -> str:
+    engine = batch.engine
+    return f"ray at {engine.address}, {engine.workers} workers" if engine.type == "ray" else "single process"
 
 
 def _issuance_line(frame: pd.DataFrame, candidates: CandidateArtifact, as_of: int) -> str:

@@ -14,12 +14,14 @@ import numpy as np
 import pandas as pd
 
 from engine.artifact import CandidateArtifact, Manifest
+from engine.batch.mapper import BlockMapper, InProcessMapper
 from engine.data.prices import PRICE_COLUMNS, item_prices
 from engine.data.profiles import with_profiles
 from engine.data.schema import CATALOG_COLUMNS, CATEGORY, ITEM_ID, MEMBER_ID, SPEND_52W, TIER, WEEK, Dataset
 from engine.data.tiers import TiersConfig, derive_tiers, load_tiers_config, tier_drops
 from engine.errors import DataValidationError
 from engine.loyalty import LoyaltyInputs, load_ladder, load_segments, loyalty_table
+from engine.train.blocks import challenge_blocks, score_block, scoring_inputs
 from engine.train.categories import CategoryStats
 from engine.train.config import TrainConfig
 from engine.train.cutoffs import CutoffBuilder, CutoffFrames
@@ -30,7 +32,7 @@ from engine.train.history import CATEGORY_IDX, ITEM_IDX, MEMBER_IDX, History
 from engine.train.ranker import Ranker, RankerKind, select_ranker
 from engine.train.side import load_signals
 from engine.train.stretch import concat_blocks
-from engine.train.tables import cold_start_tables, top_k_per_member, top_stretch
+from engine.train.tables import cold_start_tables
 
 
 @dataclass
@@ -101,7 +103,11 @@ def _select(
 
 
 def fit_candidates(
-    dataset: Dataset, as_of_week: int, config: TrainConfig, model_version: str | None = None
+    dataset: Dataset,
+    as_of_week: int,
+    config: TrainConfig,
+    model_version: str | None = None,
+    mapper: BlockMapper | None = None,
 ) -> CandidateBuild:
     """Train on weeks ``< as_of_week`` and score candidates for the challenge week ``as_of_week``.
 
@@ -115,6 +121,9 @@ def fit_candidates(
         Training config.
     model_version
         Name written to the manifest; defaults to ``asof<week>-<fingerprint prefix>`` (deterministic).
+    mapper
+        Runs the challenge week's member blocks (:mod:`engine.batch`); default: this process. Any
+        mapper gives the same artifact.
 
     Returns
     -------
@@ -169,12 +178,15 @@ def fit_candidates(
     lap("ranker_fit_seconds")
 
     now = builder.challenge(as_of_week)
-    habitual = now.habitual.assign(score=hab_ranker.predict_proba(now.habitual))
-    # Scored and cut down to what the artifact keeps one block of members at a time.
-    stretch = concat_blocks(
-        top_stretch(block.assign(score=st_ranker.predict_proba(block)), config.candidates)
-        for block in builder.stretch_blocks(now.stretch, now.stretch.members)
-    )
+    # Scored and cut down to what the artifact keeps one block of members at a time, by whatever
+    # engine ``mapper`` is (this process by default): the shared inputs are built once.
+    inputs = scoring_inputs(now.stretch, builder.category_model, (hab_ranker, st_ranker), config.candidates)
+    blocks = challenge_blocks(inputs, now.habitual, config.features.member_block, len(history.members))
+    scored = (mapper or InProcessMapper()).map(score_block, inputs, blocks)
+    del inputs, blocks
+    habitual = concat_blocks(hab for hab, _ in scored)
+    stretch = concat_blocks(st for _, st in scored)
+    del scored
     lap("challenge_week_seconds")
 
     data = replace(data, catalog=priced)
@@ -198,7 +210,9 @@ def fit_candidates(
     return CandidateBuild(artifact, metrics, params, timings)
 
 
-def build_candidates(dataset: Dataset, as_of_week: int, config: TrainConfig) -> CandidateArtifact:
+def build_candidates(
+    dataset: Dataset, as_of_week: int, config: TrainConfig, mapper: BlockMapper | None = None
+) -> CandidateArtifact:
     """The candidate artifact for challenge week ``as_of_week``, trained on weeks before it only.
 
     Parameters
@@ -209,13 +223,15 @@ def build_candidates(dataset: Dataset, as_of_week: int, config: TrainConfig) -> 
         Cutoff and challenge week.
     config
         Training config.
+    mapper
+        Runs the challenge week's member blocks (default: this process).
 
     Returns
     -------
     CandidateArtifact
         Tables as documented in :mod:`engine.artifact`; the manifest's model version is deterministic.
     """
-    return fit_candidates(dataset, as_of_week, config).artifact
+    return fit_candidates(dataset, as_of_week, config, mapper=mapper).artifact
 
 
 def _loyalty(data: Dataset, members: pd.DataFrame, as_of_week: int, config: TrainConfig) -> pd.DataFrame:
@@ -243,9 +259,8 @@ def _tables(
     config: TrainConfig,
     tiers_config: TiersConfig,
 ) -> dict[str, pd.DataFrame]:
-    """The artifact's tables from scored habitual pairs and the stretch pairs kept by :func:`top_stretch`."""
-    cand = config.candidates
-    hab = top_k_per_member(habitual, "score", cand.k_habitual)
+    """The artifact's tables from the habitual and stretch pairs kept by :func:`score_block`."""
+    hab = habitual
     hab_out = pd.DataFrame(
         {
             MEMBER_ID: history.members.to_id(hab[MEMBER_IDX]),
