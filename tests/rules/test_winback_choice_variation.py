@@ -32,7 +32,7 @@ def _member(tier: str = "silver", drop: TierDrop | None = None, member_id: int =
         (HabitualCandidate(1, 0.5, 5, 8), HabitualCandidate(2, 0.4, 5, 8)),
         (StretchCandidate("SALAD", 0.1, 4, 0.0), StretchCandidate("LUNCH", 0.08, 5, 0.0)),
         frozenset({"SODA", "SNACKS"}),
-        drop,
+        drop=drop,
     )
 
 
