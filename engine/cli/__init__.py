@@ -17,6 +17,7 @@ from engine.cli import (
     data_cmd,
     experiment_cmd,
     lift_cmd,
+    report_cmd,
     rules_cmd,
     serve_cmd,
     train_cmd,
@@ -39,6 +40,7 @@ for module in (
     backtest_cmd,
     experiment_cmd,
     lift_cmd,
+    report_cmd,
 ):
     module.register(app)
 
