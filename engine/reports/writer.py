@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display; before any chart is drawn
 
+import numpy as np
 import pandas as pd
 
 from engine.reports.model import Report
@@ -33,14 +34,20 @@ def _cell(value: object) -> str:
 
 
 def markdown_table(table: pd.DataFrame, rows: int) -> str:
-    """The first ``rows`` rows of ``table`` as a Markdown table (numbers readable, ``|`` escaped)."""
+    """The first ``rows`` rows of ``table`` as a Markdown table (numbers readable, ids as written,
+    ``|`` escaped)."""
     head = table.head(rows)
     lines = [
         "| " + " | ".join(str(c) for c in head.columns) + " |",
         "|" + "---|" * len(head.columns),
     ]
+    ids = [str(c).endswith("_id") for c in head.columns]
     for record in head.itertuples(index=False):
-        lines.append("| " + " | ".join(_cell(v.item() if hasattr(v, "item") else v) for v in record) + " |")
+        cells = [
+            str(v) if is_id else _cell(v.item() if isinstance(v, np.generic) else v)
+            for v, is_id in zip(record, ids, strict=True)
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     if len(table) > rows:
         lines.append(f"\n({rows} of {len(table):,} rows shown)")
     return "\n".join(lines)
