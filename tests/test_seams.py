@@ -45,6 +45,8 @@ def _engine_imports(folder: Path) -> dict[str, set[str]]:
         ("serve", ("engine.train", "engine.backtest", "engine.cli")),
         ("challenge", ("engine.serve", "engine.train", "engine.backtest", "engine.experiments")),
         ("artifact.py", ("engine.train", "engine.serve", "engine.rules")),
+        # reports read data and saved challenges; they never train, serve or call the CLI
+        ("reports", ("engine.train", "engine.serve", "engine.cli", "engine.experiments")),
     ],
 )
 def test_stage_imports_nothing_downstream(where: str, forbidden: tuple[str, ...]) -> None:

@@ -25,13 +25,13 @@ from engine.reports.offers import ISSUED, offer_rows
 NAME = "offer-economics"
 
 
-def _summary(rows: pd.DataFrame) -> dict[str, float]:
+def _summary(rows: pd.DataFrame) -> dict[str, float | int]:
     issued = rows[rows["issued"]]
     n, k = len(rows), len(issued)
     return {
-        "members": float(n),
-        "issued": float(k),
-        "withheld": float(n - k),
+        "members": n,
+        "issued": k,
+        "withheld": n - k,
         "issue_rate": k / n if n else math.nan,
         "reward_value": float(issued["reward_value"].sum()),
         "mean_reward_value": float(issued["reward_value"].mean()) if k else math.nan,

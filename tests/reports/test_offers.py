@@ -83,7 +83,7 @@ def test_offer_economics_totals_and_reasons(config: ReportsConfig) -> None:
     data = report_data(_history([1, 2, 3, 4]) + window, ITEMS, members=[5], challenges=frame)
     report = run_report("offer-economics", data, config)
     n = report.numbers
-    assert (n["members"], n["issued"], n["withheld"]) == (5, 2.0, 3.0)
+    assert (n["members"], n["issued"], n["withheld"]) == (5, 2, 3)
     assert n["expected_reward_cost"] == pytest.approx(1.5)  # 2.0 x 0.5 + 1.0 x 0.5
     assert n["expected_profit"] == pytest.approx(1.0)
     assert n["completion_rate"] == pytest.approx(0.5)
