@@ -130,4 +130,5 @@ def build(data: ReportData, cutoff: int, config: ReportsConfig) -> Report:
             "lorenz": curve,
         },
         figures={"lorenz": _figure(curve, params.top_share, top, g)},
+        in_markdown=("deciles", "by_tier"),
     )

@@ -60,6 +60,7 @@ class FairnessParams(StrictModel):
     """When a gap in value received between groups is flagged."""
 
     max_ratio: float = Field(gt=1)
+    confidence: float = Field(gt=0, lt=1)
     min_group_members: int = Field(ge=1)
     by_design: tuple[str, ...] = ()
 

@@ -3,10 +3,16 @@ gaps beyond a configured ratio flagged.
 
 For each grouping of :func:`~engine.reports.groups.member_groups` (tier, activity, age, income,
 household size, kids, and any grouping added there) and each metric, every group's value per member is
-compared with the best-served group of the same grouping: ``ratio_to_best = value / best value``. A
-group is flagged when ``ratio_to_best < 1 / max_ratio``, it has at least ``min_group_members``
-members (smaller groups are shown, never flagged) and the gap is not one the programme makes on purpose
-(``by_design``, e.g. gold and diamond members get fewer offers of higher value).
+compared with the value over all members: ``ratio = value / overall``. A group is flagged when it
+receives less than the overall value divided by ``max_ratio`` *and* that is not chance: even the top of
+its confidence interval (``value + z x se``, ``confidence`` two-sided, ``se`` the standard error of a
+group of its size drawn from all members) stays below ``overall / max_ratio``. Rare outcomes (a
+completion rate under 1%) otherwise put most small groups at ratio 0 or far above 1 from one completion
+more or less. Groups with fewer than ``min_group_members``
+members (for completion: issued members) are shown, never flagged, and gaps the programme makes on
+purpose (``by_design``, e.g. gold and diamond members get fewer offers of higher value) are shown as such.
+The overall value, not the best group's, is the reference: the best of many small groups is high by
+luck.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from scipy.stats import norm
 
 from engine.reports.config import FairnessParams, ReportsConfig
 from engine.reports.data import ReportData
@@ -37,51 +44,78 @@ METRICS: Mapping[str, str] = {
 _ISSUED_ONLY = frozenset({"completion"})
 
 
+def _mean_and_sd(values: pd.Series) -> tuple[float, float, int]:
+    values = values.dropna()
+    n = len(values)
+    if n == 0:
+        return math.nan, math.nan, 0
+    return float(values.mean()), float(values.std(ddof=1)) if n > 1 else math.nan, n
+
+
+def _metric_values(part: pd.DataFrame, metric: str) -> pd.Series:
+    source = part[part["issued"]] if metric in _ISSUED_ONLY else part
+    return pd.to_numeric(source[METRICS[metric]], errors="coerce").astype("float64")
+
+
 def group_values(rows: pd.DataFrame, grouping: str, unknown: str) -> pd.DataFrame:
-    """Per level of ``grouping``: members, issued and the mean of each metric (long form)."""
+    """Per level of ``grouping`` and metric: members, issued, the mean (``value``), how many values it
+    is over (``n``), the same metric over all rows (``overall``) and the standard error the group's mean
+    would have if its members were like everyone (``se`` = the standard deviation over all rows /
+    sqrt(n)): a group's own spread says nothing when it saw none of a rare outcome."""
     out = []
+    overall = {metric: _mean_and_sd(_metric_values(rows, metric)) for metric in METRICS}
     for level in ordered_levels(grouping, rows[grouping].unique(), unknown):
         part = rows[rows[grouping] == level]
-        issued = part[part["issued"]]
-        for metric, column in METRICS.items():
-            source = issued if metric in _ISSUED_ONLY else part
-            values = pd.to_numeric(source[column], errors="coerce").astype("float64")
+        for metric in METRICS:
+            value, _, n = _mean_and_sd(_metric_values(part, metric))
+            mean, sd, _ = overall[metric]
             out.append(
                 {
                     "grouping": grouping,
                     "group": level,
                     "metric": metric,
                     "members": int(part["member_id"].nunique()),
-                    "issued": len(issued),
-                    "value": float(values.mean()) if values.notna().any() else math.nan,
+                    "issued": int(part["issued"].sum()),
+                    "n": n,
+                    "value": value,
+                    "se": sd / math.sqrt(n) if n else math.nan,
+                    "overall": mean,
                 }
             )
     return pd.DataFrame(out)
 
 
 def flag_gaps(values: pd.DataFrame, params: FairnessParams) -> pd.DataFrame:
-    """Add ``best_group``, ``ratio_to_best``, ``by_design`` and ``flagged`` (see module docstring).
+    """Add ``ratio``, ``eligible``, ``by_design`` and ``flagged`` (see module docstring).
 
-    The best group is the highest value among groups of the same grouping and metric with at least
-    ``min_group_members`` members (for ``completion``: issued members); a metric whose best value is 0 or
-    unknown has no ratio and flags nothing.
+    ``values`` has ``grouping, group, metric, n, value, se, overall`` (:func:`group_values`). A metric
+    whose overall value is 0 or unknown has no ratio and flags nothing.
     """
     out = values.copy()
-    size = np.where(out["metric"].isin(_ISSUED_ONLY), out["issued"], out["members"])
-    out["eligible"] = (size >= params.min_group_members) & out["value"].notna()
-    best_value = out["value"].where(out["eligible"])
-    key = [out["grouping"], out["metric"]]
-    best = best_value.groupby(key).transform("max")
-    best_at = best_value.fillna(-np.inf).groupby(key).transform("idxmax")
-    out["best_group"] = np.where(best.notna(), out["group"].reindex(best_at.to_numpy()).to_numpy(), None)
+    z = float(norm.ppf(1 - (1 - params.confidence) / 2))
+    overall = out["overall"].to_numpy(dtype="float64")
+    value = out["value"].to_numpy(dtype="float64")
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["ratio_to_best"] = np.where(best > 0, out["value"] / best, np.nan)
-    names = out["grouping"] + "." + out["metric"]
-    out["by_design"] = names.isin(params.by_design)
-    out["flagged"] = (
-        out["eligible"] & (out["ratio_to_best"] < 1.0 / params.max_ratio) & ~out["by_design"]
-    ).fillna(False)
+        out["ratio"] = np.where(overall > 0, value / overall, np.nan)
+    out["eligible"] = (out["n"] >= params.min_group_members) & out["value"].notna()
+    out["by_design"] = (out["grouping"] + "." + out["metric"]).isin(params.by_design)
+    bar = overall / params.max_ratio
+    beyond = (value < bar) & (value + z * out["se"].to_numpy(dtype="float64") < bar)
+    out["flagged"] = out["eligible"] & beyond & (overall > 0) & ~out["by_design"]
     return out.astype({"flagged": bool, "eligible": bool, "by_design": bool})
+
+
+def summary_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per group: members, issued, each metric's value and the metrics flagged."""
+    keys = ["grouping", "group"]
+    wide = table.pivot_table(index=keys, columns="metric", values="value", sort=False, dropna=False)
+    wide = wide.reindex(columns=list(METRICS))
+    wide.columns.name = None
+    counts = table.drop_duplicates(keys).set_index(keys)[["members", "issued"]]
+    flagged = table[table["flagged"]].groupby(keys, sort=False)["metric"].agg(", ".join)
+    out = counts.join(wide)
+    out["flagged"] = flagged.reindex(out.index).fillna("")
+    return out.reset_index()
 
 
 def _figure(table: pd.DataFrame, params: FairnessParams) -> Figure:
@@ -98,9 +132,7 @@ def _figure(table: pd.DataFrame, params: FairnessParams) -> Figure:
         x = np.arange(len(levels))
         for i, metric in enumerate(metrics):
             m = part[part["metric"] == metric].set_index("group").reindex(levels)
-            bars = ax.bar(
-                x + (i - len(metrics) / 2 + 0.5) * width, m["ratio_to_best"].fillna(0), width, label=metric
-            )
+            bars = ax.bar(x + (i - len(metrics) / 2 + 0.5) * width, m["ratio"].fillna(0), width, label=metric)
             for bar, flagged in zip(bars, m["flagged"].fillna(False), strict=True):
                 if flagged:
                     bar.set_edgecolor("red")
@@ -108,11 +140,11 @@ def _figure(table: pd.DataFrame, params: FairnessParams) -> Figure:
         ax.axhline(1 / params.max_ratio, color="red", linestyle="--", linewidth=0.8)
         ax.set_xticks(x, levels, rotation=45, ha="right", fontsize=7)
         ax.set_title(grouping, fontsize=9)
-        ax.set_ylim(0, 1.1)
+        ax.axhline(1.0, color="grey", linewidth=0.6)
     for ax in axes[len(groupings) :]:
         ax.set_visible(False)
     axes[0].legend(fontsize=6, loc="lower left")
-    fig.supylabel("value per member / best group's (red edge: flagged)")
+    fig.supylabel("value per member / all members' (red edge: flagged)")
     fig.tight_layout()
     return fig
 
@@ -134,8 +166,9 @@ def build(data: ReportData, cutoff: int, config: ReportsConfig) -> Report:
             "value, 0 without a challenge), `expected_reward_value` (reward value x P(complete | offer)), "
             "`completion` (of issued challenges, the share completed in the window with no offer shown: "
             "the backtest's measure) and `realised_reward_value` (reward earned by those completions). "
-            "Each group is compared with the best-served group of its grouping: `ratio_to_best`; a group "
-            f"is flagged when below 1/{params.max_ratio:g} = {1 / params.max_ratio:.2f} of the best, with "
+            "Each group is compared with all members: `ratio` = group value / overall value. A group is "
+            f"flagged when it gets less than 1/{params.max_ratio:g} = {1 / params.max_ratio:.2f} of the "
+            f"overall value and even the top of its {params.confidence:.0%} confidence interval does, with "
             f"at least {params.min_group_members} members (issued members for completion), unless the gap "
             f"is by design ({', '.join(params.by_design) or 'none'}). Members without demographics are "
             f"their own `{config.groups.unknown}` group."
@@ -147,7 +180,8 @@ def build(data: ReportData, cutoff: int, config: ReportsConfig) -> Report:
             "flagged_gaps": len(flags),
             "flagged": "; ".join(f"{r.grouping}={r.group} {r.metric}" for r in flags.itertuples()) or "none",
         },
-        tables={"flags": flags, "by_group": table},
+        tables={"flags": flags, "summary": summary_table(table), "by_group": table},
+        in_markdown=("flags", "summary"),
         figures={"fairness": _figure(table, params)},
         notes=notes,
     )

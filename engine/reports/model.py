@@ -37,6 +37,8 @@ class Report:
         Charts, each written as ``<name>.png``.
     notes
         Caveats the reader must know (data missing, horizons cut short).
+    in_markdown
+        The tables ``report.md`` shows (default: every table); the others are in the files only.
     """
 
     name: str
@@ -47,6 +49,13 @@ class Report:
     tables: dict[str, pd.DataFrame]
     figures: dict[str, Figure] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    in_markdown: tuple[str, ...] | None = None
+
+    def markdown_tables(self) -> dict[str, pd.DataFrame]:
+        """The tables ``report.md`` shows, in order."""
+        if self.in_markdown is None:
+            return self.tables
+        return {name: self.tables[name] for name in self.in_markdown}
 
     def to_dict(self) -> dict[str, Any]:
         """The numbers and every table as plain JSON-ready data (NaN as ``None``)."""

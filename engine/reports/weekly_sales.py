@@ -96,5 +96,6 @@ def build(data: ReportData, cutoff: int, config: ReportsConfig) -> Report:
         },
         tables={"weekly_totals": totals, "by_department": by_department},
         figures={"weekly_sales": _figure(totals, by_department)},
+        in_markdown=("weekly_totals",),
         notes=notes,
     )

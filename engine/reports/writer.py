@@ -60,9 +60,12 @@ def render_markdown(report: Report, rows: int, command: str) -> str:
     parts += [f"- {k}: {_cell(v)}" for k, v in report.numbers.items()]
     for name in report.figures:
         parts += ["", f"![{name}]({name}.png)"]
-    for name, table in report.tables.items():
+    for name, table in report.markdown_tables().items():
         parts += ["", f"## {name}", "", f"Full table: `{name}.csv`, `{name}.parquet`.", ""]
         parts.append(markdown_table(table, rows))
+    hidden = [name for name in report.tables if name not in report.markdown_tables()]
+    if hidden:
+        parts += ["", "Also written: " + ", ".join(f"`{n}.csv`/`{n}.parquet`" for n in hidden) + "."]
     if report.notes:
         parts += ["", "## Notes", ""] + [f"- {n}" for n in report.notes]
     return "\n".join(parts) + "\n"

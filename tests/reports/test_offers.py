@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -97,47 +98,57 @@ def test_offer_economics_totals_and_reasons(config: ReportsConfig) -> None:
 
 
 def test_fairness_flags_a_constructed_gap(config: ReportsConfig) -> None:
-    # 40 members with demographics "A" all issued; 40 with "B" of whom 20 issued: offers 1.0 vs 0.5
-    members = list(range(1, 81))
+    # 200 members with age "A" all issued; 200 with "B" of whom 100 issued: offers 1.0 vs 0.5, overall 0.75
+    members = list(range(1, 401))
     frame = challenges(
-        [(m, "issued", "issued", 1.0) if m <= 60 else (m, "no_offer", "budget", 0.0) for m in members]
+        [(m, "issued", "issued", 1.0) if m <= 300 else (m, "no_offer", "budget", 0.0) for m in members]
     )
-    demographics = pd.DataFrame({"member_id": members, "age": ["A"] * 40 + ["B"] * 40})
+    demographics = pd.DataFrame({"member_id": members, "age": ["A"] * 200 + ["B"] * 200})
     data = report_data(_history(members), ITEMS, demographics=demographics, challenges=frame)
     report = run_report("fairness", data, config)
     table = report.tables["by_group"].set_index(["grouping", "group", "metric"])
-    assert table.loc[("age", "B", "offers"), "value"] == pytest.approx(0.5)
-    assert table.loc[("age", "B", "offers"), "ratio_to_best"] == pytest.approx(0.5)
-    assert table.loc[("age", "B", "offers"), "best_group"] == "A"
-    assert bool(table.loc[("age", "B", "offers"), "flagged"])
-    assert not bool(table.loc[("age", "A", "offers"), "flagged"])
+    b_offers = table.loc[("age", "B", "offers")]
+    assert b_offers["value"] == pytest.approx(0.5)
+    assert b_offers["overall"] == pytest.approx(0.75)
+    assert b_offers["ratio"] == pytest.approx(0.5 / 0.75)
+    # the standard error of a group of 200 drawn from everyone: sd of 300 ones and 100 zeros / sqrt(200)
+    assert b_offers["se"] == pytest.approx(np.std([1.0] * 300 + [0.0] * 100, ddof=1) / np.sqrt(200))
+    assert bool(b_offers["flagged"])  # 0.5 + 1.96 x 0.031 = 0.56 < 0.75 / 1.25 = 0.6
+    assert not bool(table.loc[("age", "A", "offers"), "flagged"])  # served above the overall value
     assert bool(table.loc[("age", "B", "reward_value"), "flagged"])
+    assert not bool(table.loc[("age", "B", "completion"), "flagged"])  # nobody completes: overall 0
     flagged = set(zip(report.tables["flags"]["grouping"], report.tables["flags"]["metric"], strict=True))
-    assert ("age", "offers") in flagged
-    assert not any(g == "tier" for g, _ in flagged)  # gold holds one member: too few to flag
+    assert flagged == {("age", "offers"), ("age", "reward_value"), ("age", "expected_reward_value")}
+    summary = report.tables["summary"].set_index(["grouping", "group"])
+    assert summary.loc[("age", "B"), "flagged"] == "offers, reward_value, expected_reward_value"
+    assert summary.loc[("age", "A"), "offers"] == pytest.approx(1.0)
 
 
-def test_fairness_ratio_small_groups_and_by_design(config: ReportsConfig) -> None:
+def test_fairness_ratio_noise_small_groups_and_by_design(config: ReportsConfig) -> None:
     values = pd.DataFrame(
         {
-            "grouping": ["income"] * 3 + ["tier"] * 2,
-            "group": ["low", "high", "tiny", "bronze", "gold"],
+            "grouping": ["income"] * 4 + ["tier"],
+            "group": ["low", "noisy", "tiny", "high", "gold"],
             "metric": "offers",
-            "members": [100, 100, 5, 100, 100],
-            "issued": [80, 100, 0, 100, 50],
-            "value": [0.81, 1.0, 0.0, 1.0, 0.5],
+            "n": [100, 100, 5, 100, 100],
+            "value": [0.81, 0.5, 0.0, 1.0, 0.5],
+            "se": [0.01, 0.2, 0.0, 0.0, 0.01],
+            "overall": 1.0,
         }
     )
     params = config.fairness.model_copy(
-        update={"max_ratio": 1.25, "min_group_members": 30, "by_design": ("tier.offers",)}
+        update={"max_ratio": 1.25, "confidence": 0.95, "min_group_members": 30, "by_design": ("tier.offers",)}
     )
     out = flag_gaps(values, params).set_index("group")
     assert not out.loc["low", "flagged"]  # 0.81 >= 1 / 1.25 = 0.8
+    assert not out.loc["noisy", "flagged"]  # 0.5 + 1.96 x 0.2 = 0.89: could be chance
     assert not out.loc["tiny", "flagged"]  # 5 members: shown, never flagged
     assert not out.loc["gold", "flagged"]
     assert out.loc["gold", "by_design"]
     stricter = flag_gaps(values, params.model_copy(update={"max_ratio": 1.2})).set_index("group")
-    assert stricter.loc["low", "flagged"]  # 0.81 < 1 / 1.2
+    assert stricter.loc["low", "flagged"]  # 0.81 + 1.96 x 0.01 = 0.83 < 1 / 1.2 = 0.833
+    looser = flag_gaps(values, params.model_copy(update={"confidence": 0.5})).set_index("group")
+    assert looser.loc["noisy", "flagged"]  # 0.5 + 0.674 x 0.2 = 0.63 < 0.8
 
 
 def test_group_values_completion_is_over_issued_members_only() -> None:
@@ -152,10 +163,12 @@ def test_group_values_completion_is_over_issued_members_only() -> None:
             "realised_reward_value": [1.0, 0.0, 0.0],
         }
     )
-    got = group_values(rows, "age", "unknown").set_index("metric")["value"]
-    assert got["offers"] == pytest.approx(2 / 3)
-    assert got["completion"] == pytest.approx(1 / 2)
-    assert got["realised_reward_value"] == pytest.approx(1 / 3)
+    got = group_values(rows, "age", "unknown").set_index("metric")
+    assert got.loc["offers", "se"] == pytest.approx(np.std([1.0, 1.0, 0.0], ddof=1) / np.sqrt(3))
+    assert got.loc["offers", "value"] == pytest.approx(2 / 3)
+    assert got.loc["completion", "value"] == pytest.approx(1 / 2)
+    assert got.loc["completion", "n"] == 2
+    assert got.loc["realised_reward_value", "value"] == pytest.approx(1 / 3)
 
 
 def test_offer_reports_need_a_challenges_file(config: ReportsConfig) -> None:
