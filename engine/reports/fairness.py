@@ -42,6 +42,8 @@ METRICS: Mapping[str, str] = {
     "realised_reward_value": "realised_reward_value",  # reward earned by completing, per member and week
 }
 _ISSUED_ONLY = frozenset({"completion"})
+#: Top of the chart's ratio axis.
+_Y_MAX = 2.0
 
 
 def _mean_and_sd(values: pd.Series) -> tuple[float, float, int]:
@@ -141,11 +143,13 @@ def _figure(table: pd.DataFrame, params: FairnessParams) -> Figure:
         ax.set_xticks(x, levels, rotation=45, ha="right", fontsize=7)
         ax.set_title(grouping, fontsize=9)
         ax.axhline(1.0, color="grey", linewidth=0.6)
+        ax.set_ylim(0, _Y_MAX)  # rare outcomes reach ratios of 10+ in small groups; the gaps are below 1
     for ax in axes[len(groupings) :]:
         ax.set_visible(False)
-    axes[0].legend(fontsize=6, loc="lower left")
-    fig.supylabel("value per member / all members' (red edge: flagged)")
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(metrics), fontsize=8)
+    fig.supylabel(f"value per member / all members' (red edge: flagged; cut at {_Y_MAX:g})")
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     return fig
 
 
