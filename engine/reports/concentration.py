@@ -9,10 +9,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from engine.backtest.metrics import gini
-from engine.data.schema import MEMBER_ID, SALES_VALUE, TIER
+from engine.data.schema import MEMBER_ID, SALES_VALUE
 from engine.reports.config import ReportsConfig
 from engine.reports.data import ReportData, window
-from engine.reports.groups import member_groups, ordered_levels
+from engine.reports.groups import GROUPINGS, member_groups, ordered_levels
 from engine.reports.model import Report
 
 NAME = "concentration"
@@ -66,14 +66,22 @@ def deciles(spend: np.ndarray) -> pd.DataFrame:
     )
 
 
-def _by_tier(spend: pd.Series, groups: pd.DataFrame, unknown: str) -> pd.DataFrame:
-    frame = groups.set_index(MEMBER_ID).reindex(spend.index)
-    frame = frame.assign(sales=spend.to_numpy(), **{TIER: frame[TIER].fillna(unknown)})
-    out = frame.groupby(TIER).agg(members=("sales", "size"), sales=("sales", "sum"))
-    out = out.reindex(ordered_levels(TIER, out.index, unknown))
-    out["share_of_members"] = out["members"] / out["members"].sum()
-    out["share_of_sales"] = out["sales"] / (out["sales"].sum() or 1.0)
-    return out.reset_index()
+def by_group(spend: pd.Series, groups: pd.DataFrame, unknown: str) -> pd.DataFrame:
+    """Members and sales per level of every grouping (:data:`GROUPINGS`), with their shares, long form."""
+    frame = groups.set_index(MEMBER_ID).reindex(spend.index).fillna(unknown)
+    frame = frame.assign(sales=spend.to_numpy())
+    total_members, total_sales = len(frame), frame["sales"].sum() or 1.0
+    parts = []
+    for grouping in GROUPINGS:
+        out = frame.groupby(grouping).agg(members=("sales", "size"), sales=("sales", "sum"))
+        out = out.reindex(ordered_levels(grouping, out.index, unknown)).rename_axis("group").reset_index()
+        out.insert(0, "grouping", grouping)
+        parts.append(out)
+    table = pd.concat(parts, ignore_index=True)
+    table["share_of_members"] = table["members"] / max(total_members, 1)
+    table["share_of_sales"] = table["sales"] / total_sales
+    table["mean_spend"] = table["sales"] / table["members"]
+    return table
 
 
 def _figure(curve: pd.DataFrame, share: float, top: float, g: float) -> Figure:
@@ -126,9 +134,9 @@ def build(data: ReportData, cutoff: int, config: ReportsConfig) -> Report:
         },
         tables={
             "deciles": deciles(values),
-            "by_tier": _by_tier(spend, groups, config.groups.unknown),
+            "by_group": by_group(spend, groups, config.groups.unknown),
             "lorenz": curve,
         },
         figures={"lorenz": _figure(curve, params.top_share, top, g)},
-        in_markdown=("deciles", "by_tier"),
+        in_markdown=("deciles", "by_group"),
     )

@@ -57,5 +57,9 @@ def test_weeks_outside_the_window_do_not_count(config: ReportsConfig) -> None:
     data = report_data([(1, 1, 100, 10, 50.0), (2, 1, 101, 1, 500.0)], ITEMS)
     report = run_report("concentration", data, short, cutoff=11)
     assert report.numbers["sales"] == pytest.approx(50.0)
-    by_tier = report.tables["by_tier"].set_index("tier")
-    assert by_tier["members"].sum() == 2
+    by_group = report.tables["by_group"]
+    tiers = by_group[by_group["grouping"] == "tier"].set_index("group")
+    assert tiers["members"].sum() == 2
+    assert tiers.loc["bronze", "sales"] == pytest.approx(50.0)
+    age = by_group[by_group["grouping"] == "age"].set_index("group")
+    assert age.loc["unknown", "share_of_members"] == pytest.approx(1.0)  # no demographics at all
