@@ -29,7 +29,7 @@ from engine.reports.config import FairnessParams, ReportsConfig
 from engine.reports.data import ReportData
 from engine.reports.groups import GROUPINGS, ordered_levels
 from engine.reports.model import Report
-from engine.reports.offers import offer_rows
+from engine.reports.offers import offer_rows, provenance
 
 NAME = "fairness"
 
@@ -182,6 +182,7 @@ def build(data: ReportData, cutoff: int, config: ReportsConfig) -> Report:
             "groupings": len(GROUPINGS),
             "max_ratio": params.max_ratio,
             "flagged_gaps": len(flags),
+            **provenance(data.challenges if data.challenges is not None else rows),
             "flagged": "; ".join(f"{r.grouping}={r.group} {r.metric}" for r in flags.itertuples()) or "none",
         },
         tables={"flags": flags, "summary": summary_table(table), "by_group": table},

@@ -20,7 +20,7 @@ from engine.reports.config import ReportsConfig
 from engine.reports.data import ReportData
 from engine.reports.groups import GROUPINGS, ordered_levels
 from engine.reports.model import Report
-from engine.reports.offers import ISSUED, offer_rows
+from engine.reports.offers import ISSUED, offer_rows, provenance
 
 NAME = "offer-economics"
 
@@ -98,6 +98,7 @@ def build(data: ReportData, cutoff: int, config: ReportsConfig) -> Report:
     summary: dict[str, float | int | str | None] = {"weeks": ", ".join(map(str, weeks))}
     summary.update(_summary(rows))
     summary["members"] = int(rows[MEMBER_ID].nunique())
+    summary.update(provenance(data.challenges if data.challenges is not None else rows))
     return Report(
         name=NAME,
         title="Offer economics",

@@ -44,6 +44,15 @@ def _as_member_ids(values: pd.Series, like: pd.Series) -> pd.Series:
     return values.astype(like.dtype) if like.dtype == object else values
 
 
+def provenance(challenges: pd.DataFrame) -> dict[str, str]:
+    """Which model and rules versions made the challenges (``-`` when the file does not say)."""
+    out = {}
+    for column in ("model_version", "rules_version"):
+        values = challenges[column].dropna().astype(str).unique() if column in challenges.columns else []
+        out[column] = ", ".join(sorted(values)) or "-"
+    return out
+
+
 def offer_rows(data: ReportData, config: ReportsConfig) -> tuple[pd.DataFrame, int, tuple[str, ...]]:
     """The saved challenges with each member's groups at the challenge week and their outcome.
 
