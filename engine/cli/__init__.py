@@ -19,6 +19,7 @@ from engine.cli import (
     data_cmd,
     experiment_cmd,
     lift_cmd,
+    report_cmd,
     rules_cmd,
     serve_cmd,
     train_cmd,
@@ -43,6 +44,7 @@ for module in (
     experiment_cmd,
     lift_cmd,
     console_cmd,
+    report_cmd,
 ):
     module.register(app)
 

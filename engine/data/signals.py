@@ -131,6 +131,20 @@ def _cj_demographics() -> pd.DataFrame:
     return out.astype(dict.fromkeys(DEMOGRAPHIC_COLUMNS, "str"))
 
 
+@lru_cache(maxsize=1)
+def read_complete_journey_demographics() -> pd.DataFrame:
+    """Complete Journey's demographics alone (``member_id`` and :data:`DEMOGRAPHIC_COLUMNS` as strings),
+    without reading the other side tables (the promotion calendar takes seconds and ~1 GB)."""
+    return _cj_demographics()
+
+
+@lru_cache(maxsize=2)
+def read_complete_journey_coupons(week_start: date) -> pd.DataFrame:
+    """Complete Journey's coupon redemptions per member and week alone (``member_id, week,
+    redemptions``), without reading the other side tables."""
+    return _cj_coupons(week_start)
+
+
 @lru_cache(maxsize=2)
 def read_complete_journey_signals(week_start: date) -> Signals:
     """Complete Journey's demographics, promotion calendar, discounts and coupon redemptions.
