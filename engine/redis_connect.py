@@ -61,3 +61,14 @@ def wire_client(conn: RedisConnection, timeout_s: float, connect_timeout_s: floa
 
     seed = node(parsed.hostname or "127.0.0.1", parsed.port or DEFAULT_PORT)
     return WireCluster(seed, node) if conn.cluster else seed
+
+
+def close_sync(client: redis.Redis | redis.RedisCluster) -> None:
+    """Close a blocking client and every connection it opened.
+
+    ``RedisCluster.close`` alone leaves connections that other threads opened behind (redis-py 8), so
+    the cluster client's pools are disconnected first.
+    """
+    if isinstance(client, redis.RedisCluster):
+        client.disconnect_connection_pools()
+    client.close()

@@ -120,7 +120,9 @@ class LocalCluster(_Servers):
                 timeout=START_TIMEOUT_S,
             )
             for client in clients:
-                _wait(lambda c=client: b"cluster_state:ok" in c.execute_command("CLUSTER", "INFO"), "cluster ok")
+                _wait(
+                    lambda c=client: b"cluster_state:ok" in c.execute_command("CLUSTER", "INFO"), "cluster ok"
+                )
                 client.close()
         except BaseException:
             self.stop()
@@ -148,8 +150,8 @@ class TlsRedis(_Servers):
         openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
                 "-keyout", str(d / "server.key"), "-out", str(d / "server.csr"))  # fmt: skip
         (d / "san.ext").write_text("subjectAltName = IP:127.0.0.1, DNS:localhost\n")
-        openssl("x509", "-req", "-in", str(d / "server.csr"), "-CA", str(self.ca), "-CAkey", str(d / "ca.key"),
-                "-CAcreateserial", "-days", "2", "-extfile", str(d / "san.ext"),
+        openssl("x509", "-req", "-in", str(d / "server.csr"), "-CA", str(self.ca),
+                "-CAkey", str(d / "ca.key"), "-CAcreateserial", "-days", "2", "-extfile", str(d / "san.ext"),
                 "-out", str(d / "server.crt"))  # fmt: skip
         return d / "server.crt", d / "server.key"
 
@@ -162,7 +164,9 @@ class TlsRedis(_Servers):
                  "--tls-key-file", str(key), "--tls-ca-cert-file", str(self.ca), "--tls-auth-clients", "no"],
                 "tls",
             )  # fmt: skip
-            client = redis.Redis(port=self.port, ssl=True, ssl_ca_certs=str(self.ca), socket_connect_timeout=0.5)
+            client = redis.Redis(
+                port=self.port, ssl=True, ssl_ca_certs=str(self.ca), socket_connect_timeout=0.5
+            )
             _wait(client.ping, "the TLS Redis to answer PING")
             client.close()
         except BaseException:

@@ -49,7 +49,7 @@ from engine.experiments.redis_writer import WireExposures
 from engine.experiments.store import TABLE_COLUMNS
 from engine.experiments.writers import ThreadWriter
 from engine.redis_config import RedisConnection
-from engine.redis_connect import sync_client, wire_client
+from engine.redis_connect import close_sync, sync_client, wire_client
 from engine.redis_errors import map_redis_error
 from engine.redis_slots import bucket_base, bucket_of
 from engine.redis_wire import Wire, WireClient
@@ -163,7 +163,7 @@ class RedisEventStore:
 
     def close(self) -> None:
         """Close the connection pool."""
-        self._r.close()
+        close_sync(self._r)
 
     def __enter__(self) -> RedisEventStore:
         return self
@@ -288,7 +288,7 @@ class RedisEventStore:
                 self._expose_loaded = True
             pipe = self._r.pipeline(transaction=False)
             for _, _, keys, args in calls:
-                pipe.evalsha(self._expose.sha, len(keys), *keys, *args)
+                pipe.execute_command("EVALSHA", self._expose.sha, len(keys), *keys, *args)
             return list(pipe.execute(raise_on_error=False))
         except redis.RedisError as exc:
             raise self.error(exc, "exposures") from exc

@@ -238,7 +238,7 @@ class RedisStore:
             keys.append(f"{self._shared_prefix}{space}")
         pipe = self._client.pipeline(transaction=False)
         for key in keys:  # one key per command: on a cluster they live in different slots
-            pipe.unlink(key)
+            pipe.execute_command("UNLINK", key)
         await pipe.execute()
 
     async def rollback(self) -> str:
