@@ -70,5 +70,5 @@ def close_sync(client: redis.Redis | redis.RedisCluster) -> None:
     the cluster client's pools are disconnected first.
     """
     if isinstance(client, redis.RedisCluster):
-        client.disconnect_connection_pools()
+        client.disconnect_connection_pools()  # type: ignore[no-untyped-call]
     client.close()
