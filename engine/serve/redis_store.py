@@ -57,6 +57,7 @@ from engine.redis_config import RedisConnection
 from engine.redis_connect import async_client, wire_client
 from engine.redis_errors import RedisErrors
 from engine.redis_slots import bucket_base, bucket_of, share
+from engine.serve.redis_load import PublishOptions, load_members, unlink_each
 from engine.serve.redis_scripts import ISSUE, LAYOUT, LOOKUP, MARKER, ROLLBACK, SWITCH
 from engine.serve.store import BudgetClaim, IssueResult, Lookup
 
@@ -66,7 +67,7 @@ log = logging.getLogger(__name__)
 LOOKUP_ATTEMPTS = 3
 
 
-class RedisStoreConfig(RedisConnection):
+class RedisStoreConfig(RedisConnection, PublishOptions):
     """``[store] type = "redis"``: where Redis is (one node or a cluster) and how long to wait for it."""
 
     type: Literal["redis"] = "redis"
@@ -77,9 +78,6 @@ class RedisStoreConfig(RedisConnection):
     socket_timeout_s: float = Field(default=0.25, gt=0, description="per-command wait before a 503")
     socket_connect_timeout_s: float = Field(default=1.0, gt=0, description="connect wait before a 503")
     max_connections: int = Field(default=16, ge=1, description="connection pool size")
-    publish_batch: int = Field(default=1000, ge=1, description="records per pipelined HSET")
-    publish_pipeline: int = Field(default=16, ge=1, description="HSETs per publish round trip")
-    publish_log_every: int = Field(default=250_000, ge=1, description="members between progress lines")
 
 
 def persistence_warning(appendonly: str | None, save: str | None) -> str | None:
@@ -205,41 +203,15 @@ class RedisStore:
 
     async def _load(self, space: str, records: Iterable[tuple[str, bytes]]) -> int:
         """Write every record into the member hashes of ``space``; returns how many."""
-        config, buckets = self.config, self.config.buckets
-        batches: list[dict[str, bytes]] = [{MARKER: b""} for _ in range(buckets)]
-        pipe = self._client.pipeline(transaction=False)
-        queued = loaded = 0
-        next_log = config.publish_log_every
-        for member_id, record in records:
-            b = bucket_of(member_id, buckets)
-            batch = batches[b]
-            batch[member_id] = record
-            if len(batch) >= config.publish_batch:
-                pipe.hset(self._members(self._bases[b], space), mapping=batch)
-                batches[b] = {}
-                queued += 1
-                if queued >= config.publish_pipeline:
-                    await pipe.execute()
-                    queued = 0
-            loaded += 1
-            if loaded >= next_log:
-                log.info("publishing %s: %d members loaded", space, loaded)
-                next_log += config.publish_log_every
-        for b, batch in enumerate(batches):
-            if batch:
-                pipe.hset(self._members(self._bases[b], space), mapping=batch)
-        await pipe.execute()
-        return loaded
+        members = [self._members(base, space) for base in self._bases]
+        return await load_members(self._client, members, records, self.config)
 
     async def _drop(self, space: str, *, shared_too: bool = True) -> None:
         """Unlink every key of ``space`` (a failed load, or a version out of the rollback window)."""
         keys = [self._members(base, space) for base in self._bases]
         if shared_too:
             keys.append(f"{self._shared_prefix}{space}")
-        pipe = self._client.pipeline(transaction=False)
-        for key in keys:  # one key per command: on a cluster they live in different slots
-            pipe.execute_command("UNLINK", key)
-        await pipe.execute()
+        await unlink_each(self._client, keys)
 
     async def rollback(self) -> str:
         """Swap ``current`` and ``previous`` in one script."""
