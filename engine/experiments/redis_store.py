@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import redis
 
-from engine.errors import Conflict, ExperimentError, OfferEngineError
+from engine.errors import ConfigError, Conflict, ExperimentError, OfferEngineError
 from engine.experiments.definition import ExperimentDefinition, LockMemo
 from engine.experiments.events import (
     ExposureEvent,
@@ -110,8 +110,25 @@ class RedisEventStore:
 
     @classmethod
     def connect(cls, connection: RedisConnection, prefix: str, timeout_s: float) -> RedisEventStore:
-        """Connect as ``connection`` says (one node or a cluster, plain or TLS, buckets)."""
-        return cls(sync_client(connection), prefix, timeout_s, connection)
+        """Connect as ``connection`` says (one node or a cluster, plain or TLS, buckets).
+
+        Raises :class:`~engine.errors.ConfigError` when the events under ``prefix`` were written with
+        another bucket count (they would not be found), and the mapped Redis error when it is away.
+        """
+        store = cls(sync_client(connection), prefix, timeout_s, connection)
+        try:
+            store._r.set(store._k("layout"), connection.buckets, nx=True)
+            recorded = int(store._r.get(store._k("layout")))
+        except redis.RedisError as exc:
+            store.close()
+            raise store.error(exc, "reading the key layout") from exc
+        if recorded != connection.buckets:
+            store.close()
+            raise ConfigError(
+                f"experiment event store {store.path}: events were written with buckets = {recorded}, "
+                f"this config has buckets = {connection.buckets}; set it back or use a new prefix"
+            )
+        return store
 
     def exposure_writer(self, in_thread: bool) -> ExposureWriter:
         """A worker thread per write, or on the loop a lean pipelined connection to the same server."""

@@ -11,6 +11,7 @@ from uuid import uuid4
 
 import pytest
 
+from engine.errors import ConfigError
 from engine.experiments.config import RedisStoreConfig
 from engine.experiments.protocol import EventStore
 from engine.experiments.redis_store import RedisEventStore
@@ -74,3 +75,12 @@ def make_store(redis_cluster: LocalCluster) -> Iterator[StoreFactory]:
     yield factory
     for store in opened:
         store.close()
+
+
+def test_another_bucket_count_is_refused(redis_cluster: LocalCluster) -> None:
+    prefix = f"test-exp:{uuid4().hex}"
+    first = cluster_store_config(redis_cluster, prefix)
+    RedisEventStore.connect(first, prefix, first.busy_timeout_s).close()
+    other = first.model_copy(update={"buckets": BUCKETS * 2})
+    with pytest.raises(ConfigError, match=rf"buckets = {BUCKETS}, this config has buckets = {BUCKETS * 2}"):
+        RedisEventStore.connect(other, prefix, other.busy_timeout_s)
