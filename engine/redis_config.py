@@ -76,6 +76,8 @@ class RedisConnection(StrictModel):
             raise ValueError(f"a Redis Cluster has only database 0; the URL names database {self.db}")
         if self.tls_ca_file is not None and not self.tls:
             raise ValueError("tls_ca_file is set but the URL is redis://; use rediss:// for TLS")
+        if self.tls_ca_file is not None and not self.tls_ca_file.is_file():
+            raise ValueError(f"tls_ca_file {self.tls_ca_file}: no such file")
         return self
 
     @property

@@ -124,6 +124,7 @@ async def test_tls_refuses_a_server_it_cannot_verify(tls_redis: TlsRedis) -> Non
         ({"type": "redis", "url": "redis://:hunter2@h:1/2", "cluster": True}, "only database 0"),
         ({"type": "redis", "url": "redis://:hunter2@h:1/0", "tls_ca_file": "/ca.pem"}, "use rediss://"),
         ({"type": "redis", "url": "redis://:hunter2@h:1/0", "buckets": 0}, "buckets"),
+        ({"type": "redis", "url": "rediss://:hunter2@h:1/0", "tls_ca_file": "/no/ca.pem"}, "no such file"),
     ],
 )
 def test_bad_store_urls_are_refused_without_the_password(store: dict[str, object], message: str) -> None:
