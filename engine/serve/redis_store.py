@@ -50,7 +50,7 @@ from pydantic import Field
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from engine.errors import ConfigError, Conflict, StoreUnavailable
 from engine.redis_config import RedisConnection
@@ -266,8 +266,8 @@ class RedisStore:
                 reply = await self._wire.evalsha(self._lookup_sha, LOOKUP, keys, args)
                 if reply[0] != 3:
                     break
-            else:
-                raise StoreUnavailable(
+            else:  # raised as a Redis error, so the one error table makes it a StoreUnavailable (503)
+                raise RedisError(
                     f"Redis at {self.config.location()}: the current model version's keys disappeared "
                     f"{LOOKUP_ATTEMPTS} times in a row (publishes in quick succession?); retry"
                 )
