@@ -16,8 +16,9 @@ are redis-py's exception classes, so the store wraps them like any other Redis e
 from __future__ import annotations
 
 import asyncio
+import ssl as ssl_lib
 from collections import deque
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from urllib.parse import unquote, urlparse
 
 import hiredis
@@ -62,6 +63,22 @@ class _Protocol(asyncio.Protocol):
             self.transport.abort()
 
 
+class Wire(Protocol):
+    """What the hot path sends: commands and scripts routed by their first key (one node or a cluster)."""
+
+    async def call(self, key: str, *args: Any) -> Any:
+        """Run one command (``args``, key included) whose first key is ``key``."""
+        ...
+
+    async def evalsha(self, sha: str, script: str, keys: list[str], args: list[Any]) -> Any:
+        """Run a Lua script by SHA1 (loading it if the server lost it); all ``keys`` share one slot."""
+        ...
+
+    async def close(self) -> None:
+        """Close the connections."""
+        ...
+
+
 class WireClient:
     """One pipelined connection to one Redis server (see :meth:`from_url` for a ``redis://`` URL)."""
 
@@ -75,8 +92,10 @@ class WireClient:
         password: str | None = None,
         timeout_s: float,
         connect_timeout_s: float,
+        ssl: ssl_lib.SSLContext | None = None,
     ) -> None:
         self.host = host
+        self.ssl = ssl
         self.port = port
         self.db = db
         self.username = username
@@ -88,10 +107,10 @@ class WireClient:
 
     @classmethod
     def from_url(cls, url: str, timeout_s: float, connect_timeout_s: float) -> WireClient:
-        """A client for ``redis://[[user]:password@]host[:port][/db]``."""
+        """A client for ``redis://[[user]:password@]host[:port][/db]`` (``rediss://``: TLS, system CAs)."""
         parsed = urlparse(url)
-        if parsed.scheme != "redis":
-            raise ValueError("the lean Redis client needs a redis:// URL")
+        if parsed.scheme not in ("redis", "rediss"):
+            raise ValueError("the lean Redis client needs a redis:// or rediss:// URL")
         return cls(
             parsed.hostname or "127.0.0.1",
             parsed.port or 6379,
@@ -100,6 +119,7 @@ class WireClient:
             password=unquote(parsed.password) if parsed.password else None,
             timeout_s=timeout_s,
             connect_timeout_s=connect_timeout_s,
+            ssl=ssl_lib.create_default_context() if parsed.scheme == "rediss" else None,
         )
 
     async def _connect(self) -> _Protocol:
@@ -112,7 +132,8 @@ class WireClient:
             loop = asyncio.get_running_loop()
             try:
                 _, proto = await asyncio.wait_for(
-                    loop.create_connection(_Protocol, self.host, self.port), self.connect_timeout_s
+                    loop.create_connection(_Protocol, self.host, self.port, ssl=self.ssl),
+                    self.connect_timeout_s,
                 )
             except TimeoutError as exc:
                 raise RedisTimeoutError(f"timeout connecting to Redis at {self.host}:{self.port}") from exc
@@ -147,6 +168,10 @@ class WireClient:
         if isinstance(reply, hiredis.ReplyError):
             raise ResponseError(str(reply))
         return reply
+
+    async def call(self, key: str, *args: Any) -> Any:
+        """:meth:`execute` (one server holds every key; ``key`` only matters to a cluster)."""
+        return await self.execute(*args)
 
     def _expire(self, proto: _Protocol, future: asyncio.Future[Any]) -> None:
         if not future.done():

@@ -50,6 +50,17 @@ def _worker_environment(
     return env
 
 
+def _metrics_environment(settings: Settings) -> dict[str, str]:
+    """One metrics folder for every worker, emptied now (prometheus_client's multiprocess mode)."""
+    import tempfile
+
+    from engine.serve.metrics import MULTIPROC_VARIABLE, reset_multiprocess_dir
+
+    folder = settings.metrics.multiprocess_dir or Path(tempfile.mkdtemp(prefix="offers-metrics-"))
+    reset_multiprocess_dir(folder)
+    return {MULTIPROC_VARIABLE: str(folder), "OFFERS_METRICS__MULTIPROCESS_DIR": str(folder)}
+
+
 def _publish_once(settings: Settings) -> None:
     """Publish the champion before the workers start (they must not race to do it each)."""
     from engine.champion import champion_version
@@ -124,6 +135,7 @@ def register(app: typer.Typer) -> None:
         _publish_once(settings)
         # Worker processes rebuild the settings from the environment: hand them this command's choices.
         os.environ.update(_worker_environment(config, store, host, port))
+        os.environ.update(_metrics_environment(settings))
         os.environ["OFFERS_PUBLISH_ON_START"] = "never"
         uvicorn.run(
             "engine.serve.app:app_from_environment",

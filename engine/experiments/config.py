@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field
 
 from engine.config import CONFIG_DIR, StrictModel, load_config
+from engine.redis_config import RedisConnection
 
 if TYPE_CHECKING:
     from engine.experiments.protocol import EventStore
@@ -24,12 +25,11 @@ class SqliteStoreConfig(StrictModel):
     busy_timeout_s: float = Field(gt=0)
 
 
-class RedisStoreConfig(StrictModel):
-    """Events in Redis streams (durable when the server runs with AOF)."""
+class RedisStoreConfig(RedisConnection):
+    """Events in Redis streams (durable when the server runs with AOF); one node or a cluster, TLS."""
 
     type: Literal["redis"]
-    url: str = Field(min_length=1)
-    prefix: str = Field(min_length=1)
+    prefix: str = Field(min_length=1, pattern=r"^[^{}]+$")
     busy_timeout_s: float = Field(gt=0)
 
 
@@ -91,7 +91,7 @@ def open_store(config: SqliteStoreConfig | RedisStoreConfig, path: Path | None =
     if isinstance(config, RedisStoreConfig):
         from engine.experiments.redis_store import RedisEventStore
 
-        return RedisEventStore.from_url(config.url, config.prefix, config.busy_timeout_s)
+        return RedisEventStore.connect(config, config.prefix, config.busy_timeout_s)
     return SqliteEventStore(config.path, synchronous=config.synchronous, busy_timeout_s=config.busy_timeout_s)
 
 

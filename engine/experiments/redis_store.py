@@ -16,7 +16,12 @@ Layout under ``<prefix>:``
 Each write is one Lua script, so an event and its effects land together or not at all, and the
 reward check is atomic with its ``HSETNX``. Durability is the server's: run Redis with AOF
 (``appendonly yes``, ``appendfsync everysec`` or ``always``) for "nothing lost on restart".
-Scripts build keys from the prefix, so this targets a single Redis (not a cluster).
+
+On a Redis Cluster (or with ``buckets`` > 1) every key above except ``locks`` exists once per bucket of
+members, under ``<prefix>:{b<k>}:`` (:mod:`engine.redis_slots`), so each script touches one member's
+bucket: one hash slot. Tables and counts are read as the union over the buckets (streams keep their order
+within a bucket; the analysis sorts). Exactly-once by event id then holds per member: the same id sent
+for two different members lands in two buckets and is not seen as a conflict (on one node it is).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import redis
 
-from engine.errors import Conflict, ExperimentError, OfferEngineError
+from engine.errors import ConfigError, Conflict, ExperimentError, OfferEngineError
 from engine.experiments.definition import ExperimentDefinition, LockMemo
 from engine.experiments.events import (
     SIGNAL_KINDS,
@@ -44,8 +49,11 @@ from engine.experiments.redis_scripts import APPEND, COMPLETE, EXPOSE_SCRIPT, LO
 from engine.experiments.redis_writer import WireExposures
 from engine.experiments.store import TABLE_COLUMNS
 from engine.experiments.writers import ThreadWriter
+from engine.redis_config import RedisConnection
+from engine.redis_connect import close_sync, sync_client, wire_client
 from engine.redis_errors import map_redis_error
-from engine.redis_wire import WireClient
+from engine.redis_slots import bucket_base, bucket_of
+from engine.redis_wire import Wire, WireClient
 
 if TYPE_CHECKING:
     from engine.experiments.protocol import ExposureWriter
@@ -69,13 +77,25 @@ class RedisEventStore:
         A ``redis.Redis`` connected to the server (``decode_responses`` not required).
     prefix
         Namespace of every key; one per deployment (and per test).
+    connection
+        Where ``client`` points (cluster, TLS, buckets); None: one node, one bucket, as ``client`` says.
     """
 
-    def __init__(self, client: redis.Redis, prefix: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        client: redis.Redis | redis.RedisCluster,
+        prefix: str,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        connection: RedisConnection | None = None,
+    ) -> None:
         # redis-py's return types are unions over its decode modes; this store always reads bytes.
         self._r: Any = client
         self.prefix = prefix
         self.timeout_s = timeout_s
+        self._conn = connection
+        self._buckets = 1 if connection is None else connection.buckets
+        tagged = connection is not None and connection.tagged
+        self._bases = [bucket_base(prefix, b, tagged) for b in range(self._buckets)]
         self._append = client.register_script(APPEND)
         self._complete = client.register_script(COMPLETE)
         self._expose = client.register_script(EXPOSE_SCRIPT)
@@ -89,12 +109,36 @@ class RedisEventStore:
         """Connect to ``url`` (``redis://host:port/db``); ``timeout_s`` bounds serving's exposure writes."""
         return cls(redis.Redis.from_url(url), prefix, timeout_s)
 
+    @classmethod
+    def connect(cls, connection: RedisConnection, prefix: str, timeout_s: float) -> RedisEventStore:
+        """Connect as ``connection`` says (one node or a cluster, plain or TLS, buckets).
+
+        Raises :class:`~engine.errors.ConfigError` when the events under ``prefix`` were written with
+        another bucket count (they would not be found), and the mapped Redis error when it is away.
+        """
+        store = cls(sync_client(connection), prefix, timeout_s, connection)
+        try:
+            store._r.set(store._k("layout"), connection.buckets, nx=True)
+            recorded = int(store._r.get(store._k("layout")))
+        except redis.RedisError as exc:
+            store.close()
+            raise store.error(exc, "reading the key layout") from exc
+        if recorded != connection.buckets:
+            store.close()
+            raise ConfigError(
+                f"experiment event store {store.path}: events were written with buckets = {recorded}, "
+                f"this config has buckets = {connection.buckets}; set it back or use a new prefix"
+            )
+        return store
+
     def exposure_writer(self, in_thread: bool) -> ExposureWriter:
         """A worker thread per write, or on the loop a lean pipelined connection to the same server."""
         if in_thread:
             return ThreadWriter(self)
+        if self._conn is not None:
+            return WireExposures(self, wire_client(self._conn, self.timeout_s, self.timeout_s))
         kwargs = self._r.connection_pool.connection_kwargs
-        wire = WireClient(
+        wire: Wire = WireClient(
             kwargs.get("host", "127.0.0.1"),
             int(kwargs.get("port", 6379)),
             db=int(kwargs.get("db", 0)),
@@ -112,11 +156,22 @@ class RedisEventStore:
     @property
     def path(self) -> str:
         """The connection and key prefix, for reports."""
+        if self._conn is not None:
+            return f"redis {self._conn.location()} prefix {self.prefix}"
         kwargs = self._r.connection_pool.connection_kwargs
         return f"redis://{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db')} prefix {self.prefix}"
 
     def _k(self, *parts: object) -> str:
         return ":".join([self.prefix, *map(str, parts)])
+
+    def _m(self, member: str, *parts: object) -> str:
+        """A key in ``member``'s bucket (one hash slot for everything a member's script touches)."""
+        return self._bases[bucket_of(member, self._buckets)] + ":".join(map(str, parts))
+
+    def _all(self, *parts: object) -> list[str]:
+        """The key ``parts`` in every bucket."""
+        suffix = ":".join(map(str, parts))
+        return [base + suffix for base in self._bases]
 
     def _call(self, fn: Any, keys: list[str], args: list[object]) -> Any:
         try:
@@ -126,7 +181,7 @@ class RedisEventStore:
 
     def close(self) -> None:
         """Close the connection pool."""
-        self._r.close()
+        close_sync(self._r)
 
     def __enter__(self) -> RedisEventStore:
         return self
@@ -161,10 +216,10 @@ class RedisEventStore:
     # -- writes ------------------------------------------------------------------------------------
     def _check(self, member: str, week: int) -> int:
         keys = [
-            self._k("challenges"),
-            self._k("bought", member, week),
-            self._k("rewards"),
-            self._k("bought_cat", member, week),
+            self._m(member, "challenges"),
+            self._m(member, "bought", member, week),
+            self._m(member, "rewards"),
+            self._m(member, "bought_cat", member, week),
         ]
         return int(self._call(self._complete, keys, [f"{member}|{week}", datetime.now(UTC).isoformat()]))
 
@@ -227,13 +282,13 @@ class RedisEventStore:
             "week": event.week,
         }
         keys = [
-            self._k("ids", "exposures"),
-            self._k("exposures"),
-            self._k("challenges"),
-            self._k("bought", member, event.week),
-            self._k("rewards"),
-            self._k("bought_cat", member, event.week),
-            self._k("served"),
+            self._m(member, "ids", "exposures"),
+            self._m(member, "exposures"),
+            self._m(member, "challenges"),
+            self._m(member, "bought", member, event.week),
+            self._m(member, "rewards"),
+            self._m(member, "bought_cat", member, event.week),
+            self._m(member, "served"),
         ]
         now = datetime.now(UTC).isoformat()
         served = event.served or ""
@@ -242,7 +297,7 @@ class RedisEventStore:
 
     def served_field(self, member_id: int | str, week: int) -> tuple[str, str]:
         """``(hash key, field)`` of the answer first served to the member for ``week``."""
-        return self._k("served"), f"{member_id}|{week}"
+        return self._m(str(member_id), "served"), f"{member_id}|{week}"
 
     def _pipeline(self, calls: Sequence[tuple[str, int, list[str], list[str]]]) -> list[Any]:
         try:
@@ -251,7 +306,7 @@ class RedisEventStore:
                 self._expose_loaded = True
             pipe = self._r.pipeline(transaction=False)
             for _, _, keys, args in calls:
-                pipe.evalsha(self._expose.sha, len(keys), *keys, *args)
+                pipe.execute_command("EVALSHA", self._expose.sha, len(keys), *keys, *args)
             return list(pipe.execute(raise_on_error=False))
         except redis.RedisError as exc:
             raise self.error(exc, "exposures") from exc
@@ -291,10 +346,12 @@ class RedisEventStore:
             if not event.earns:
                 record["earns"] = False
             records.append((event, member, item, _dump(record)))
-        ids_key = self._k("ids", "purchases")
         for start in range(0, len(records), _BATCH):
             chunk = records[start : start + _BATCH]
-            stored = self._r.hmget(ids_key, [e.event_id for e, *_ in chunk])
+            pipe = self._r.pipeline(transaction=False)
+            for event, member, _, _ in chunk:  # one key per command: buckets live in different slots
+                pipe.hget(self._m(member, "ids", "purchases"), event.event_id)
+            stored = pipe.execute()
             for (event, _, _, content), seen in zip(chunk, stored, strict=True):
                 if seen is not None and seen.decode() != content:
                     raise Conflict(
@@ -303,11 +360,11 @@ class RedisEventStore:
         touched: dict[tuple[str, int], None] = {}
         for event, member, item, content in records:
             keys = [
-                ids_key,
-                self._k("purchases"),
-                self._k("challenges"),
-                self._k("bought", member, event.week),
-                self._k("bought_cat", member, event.week),
+                self._m(member, "ids", "purchases"),
+                self._m(member, "purchases"),
+                self._m(member, "challenges"),
+                self._m(member, "bought", member, event.week),
+                self._m(member, "bought_cat", member, event.week),
             ]
             # No challenge to write (empty ARGV[3]); the item joins the week's bought set (KEYS[4]) and
             # its category's first product (KEYS[5]) unless the purchase earns nothing. The category is
@@ -326,10 +383,10 @@ class RedisEventStore:
         member = str(event.member_id)
         record = {"event_id": event.event_id, "member_id": member, "week": event.week, "kind": event.kind}
         keys = [
-            self._k("ids", "opt_outs"),
-            self._k("opt_outs"),
-            self._k("opt_state"),
-            self._k("signal_counts"),
+            self._m(member, "ids", "opt_outs"),
+            self._m(member, "opt_outs"),
+            self._m(member, "opt_state"),
+            self._m(member, "signal_counts"),
         ]
         order = signal_order(event) if event.kind in ("opt_out", "opt_in") else ""
         args: list[object] = [event.event_id, _dump(record), member, order, event.kind]
@@ -338,7 +395,7 @@ class RedisEventStore:
     def opted_out(self, member_id: int | str) -> bool:
         """Whether the member's latest opt-out/opt-in signal is an opt-out."""
         try:
-            state = self._r.hget(self._k("opt_state"), str(member_id))
+            state = self._r.hget(self._m(str(member_id), "opt_state"), str(member_id))
         except redis.RedisError as exc:
             raise self.error(exc, "reading the opt-out state") from exc
         return state is not None and bytes(state).endswith(b"#opt_out")
@@ -347,7 +404,7 @@ class RedisEventStore:
         """The member's stored signals per kind (counted since the store kept counts)."""
         member = str(member_id)
         try:
-            values = self._r.hmget(self._k("signal_counts"), [f"{member}#{k}" for k in SIGNAL_KINDS])
+            values = self._r.hmget(self._m(member, "signal_counts"), [f"{member}#{k}" for k in SIGNAL_KINDS])
         except redis.RedisError as exc:
             raise self.error(exc, "reading the member's signals") from exc
         return {k: int(v) for k, v in zip(SIGNAL_KINDS, values, strict=True) if v is not None}
@@ -366,36 +423,38 @@ class RedisEventStore:
         return self._progress(str(member_id), week, False)
 
     def _progress(self, member: str, week: int, issued_now: bool) -> Progress:
-        raw = self._r.hget(self._k("challenges"), f"{member}|{week}")
+        raw = self._r.hget(self._m(member, "challenges"), f"{member}|{week}")
         if raw is None:
             return Progress(member_id=member, week=week)
         ch = json.loads(raw)
         if not ch["shown"]:
             return Progress(member_id=member, week=week, experiment=ch["experiment"], arm=ch["arm"])
-        flags = self._r.smismember(self._k("bought", member, week), ch["item_ids"])
+        flags = self._r.smismember(self._m(member, "bought", member, week), ch["item_ids"])
         category = ch.get("stretch_category")
         found = None
         if category is not None:
-            found = _text(self._r.hget(self._k("bought_cat", member, week), category))
-        reward_issued = bool(self._r.hexists(self._k("rewards"), f"{member}|{week}"))
+            found = _text(self._r.hget(self._m(member, "bought_cat", member, week), category))
+        reward_issued = bool(self._r.hexists(self._m(member, "rewards"), f"{member}|{week}"))
         return _shown_progress(member, week, ch, flags, found, reward_issued, issued_now)
 
     def _stream(self, name: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        start = "-"
-        while True:
-            batch = self._r.xrange(self._k(name), min=start, count=_BATCH)
-            out += [json.loads(fields[b"event"]) for _, fields in batch]
-            if len(batch) < _BATCH:
-                return out
-            last = batch[-1][0].decode()
-            start = "(" + last
+        for key in self._all(name):
+            start = "-"
+            while True:
+                batch = self._r.xrange(key, min=start, count=_BATCH)
+                out += [json.loads(fields[b"event"]) for _, fields in batch]
+                if len(batch) < _BATCH:
+                    break
+                start = "(" + batch[-1][0].decode()
+        return out
 
     def _hash(self, name: str) -> list[dict[str, Any]]:
         rows = []
-        for field, value in self._r.hgetall(self._k(name)).items():
-            member, week = field.decode().rsplit("|", 1)
-            rows.append({"member_id": member, "week": int(week), **json.loads(value)})
+        for key in self._all(name):
+            for field, value in self._r.hgetall(key).items():
+                member, week = field.decode().rsplit("|", 1)
+                rows.append({"member_id": member, "week": int(week), **json.loads(value)})
         return rows
 
     def table(self, name: str) -> pd.DataFrame:
@@ -411,14 +470,19 @@ class RedisEventStore:
         return frame
 
     def counts(self) -> dict[str, int]:
-        """Rows per table."""
-        out = {"assignment_locks": int(self._r.hlen(self._k("locks")))}
-        out |= {name: int(self._r.xlen(self._k(name))) for name in ("exposures",)}
-        out["challenges"] = int(self._r.hlen(self._k("challenges")))
-        out |= {name: int(self._r.xlen(self._k(name))) for name in ("purchases",)}
-        out["rewards"] = int(self._r.hlen(self._k("rewards")))
-        out["opt_outs"] = int(self._r.xlen(self._k("opt_outs")))
-        return out
+        """Rows per table (summed over the buckets)."""
+
+        def total(command: str, name: str) -> int:
+            return sum(int(getattr(self._r, command)(key)) for key in self._all(name))
+
+        return {
+            "assignment_locks": int(self._r.hlen(self._k("locks"))),
+            "exposures": total("xlen", "exposures"),
+            "challenges": total("hlen", "challenges"),
+            "purchases": total("xlen", "purchases"),
+            "rewards": total("hlen", "rewards"),
+            "opt_outs": total("xlen", "opt_outs"),
+        }
 
 
 def _text(value: Any) -> str | None:

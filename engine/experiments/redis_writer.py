@@ -13,7 +13,7 @@ import redis
 
 from engine.experiments.events import ExposureEvent, Progress
 from engine.experiments.redis_scripts import EXPOSE_SCRIPT
-from engine.redis_wire import WireClient
+from engine.redis_wire import Wire
 
 if TYPE_CHECKING:
     from engine.experiments.redis_store import RedisEventStore
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 class WireExposures:
     """The :class:`~engine.experiments.protocol.ExposureWriter` of :class:`RedisEventStore` on the loop."""
 
-    def __init__(self, store: RedisEventStore, wire: WireClient) -> None:
+    def __init__(self, store: RedisEventStore, wire: Wire) -> None:
         self._store = store
         self._wire = wire
 
@@ -39,7 +39,7 @@ class WireExposures:
         """The answer first served to the member for ``week``, if recorded."""
         key, field = self._store.served_field(member_id, week)
         try:
-            reply: bytes | None = await self._wire.execute("HGET", key, field)
+            reply: bytes | None = await self._wire.call(key, "HGET", key, field)
         except redis.RedisError as exc:
             raise self._store.error(exc) from exc
         return None if reply is None else reply.decode()

@@ -16,8 +16,11 @@ publish a trained model into Redis with ``offers publish``. Request flow, outerm
     rules_watch          the last good rules, reloaded on file change or admin call
     recall               history blobs; serving again an answer the online store lost (from experiments)
     store                the Store protocols: embedded.EmbeddedStore (SQLite file) | redis_store.RedisStore
+                         (one Redis node or a Redis Cluster, TLS; its Lua scripts in redis_scripts, the
+                         bucketed, pipelined record loader in redis_load)
     recovery             publish the champion at start-up and whenever the store comes back empty
     publish              artifact directory -> per-member records -> Store.publish (atomic switch)
+    metrics              Prometheus metrics, added up over worker processes (multiprocess mode)
 
 ``settings`` is the only module that reads environment variables. Nothing here imports training code
 or MLflow: a model arrives as an exported artifact (:mod:`engine.artifact`).

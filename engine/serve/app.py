@@ -140,7 +140,7 @@ def create_app(
     store = build_store(settings) if store is None else store
     rules = RulesWatcher(settings.rules_path, settings.rules_check_interval_s)
     calendar = WeekCalendar(settings.calendar)
-    metrics = Metrics(settings.metrics.latency_buckets_s)
+    metrics = Metrics(settings.metrics.latency_buckets_s, settings.metrics.multiprocess_dir)
     recovery = Recovery(settings, store, rules)
     messages = settings.messages_path
     issuer = Issuer(

@@ -1,11 +1,13 @@
 """The Redis store's :class:`~engine.serve.programme_store.ProgrammeStore` (restored tiers, choices).
 
-A mixin of :class:`~engine.serve.redis_store.RedisStore`. Keys (``p`` the key prefix)::
+A mixin of :class:`~engine.serve.redis_store.RedisStore`. Keys (``B`` the member's bucket base, as for the
+store's member keys: ``p:{b<k>}:`` on a cluster, ``p:`` with one bucket on one node)::
 
-    p:restored:<member_id>         "<tier>|<until_week>" (with a TTL)
-    p:choice:<week>:<member_id>    the option picked (expires with the week's answer)
+    B:restored:<member_id>         "<tier>|<until_week>" (with a TTL)
+    B:choice:<week>:<member_id>    the option picked (expires with the week's answer)
 
-Each write is one script, so a pick, the replaced answer and the released budget land together.
+Each write is one script on the member's slot, so a pick, the replaced answer and the released budget (the
+bucket's share of the week's budget) land together.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 
 from engine.redis_errors import RedisErrors
-from engine.redis_wire import WireClient
+from engine.redis_wire import Wire
 from engine.serve.programme_store import ChoiceResult
 
 # KEYS: restored; ARGV: "<tier>|<until>", until, ttl
@@ -44,24 +46,30 @@ class RedisProgramme:
     """Restored tiers and choices in Redis."""
 
     _client: aioredis.Redis
-    _wire: WireClient
+    _wire: Wire
     _safe: dict[str, RedisErrors]
-    _issued: str
-    _budget: str
-    _prefix: str
+
+    def _base(self, member_id: str) -> str:
+        raise NotImplementedError  # the store's: the member's bucket base
 
     async def restore_tier(self, member_id: str, tier: str, until_week: int, ttl_s: int) -> bool:
         """Record the restoration unless one holding as long is there."""
         with self._safe["issue"]:
             done = await self._client.eval(
-                _RESTORE, 1, f"{self._prefix}:restored:{member_id}", f"{tier}|{until_week}", until_week, ttl_s
+                _RESTORE,
+                1,
+                f"{self._base(member_id)}restored:{member_id}",
+                f"{tier}|{until_week}",
+                until_week,
+                ttl_s,
             )
         return bool(done)
 
     async def restored_tier(self, member_id: str) -> tuple[str, int] | None:
         """The member's restoration, if one is recorded (on the lean connection: issuance reads it)."""
         with self._safe["lookup"]:
-            raw = await self._wire.execute("GET", f"{self._prefix}:restored:{member_id}")
+            key = f"{self._base(member_id)}restored:{member_id}"
+            raw = await self._wire.call(key, "GET", key)
         if raw is None:
             return None
         tier, until = (raw.decode() if isinstance(raw, bytes) else str(raw)).split("|")
@@ -71,10 +79,11 @@ class RedisProgramme:
         self, week: int, member_id: str, option: str, payload: bytes, release: float
     ) -> ChoiceResult:
         """Set-once pick, the answer replaced (same expiry) and the budget released, in one script."""
+        base = self._base(member_id)
         keys = [
-            f"{self._prefix}:choice:{week}:{member_id}",
-            f"{self._issued}{week}:{member_id}",
-            f"{self._budget}{week}",
+            f"{base}choice:{week}:{member_id}",
+            f"{base}issued:{week}:{member_id}",
+            f"{base}budget:{week}",
         ]
         with self._safe["issue"]:
             reply = await self._client.eval(_CHOOSE, 3, *keys, option, payload, repr(release))

@@ -61,6 +61,8 @@ class MetricsConfig(StrictModel):
     """Prometheus metric shapes."""
 
     latency_buckets_s: tuple[float, ...] = Field(min_length=1)
+    #: Where worker processes keep their values (several workers); None: each process keeps its own.
+    multiprocess_dir: Path | None = None
 
 
 class Settings(BaseSettings):

@@ -137,7 +137,7 @@ def test_offers_publish_refuses_a_bad_artifact_with_exit_code_4(artifact_root: P
 
     try:
         good, nan, cut = publish(), publish("--version", "nan"), publish("--version", "cut")
-        current = redis.Redis.from_url(REDIS_URL).get(f"{prefix}:current")
+        current = redis.Redis.from_url(REDIS_URL).get(f"{prefix}:{{m}}:current").split(b"@")[0]
     finally:
         delete_prefix(REDIS_URL, prefix)
     assert good.returncode == 0, good.stderr

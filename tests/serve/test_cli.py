@@ -74,12 +74,14 @@ def test_offers_publish_loads_redis_and_switches(
         runner = CliRunner()
         result = runner.invoke(app, ["publish"])
         assert result.exit_code == 0, result.output
-        assert client.get(f"{prefix}:current") == b"v1"
+        # The pointers name key spaces "<version>@<load>" (engine/serve/redis_store.py).
+        assert client.get(f"{prefix}:{{m}}:current").startswith(b"v1@")
         result = runner.invoke(app, ["publish", "--version", "v2"])
         assert result.exit_code == 0, result.output
         assert "previous: v1" in result.output
-        assert (client.get(f"{prefix}:current"), client.get(f"{prefix}:previous")) == (b"v2", b"v1")
-        assert client.hget(f"{prefix}:v:v2:members", "3") is not None
+        current, previous = client.get(f"{prefix}:{{m}}:current"), client.get(f"{prefix}:{{m}}:previous")
+        assert (current.split(b"@")[0], previous.split(b"@")[0]) == (b"v2", b"v1")
+        assert client.hget(f"{prefix}:m:{current.decode()}", "3") is not None
         result = runner.invoke(app, ["publish", "--version", "nope"])
         assert result.exit_code != 0
     finally:
