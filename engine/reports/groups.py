@@ -58,8 +58,10 @@ def member_groups(data: ReportData, cutoff: int, params: GroupParams) -> pd.Data
 
         tier            bronze .. diamond from trailing spend before ``cutoff`` (``configs/tiers.toml``)
         stage           the loyalty ladder stage (suspect .. advocate, :mod:`engine.loyalty`)
-        segment         the member's first segment in file order (the one a rules target would match
-                        first), ``unknown`` when the member is in none
+        segment         the member's most specific segment: of the segments the member is in, the one
+                        with the fewest members (ties: file order), so the levels partition the members;
+                        ``unknown`` when the member is in none (``offers rules preview`` counts a member
+                        in each of their segments instead)
         activity        ``active`` (a purchase in the ``active_weeks`` weeks before ``cutoff``),
                         ``lapsed`` (earlier purchases only) or ``no_purchases``
         age, income, household_size, kids_count
@@ -77,8 +79,7 @@ def member_groups(data: ReportData, cutoff: int, params: GroupParams) -> pd.Data
     out[ACTIVITY] = np.where(active, ACTIVE, np.where(bought, LAPSED, NO_PURCHASES))
     loyalty = _loyalty(data, before, members, cutoff).set_index(MEMBER_ID)
     out[STAGE] = ids.map(loyalty["stage"]).fillna(params.unknown).astype(str)
-    first = loyalty["segments"].map(lambda s: next(iter(split_segments(None if pd.isna(s) else s)), None))
-    out[SEGMENT] = ids.map(first).fillna(params.unknown).astype(str)
+    out[SEGMENT] = ids.map(_most_specific(loyalty["segments"])).fillna(params.unknown).astype(str)
     answers = data.demographics
     for column in DEMOGRAPHIC_COLUMNS:
         if answers is None or column not in answers.columns:
@@ -101,6 +102,13 @@ def _loyalty(data: ReportData, before: pd.DataFrame, members: pd.DataFrame, cuto
         coupons=data.coupons,
     )
     return loyalty_table(inputs, cutoff, load_ladder(), load_segments())
+
+
+def _most_specific(segments: pd.Series) -> pd.Series:
+    """Per member, the smallest of their segments (ties: the earlier in file order); NaN for none."""
+    lists = segments.map(lambda s: split_segments(None if pd.isna(s) else str(s)))
+    sizes = lists.explode().value_counts()
+    return lists.map(lambda names: min(names, key=lambda n: (sizes[n], names.index(n))) if names else None)
 
 
 def ordered_levels(grouping: str, levels: Iterable[str], unknown: str) -> list[str]:

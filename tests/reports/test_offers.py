@@ -179,3 +179,15 @@ def test_offer_reports_need_a_challenges_file(config: ReportsConfig) -> None:
     data = report_data(_history([1]), ITEMS)
     with pytest.raises(DataValidationError, match="offers challenges --as-of WEEK"):
         run_report("fairness", data, config)
+
+
+def test_segment_grouping_is_each_members_smallest_segment() -> None:
+    from engine.reports.groups import _most_specific
+
+    segments = pd.Series(
+        ["reached,vip", "reached", "reached,vip,lapsing", None, "lapsing,vip"], index=[1, 2, 3, 4, 5]
+    )
+    got = _most_specific(segments)
+    # sizes: reached 3, vip 3, lapsing 2; ties go to the earlier segment in the member's (file-order) list
+    assert got.drop(4).to_dict() == {1: "reached", 2: "reached", 3: "lapsing", 5: "lapsing"}
+    assert pd.isna(got[4])
