@@ -5,7 +5,7 @@ sliced, the small shared tables kept whole), in the order :func:`~engine.candida
 visits members, so the challenges of the blocks, concatenated, are those of the whole artifact in the
 same order. :func:`assemble_block` is the one per-block function: every member of a block assembled
 against the shared :class:`AssemblyInputs` (catalog, rules, week, versions). The weekly budget
-(:func:`~engine.challenge.assemble.allocate_week`, its shadow price over every member) runs after.
+(:func:`~engine.challenge.week.allocate_week`, its shadow price over every member) runs after.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pandas as pd
 
 from engine.artifact import CandidateArtifact
 from engine.candidates import Catalog, Id, iter_member_candidates, member_index, paused_gc
+from engine.challenge.assemble import assemble_challenge
 from engine.challenge.model import Challenge
 from engine.data.schema import MEMBER_ID
 from engine.rules.config import RulesConfig
@@ -51,8 +52,6 @@ class MemberBlock:
 
 def assemble_block(inputs: AssemblyInputs, block: MemberBlock) -> list[Challenge]:
     """Every member's challenge in ``block``, in artifact order (before the weekly budget)."""
-    from engine.challenge.assemble import assemble_challenge  # assemble imports this module
-
     # the batch allocates millions of small acyclic objects that all stay alive: see paused_gc
     with paused_gc():
         return [

@@ -19,13 +19,13 @@ Tables::
     counters  name -> value
     restorations, choices   the loyalty programme's (:mod:`engine.serve.embedded_programme`)
 
-A publish loads a new generation in batches (each its own short transaction, invisible until the switch)
-and switches ``current`` in one transaction, so a request never mixes versions; a generation left half
-loaded by a crash is deleted at the next start. Rows past their retention are ignored by reads and
-deleted at start-up and every ``purge_interval_s``. WAL checkpoints run in a background thread
-(:mod:`engine.serve.checkpoint`), and the issues of one event-loop turn share a commit. One connection,
-one lock: the service is one process (the CLI refuses several workers on this store); ``BEGIN
-IMMEDIATE`` keeps issue-once exact even if a second process opened the same file by mistake.
+A publish (:mod:`engine.serve.embedded_versions`) loads a new generation in batches (each its own short
+transaction, invisible until the switch) and switches ``current`` in one transaction, so a request never
+mixes versions; a generation left half loaded by a crash is deleted at the next start. Rows past their
+retention are ignored by reads and deleted at start-up and every ``purge_interval_s``. WAL checkpoints
+run in a background thread (:mod:`engine.serve.checkpoint`), and the issues of one event-loop turn share
+a commit. One connection, one lock: the service is one process (the CLI refuses several workers on this
+store); ``BEGIN IMMEDIATE`` keeps issue-once exact even if a second process opened the same file by mistake.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import asyncio
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
@@ -42,11 +42,12 @@ from typing import Literal
 from pydantic import Field
 
 from engine.config import StrictModel
-from engine.errors import Conflict, StoreUnavailable
+from engine.errors import StoreUnavailable
 from engine.serve.checkpoint import Checkpointer
 from engine.serve.embedded_programme import SCHEMA as PROGRAMME_SCHEMA
 from engine.serve.embedded_programme import EmbeddedProgramme
 from engine.serve.embedded_sql import COUNT, HISTORY, ISSUED, MEMBER, SCHEMA, Issue, issue
+from engine.serve.embedded_versions import EmbeddedVersions
 from engine.serve.store import BudgetClaim, IssueResult, Lookup
 
 BENCH_VALUE = b"pong"
@@ -84,7 +85,7 @@ IN_MEMORY = EmbeddedOptions(
 )
 
 
-class EmbeddedStore(EmbeddedProgramme):
+class EmbeddedStore(EmbeddedVersions, EmbeddedProgramme):
     """A :class:`~engine.serve.store.Store` in a local SQLite file (see the module docstring)."""
 
     def __init__(self, options: EmbeddedOptions | None = None) -> None:
@@ -145,26 +146,6 @@ class EmbeddedStore(EmbeddedProgramme):
     def _failed(self, exc: sqlite3.Error, what: str) -> StoreUnavailable:
         return StoreUnavailable(f"embedded store {self.where} failed during {what}: {exc}")
 
-    @staticmethod
-    def _live_gens(db: sqlite3.Connection) -> dict[str, int]:
-        return dict(db.execute("SELECT key, value FROM meta"))
-
-    def _load_names(self) -> None:
-        rows = self._db.execute(
-            "SELECT m.key, v.gen, v.name FROM meta m JOIN versions v ON v.gen = m.value"
-        ).fetchall()
-        live = {key: (gen, name) for key, gen, name in rows}
-        self._gens = {name: gen for gen, name in live.values()}
-        self._current = live["current"][1] if "current" in live else None
-        self._previous = live["previous"][1] if "previous" in live else None
-
-    @staticmethod
-    def _drop(db: sqlite3.Connection, gens: Sequence[int]) -> None:
-        for gen in gens:
-            db.execute("DELETE FROM members WHERE gen = ?", (gen,))
-            db.execute("DELETE FROM shared WHERE gen = ?", (gen,))
-            db.execute("DELETE FROM versions WHERE gen = ?", (gen,))
-
     def _purge(self, now: float) -> None:
         if now < self._next_purge:
             return
@@ -173,78 +154,6 @@ class EmbeddedStore(EmbeddedProgramme):
             for table in ("issued", "history", "budget", "restorations"):
                 db.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (now,))  # table names are fixed
 
-    # -- model versions ------------------------------------------------------------------------------
-    async def publish(
-        self, version: str, records: Iterable[tuple[str, bytes]], shared: Mapping[str, bytes]
-    ) -> str | None:
-        """Load a new generation in short batches (yielding to the loop), then switch in one step."""
-        try:
-            with self._write() as db:
-                gen = int(db.execute("INSERT INTO versions (name) VALUES (?)", (version,)).lastrowid or 0)
-            try:
-                await self._stage(gen, records)
-            except BaseException:
-                with self._write() as db:
-                    self._drop(db, [gen])
-                raise
-            with self._write() as db:
-                db.executemany(
-                    "INSERT OR REPLACE INTO shared VALUES (?, ?, ?)",
-                    [(gen, name, blob) for name, blob in shared.items()],
-                )
-                live = self._live_gens(db)
-                before = self._current
-                if before == version:
-                    # Re-publishing the current version: the new generation replaces it, previous stays.
-                    self._drop(db, [live["current"]])
-                    db.execute("UPDATE meta SET value = ? WHERE key = 'current'", (gen,))
-                else:
-                    if "previous" in live:
-                        self._drop(db, [live["previous"]])
-                    if "current" in live:
-                        db.execute("INSERT OR REPLACE INTO meta VALUES ('previous', ?)", (live["current"],))
-                    db.execute("INSERT OR REPLACE INTO meta VALUES ('current', ?)", (gen,))
-                self._load_names()
-        except sqlite3.Error as exc:
-            raise self._failed(exc, "publish") from exc
-        return before
-
-    async def _stage(self, gen: int, records: Iterable[tuple[str, bytes]]) -> None:
-        """Write ``records`` under generation ``gen`` in batches, letting requests run in between."""
-        batch: list[tuple[int, str, bytes]] = []
-        for member_id, record in records:
-            batch.append((gen, member_id, record))
-            if len(batch) >= self.options.publish_batch:
-                with self._write() as db:
-                    db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?, ?)", batch)
-                batch = []
-                await asyncio.sleep(0)
-        with self._write() as db:
-            db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?, ?)", batch)
-
-    async def rollback(self) -> str:
-        """Swap ``current`` and ``previous``."""
-        try:
-            with self._write() as db:
-                live = self._live_gens(db)
-                if "previous" not in live:
-                    raise Conflict("no previous model version to roll back to")
-                db.execute("UPDATE meta SET value = ? WHERE key = 'current'", (live["previous"],))
-                db.execute("UPDATE meta SET value = ? WHERE key = 'previous'", (live["current"],))
-                self._load_names()
-        except sqlite3.Error as exc:
-            raise self._failed(exc, "rollback") from exc
-        assert self._current is not None
-        return self._current
-
-    async def current_version(self) -> str | None:
-        """The version new issuances read."""
-        return self._current
-
-    async def previous_version(self) -> str | None:
-        """The version a rollback returns to."""
-        return self._previous
-
     def _read(self, sql: str, args: tuple[object, ...], what: str) -> bytes | None:
         try:
             with self._lock:
@@ -252,17 +161,6 @@ class EmbeddedStore(EmbeddedProgramme):
         except sqlite3.Error as exc:
             raise self._failed(exc, what) from exc
         return None if row is None else bytes(row[0])
-
-    async def get_member(self, version: str, member_id: str) -> bytes | None:
-        """One member's record in ``version``."""
-        gen = self._gens.get(version)
-        return None if gen is None else self._read(MEMBER, (gen, member_id), "read")
-
-    async def get_shared(self, version: str, name: str) -> bytes | None:
-        """A shared blob of ``version``."""
-        gen = self._gens.get(version)
-        sql = "SELECT blob FROM shared WHERE gen = ? AND name = ?"
-        return None if gen is None else self._read(sql, (gen, name), "read")
 
     # -- issuance ------------------------------------------------------------------------------------
     async def lookup(self, week: int, member_id: str) -> Lookup:

@@ -11,6 +11,10 @@
    written. The week's budget, the counters and the member's history change in the same atomic step.
 4. the exposure hook (experiments) hears about each new issuance; by default it does nothing.
 
+The :class:`~engine.serve.issuer.Issuer` and its hooks live in :mod:`engine.serve.issuer`; the names
+others import from here (``Issuer``, ``ArmChoice``, ``Exposure``, the hook types and defaults) are
+re-exported.
+
 Members the model does not know (any well-formed id is one) are bounded: at most
 ``cold_start_per_week`` of them get a stored challenge per week; beyond that they get an explicit
 no-offer (reason code ``cold_start_cap``) that is not stored. They are outside every experiment's
@@ -31,13 +35,10 @@ Responses are stored as the exact JSON bytes the API returns, so a repeat read i
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import orjson
 
@@ -45,21 +46,53 @@ from engine.candidates import Id, MemberCandidates
 from engine.challenge import Challenge, no_offer
 from engine.challenge.choice import assemble_options
 from engine.errors import ArtifactError, OfferEngineError, StoreUnavailable
-from engine.messages import Message, MessageHook, message_fields
+from engine.messages import Message, message_fields
 from engine.rules.choice import options_for
-from engine.rules.config import RulesConfig
-from engine.rules.negative import MemberSignals
 from engine.rules.outcome import RuleResult
-from engine.serve.baseline import baseline_member, baseline_rules
-from engine.serve.calendar import WeekCalendar
+from engine.serve.baseline import baseline_member
 from engine.serve.choice import offered, reserved_cost, with_choice
-from engine.serve.programme_store import ProgrammeStore
-from engine.serve.recall import RecallHook, history_of, next_history, restore_served
-from engine.serve.rules_watch import LiveRules, RulesWatcher
+from engine.serve.issuer import (
+    ArmAssigner,
+    ArmChoice,
+    Decision,
+    Exposure,
+    ExposureHook,
+    Issuer,
+    OptOutCheck,
+    ProgressHook,
+    SignalsCheck,
+    no_arm,
+    no_exposure,
+    no_model,
+)
+from engine.serve.recall import history_of, next_history, restore_served
+from engine.serve.rules_watch import LiveRules
 from engine.serve.shadow import below_shadow_price
-from engine.serve.store import BudgetClaim, IssueStore, Lookup
-from engine.serve.versions import VersionCache, VersionData
+from engine.serve.store import BudgetClaim, Lookup
+from engine.serve.versions import VersionData
 from engine.serve.winback import restored_answer, with_restored_tier
+
+__all__ = [
+    "COLD_START_CAP_REASON",
+    "DAY_S",
+    "HOLDOUT_REASON",
+    "OPTED_OUT_REASON",
+    "ArmAssigner",
+    "ArmChoice",
+    "Decision",
+    "Exposure",
+    "ExposureHook",
+    "Issuer",
+    "OptOutCheck",
+    "ProgressHook",
+    "SignalsCheck",
+    "challenge_for",
+    "cold_start_counter",
+    "no_arm",
+    "no_exposure",
+    "no_model",
+    "preview_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -71,111 +104,6 @@ HOLDOUT_REASON = "holdout"
 COLD_START_CAP_REASON = "cold_start_cap"
 #: The reason code of the no-offer for a member who opted out of offers.
 OPTED_OUT_REASON = "opted_out"
-
-
-class ArmChoice(NamedTuple):
-    """The experiment a (member, week) is in, its arm, and the policy that makes the arm's challenge."""
-
-    experiment: str
-    arm: str
-    policy: str
-
-
-@dataclass(frozen=True, slots=True)
-class Exposure:
-    """A member was served the week's answer (challenge or no-offer): what experiment analysis needs.
-
-    ``challenge`` is what was stored and shown (an explicit no-offer included); ``shadow`` is, for the
-    holdout only, the recommender's challenge the member would have had (never shown).
-    """
-
-    member_id: str
-    week: int
-    arm: str | None
-    status: str
-    reason_code: str
-    model_version: str
-    rules_version: str
-    issued_at: str
-    experiment: str | None = None
-    challenge: Challenge | None = None
-    shadow: Challenge | None = None
-    payload: bytes | None = None
-
-
-ArmAssigner = Callable[[str, int], ArmChoice | None]
-ExposureHook = Callable[[Exposure], Awaitable[object]]
-#: ``(member_id, week, stored payload) -> progress JSON`` (``b"null"`` outside experiments).
-ProgressHook = Callable[[str, int, bytes], Awaitable[bytes]]
-#: ``member_id -> whether the member opted out of offers``.
-OptOutCheck = Callable[[str], Awaitable[bool]]
-#: A member's negative signals (engine.rules.negative), read before a new issuance.
-SignalsCheck = Callable[[str], Awaitable[MemberSignals]]
-
-
-def no_arm(member_id: str, week: int) -> ArmChoice | None:
-    """No experiment configured: no arm."""
-    return None
-
-
-def no_model() -> str:
-    """The store has no model version and nothing republishes one: say how to publish."""
-    return "no model version is published yet; publish one with `offers publish`"
-
-
-async def no_exposure(event: Exposure) -> None:
-    """No experiment configured: exposures are only counted, not recorded."""
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """What :func:`challenge_for` answers: the stored JSON and how it came about."""
-
-    payload: bytes
-    new: bool
-    status: str = ""
-    reason_code: str = ""
-    cold_start: bool = False
-    #: False when ``payload`` is not in the store: a preview, or an unknown member beyond the cap.
-    stored: bool = True
-
-
-@dataclass
-class Issuer:
-    """The dependencies of :func:`challenge_for`, built once per process."""
-
-    store: IssueStore
-    rules: RulesWatcher
-    calendar: WeekCalendar
-    retention_s: int
-    history_retention_s: int
-    assign_arm: ArmAssigner = no_arm
-    on_exposure: ExposureHook = no_exposure
-    progress_of: ProgressHook | None = None
-    #: Stored challenges per week for members unknown to the model (``None``: no limit).
-    cold_start_per_week: int | None = None
-    opted_out: OptOutCheck | None = None
-    signals_of: SignalsCheck | None = None
-    #: Called when the store has no model version (it starts a republish); says what is happening.
-    when_empty: Callable[[], str] = no_model
-    #: The answer first served to a member for a week, when the online store no longer has it.
-    recall: RecallHook | None = None
-    #: Restored tiers (win-back) and choices; ``None``: neither is served.
-    tiers: ProgrammeStore | None = None
-    #: The message of a new challenge (None: the answer's message fields are null).
-    compose_message: MessageHook | None = None
-    versions: VersionCache = field(init=False)
-    cold_start_lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
-    _baseline: tuple[str, RulesConfig] | None = field(init=False, default=None)
-
-    def __post_init__(self) -> None:
-        self.versions = VersionCache(self.store)
-
-    def baseline_rules(self, version: str, rules: RulesConfig) -> RulesConfig:
-        """The baseline arm's rules for the rules ``version`` in force (derived once per version)."""
-        if self._baseline is None or self._baseline[0] != version:
-            self._baseline = (version, baseline_rules(rules))
-        return self._baseline[1]
 
 
 @dataclass(frozen=True, slots=True)
