@@ -14,8 +14,9 @@ discounts (one row per member, item and week)
 coupons (one row per member and week with a coupon redemption)
     member_id, week, redemptions
 
-Complete Journey repeats some product x store x week promotion rows from week 37 on, with conflicting
-display flags: :func:`promotion_shares` counts each store once per item and week (placed if any row is).
+The promotion side table is the dataset's own calendar (:func:`calendar_shares`): the data loader reads
+Complete Journey's 20.9M placement rows once (:mod:`engine.data.promotions`, which counts a store repeated
+within an item and week once).
 """
 
 from __future__ import annotations
@@ -24,10 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
-import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from engine.data.assemble import week_of
 from engine.data.loaders import complete_journey_dir
@@ -38,8 +36,6 @@ DISPLAY_SHARE = "display_share"
 MAILER_SHARE = "mailer_share"
 DISCOUNT = "discount"
 REDEMPTIONS = "redemptions"
-#: Complete Journey's code for "not placed" in display_location and mailer_location.
-_NOT_PLACED = "0"
 
 
 @dataclass(frozen=True)
@@ -57,55 +53,17 @@ class Signals:
 NO_SIGNALS = Signals(None, None, None, None, "none")
 
 
-def promotion_shares(
-    item_id: np.ndarray, store_id: np.ndarray, week: np.ndarray, display: np.ndarray, mailer: np.ndarray
-) -> pd.DataFrame:
-    """Per item and week: the share of the week's promoting stores with the item on display / in the mailer.
+def calendar_shares(calendar: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The side table ``promotions`` from the dataset's promotion calendar (``Dataset.promotions``).
 
-    Parameters
-    ----------
-    item_id, store_id, week
-        One entry per placement row; repeated item x store x week rows count once.
-    display, mailer
-        Boolean: the row places the item on a display / in the mailer. A repeated row is placed when
-        any of its copies is (the repeats disagree on display flags).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``item_id, week, display_share, mailer_share``, sorted by item and week.
+    The data loader already reads the calendar (:mod:`engine.data.promotions`: per item and week, the
+    share of the week's promoting stores with the item on display / in the mailer, repeated rows counted
+    once): the side table is its display and mailer columns, so the 20.9M placement rows of Complete
+    Journey are read once per process, not twice. ``None`` when the dataset has no calendar.
     """
-    rows = pd.DataFrame({ITEM_ID: item_id, "store": store_id, WEEK: week, "d": display, "m": mailer})
-    placed = rows.groupby([ITEM_ID, "store", WEEK], sort=False)[["d", "m"]].max().reset_index()
-    stores = placed.groupby(WEEK)["store"].nunique()
-    out = placed.groupby([ITEM_ID, WEEK], sort=True)[["d", "m"]].sum().reset_index()
-    per_week = out[WEEK].map(stores).to_numpy(dtype=np.float64)
-    return pd.DataFrame(
-        {
-            ITEM_ID: out[ITEM_ID].to_numpy(),
-            WEEK: out[WEEK].to_numpy(dtype=np.int64),
-            DISPLAY_SHARE: out["d"].to_numpy(dtype=np.float64) / per_week,
-            MAILER_SHARE: out["m"].to_numpy(dtype=np.float64) / per_week,
-        }
-    )
-
-
-def _cj_promotions() -> pd.DataFrame:
-    table = pq.read_table(
-        complete_journey_dir() / "promotions.parquet",
-        read_dictionary=["display_location", "mailer_location"],
-    )
-
-    def placed(column: str) -> np.ndarray:
-        return np.asarray(pc.not_equal(table.column(column), _NOT_PLACED).to_numpy(), dtype=bool)
-
-    return promotion_shares(
-        table.column("product_id").to_numpy(),
-        table.column("store_id").to_numpy().astype(np.int32),
-        table.column("week").to_numpy().astype(np.int16),
-        placed("display_location"),
-        placed("mailer_location"),
-    )
+    if calendar is None:
+        return None
+    return calendar.loc[:, [ITEM_ID, WEEK, DISPLAY_SHARE, MAILER_SHARE]].reset_index(drop=True)
 
 
 def _cj_discounts() -> pd.DataFrame:
@@ -147,9 +105,10 @@ def read_complete_journey_coupons(week_start: date) -> pd.DataFrame:
 
 @lru_cache(maxsize=2)
 def read_complete_journey_signals(week_start: date) -> Signals:
-    """Complete Journey's demographics, promotion calendar, discounts and coupon redemptions.
+    """Complete Journey's demographics, discounts and coupon redemptions, read once per process.
 
-    Read once per process (the promotions table has 20.9M rows; backtests train many times).
+    ``promotions`` is left ``None`` here: the promotion calendar comes with the dataset, which has read
+    it already (:func:`calendar_shares`; ``engine.train.side.load_signals`` puts the two together).
 
     Parameters
     ----------
@@ -158,7 +117,7 @@ def read_complete_journey_signals(week_start: date) -> Signals:
     """
     return Signals(
         demographics=_cj_demographics(),
-        promotions=_cj_promotions(),
+        promotions=None,
         discounts=_cj_discounts(),
         coupons=_cj_coupons(week_start),
         source="completejourney",

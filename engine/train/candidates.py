@@ -236,7 +236,7 @@ def build_candidates(
 
 def _loyalty(data: Dataset, members: pd.DataFrame, as_of_week: int, config: TrainConfig) -> pd.DataFrame:
     """Stage and segments of every member of the member file and of the tiered members, at the cutoff."""
-    signals = load_signals(data.source, config.signals)
+    signals = load_signals(data.source, config.signals, data.promotions)
     known = members.loc[:, [MEMBER_ID, TIER, SPEND_52W]]
     extra = data.members.loc[~data.members[MEMBER_ID].isin(known[MEMBER_ID]), [MEMBER_ID, TIER]]
     inputs = LoyaltyInputs(

@@ -95,7 +95,7 @@ class CutoffBuilder:
         self.config = config
         self.tiers = tiers
         if side is None:
-            side = SideTables.build(load_signals(dataset.source, config.signals), history)
+            side = SideTables.build(load_signals(dataset.source, config.signals, dataset.promotions), history)
         self.side = side
         self._side_at: CutoffSide | None = None
         self.item_model = LightFMModel(config.lightfm)

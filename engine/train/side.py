@@ -16,7 +16,7 @@ features get an explicit ``unknown`` level) or 0 (promotions, discounts, coupons
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,7 @@ from engine.data.signals import (
     NO_SIGNALS,
     REDEMPTIONS,
     Signals,
+    calendar_shares,
     read_complete_journey_signals,
 )
 from engine.train.config import FeatureParams, SignalParams
@@ -278,11 +279,14 @@ def no_side(history: History, week: int, features: FeatureParams) -> CutoffSide:
     return SideTables.build(NO_SIGNALS, history).at(week, features)
 
 
-def load_signals(source: str, params: SignalParams) -> Signals:
+def load_signals(source: str, params: SignalParams, calendar: pd.DataFrame | None = None) -> Signals:
     """The side tables of the data ``source`` (``Dataset.source``) as ``params.source`` says.
 
     Complete Journey ships them; any other source has none (:data:`~engine.data.signals.NO_SIGNALS`).
+    The ``promotions`` side table is the dataset's own promotion ``calendar`` (``Dataset.promotions``,
+    already cut at the challenge week), so the placements are read once (:func:`calendar_shares`).
     """
     if params.source == "none" or source != COMPLETE_JOURNEY:
         return NO_SIGNALS
-    return read_complete_journey_signals(load_data_config().week_start)
+    side = read_complete_journey_signals(load_data_config().week_start)
+    return replace(side, promotions=calendar_shares(calendar))

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from engine.data.schema import Dataset
-from engine.data.signals import NO_SIGNALS, Signals, promotion_shares
+from engine.data.signals import NO_SIGNALS, Signals
 from engine.data.tiers import load_tiers_config
 from engine.train.categories import category_stats
 from engine.train.config import CandidateParams, FeatureParams, SignalParams, TrainConfig
@@ -63,22 +63,6 @@ def _pairs(dataset: Dataset, signals: Signals) -> tuple[pd.DataFrame, pd.DataFra
     hab = habitual_pairs(history, WEEK, features, CandidateParams(), side)
     st = stretch_pairs(history, WEEK, features, category_stats(history, WEEK, features), side)
     return hab, st, history
-
-
-def test_promotion_shares_count_a_repeated_store_once() -> None:
-    # Item 7 in week 40: store 1 listed twice (display on one copy only), store 2 once without display;
-    # both stores also promote item 8 that week, so 2 promoting stores.
-    shares = promotion_shares(
-        item_id=np.array([7, 7, 7, 8, 8]),
-        store_id=np.array([1, 1, 2, 1, 2]),
-        week=np.array([40, 40, 40, 40, 40]),
-        display=np.array([True, False, False, False, False]),
-        mailer=np.array([True, True, True, True, False]),
-    )
-    row = shares[shares["item_id"] == 7].iloc[0]
-    assert row["display_share"] == pytest.approx(0.5)  # store 1 counted once, placed: 1 of 2 stores
-    assert row["mailer_share"] == pytest.approx(1.0)
-    assert shares.loc[shares["item_id"] == 8, "mailer_share"].item() == pytest.approx(0.5)
 
 
 def test_side_features_read_nothing_after_the_cutoff(tiny_dataset: Dataset) -> None:
@@ -215,11 +199,11 @@ def test_builder_feeds_side_features_to_lightfm_and_the_rankers(
 
 @pytest.mark.slow
 def test_complete_journey_ships_every_side_table() -> None:
-    from datetime import date
 
-    from engine.data.signals import read_complete_journey_signals
+    from engine.data.loaders import load_dataset
 
-    signals = read_complete_journey_signals(date(2017, 1, 1))
+    dataset = load_dataset()
+    signals = load_signals(dataset.source, SignalParams(), dataset.promotions)
     assert signals.demographics is not None
     assert len(signals.demographics) == 801
     promo = signals.promotions
@@ -232,3 +216,22 @@ def test_complete_journey_ships_every_side_table() -> None:
     assert signals.coupons["week"].between(1, 53).all()
     assert signals.discounts is not None
     assert (signals.discounts["discount"] >= 0).all()
+
+
+def test_complete_journey_promotions_are_the_datasets_own_calendar() -> None:
+    # the placements are read once, by the data loader: the side table is the calendar's two shares
+    calendar = pd.DataFrame(
+        {
+            "item_id": [7, 7, 8],
+            "week": [3, 4, 4],
+            "promo_share": [0.5, 1.0, 0.25],
+            "display_share": [0.5, 0.0, 0.25],
+            "mailer_share": [0.0, 1.0, 0.0],
+        }
+    )
+    signals = load_signals("completejourney", SignalParams(), calendar)
+    assert signals.promotions is not None
+    expected = calendar[["item_id", "week", "display_share", "mailer_share"]]
+    pd.testing.assert_frame_equal(signals.promotions, expected)
+    assert signals.demographics is not None  # the other side tables still come from Complete Journey
+    assert load_signals("completejourney", SignalParams(), None).promotions is None
