@@ -144,7 +144,8 @@ def test_the_compose_commands_start_and_answer_here(tmp_path: Path) -> None:
         assert ready.get("durability_warning") is None  # AOF on: nothing to warn about
         # the champion was published into this Redis: the pointer names its key space "<version>@<load>"
         current = client.get("offers:{m}:current")
-        assert current is not None and current.split(b"@")[0] == b"v1"
+        assert current is not None
+        assert current.split(b"@")[0] == b"v1"
         challenge = httpx.get(f"{engine}/v1/members/1/challenge?week=10", timeout=5)
         assert challenge.status_code == 200, challenge.text
         assert challenge.json()["model_version"] == "v1"
