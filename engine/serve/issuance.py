@@ -294,12 +294,15 @@ async def _issue(
         if policy == "baseline":
             member = baseline_member(member, data.cold_start)
             rules = issuer.baseline_rules(live.version, live.rules)
+        # No choice while an experiment records exposures and progress: its event store knows the
+        # challenge issued, not a later pick, so a reward could follow the wrong picks.
+        offers_choice = issuer.tiers is not None and issuer.progress_of is None
         options = assemble_options(
             member,
             data.catalog,
             rules,
             week,
-            options_for(rules.choice, tier) if issuer.tiers is not None else 1,
+            options_for(rules.choice, tier) if offers_choice else 1,
             history=history,
             signals=signals,
             model_version=ctx.model_version,

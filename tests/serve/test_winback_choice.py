@@ -194,3 +194,31 @@ def test_a_gold_member_picks_one_option_once(choice_live: tuple[LiveServer, Sett
         assert "offers no choice" in none.json()["detail"]
         never = client.post("/v1/members/6/challenge/choice", params={"week": WEEK}, json={"option_id": "1"})
         assert never.status_code == 404
+
+
+def test_no_choice_while_an_experiment_records_exposures(store_kind: str, tmp_path: Path) -> None:
+    # the experiment's event store knows the issued challenge, not a later pick: rewards must follow
+    # what the member was exposed to, so a gold member in the recommender arm gets one challenge
+    definition_path = tmp_path / "experiments" / f"{EXPERIMENT}.toml"
+    definition_path.parent.mkdir()
+    definition_path.write_text(DEFINITION)
+    definition = load_definition(definition_path)
+    gold = tuple(m for m in range(1, 21) if assign_arm(definition, m) == "recommender")[:2]
+    root = _artifact_root(tmp_path, 99, gold)
+    rules = _rules(tmp_path / "rules.toml", CHOICE_RULES)
+    options, prefix = _store_options(store_kind)
+    settings = experiment_settings(root, rules, definition_path, tmp_path / "events.sqlite3", **options)
+    try:
+        with LiveServer(create_app(settings)) as live, live.client() as client:
+            body = client.get(f"/v1/members/{gold[0]}/challenge", params={"week": WEEK}).json()
+            assert body["status"] == "issued", body["reason"]
+            assert body["tier"] == "gold"
+            assert body["experiment"] == EXPERIMENT
+            assert body.get("choice") is None
+            r = client.post(
+                f"/v1/members/{gold[0]}/challenge/choice", params={"week": WEEK}, json={"option_id": "2"}
+            )
+            assert r.status_code == 409, r.text
+    finally:
+        if prefix:
+            delete_prefix(REDIS_URL, prefix)
