@@ -18,8 +18,15 @@ What it does
        - ``repeat read``    the same members again: the stored challenge (2,000 req/s);
        - ``ping`` again at the end, so drift over the run shows.
 
+With ``--experiment`` an A/B experiment covering the benchmark's week runs in the service (the
+definition ``experiments/star_challenge_v1.toml`` moved onto that week; its event store is Redis streams
+with ``--store redis`` or a SQLite file with ``--store embedded``; ``--exposure-writes`` as in
+``[experiments]`` of ``configs/serve.toml``): every first issuance then also assigns an arm and records
+one exposure event, and every answer carries the member's progress.
+
 Usage
     .venv/bin/python benchmarks/bench_serve.py                  # the targets' rates, 5 s per phase
+    .venv/bin/python benchmarks/bench_serve.py --experiment     # the same with an experiment running
     .venv/bin/python benchmarks/bench_serve.py --seconds 10 --json out.json
 
 The last two columns are the CPU time per request of the server (all its processes, from /proc) and of
@@ -37,6 +44,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -52,11 +60,35 @@ import redis
 from engine.artifact import CandidateArtifact, Manifest, write_artifact
 from engine.config import CONFIG_DIR
 
+ROOT = Path(__file__).resolve().parents[1]
+
 WEEK = 10
 N_ITEMS = 2000
 N_CATEGORIES = 60
 STARTUP_S = 60
 CONNECTIONS = 64
+
+
+def experiment_env(tmp: Path, args: argparse.Namespace, prefix: str) -> dict[str, str]:
+    """``OFFERS_EXPERIMENTS__*``: the shipped experiment moved onto the benchmark's week, and its store."""
+    text = (ROOT / "experiments" / "star_challenge_v1.toml").read_text()
+    text = re.sub(r"(?m)^start_week = \d+$", f"start_week = {WEEK}", text)
+    text = re.sub(r"(?m)^end_week = \d+$", f"end_week = {WEEK + 1}", text)
+    definition = tmp / "star_challenge_v1.toml"  # a definition file is named after its experiment
+    definition.write_text(text)
+    env = {
+        "OFFERS_EXPERIMENTS__DEFINITIONS": json.dumps([str(definition)]),
+        "OFFERS_EXPERIMENTS__MAX_EVENTS": "1000",
+        "OFFERS_EXPERIMENTS__PROGRESS_CACHE_ENTRIES": "200000",
+        "OFFERS_EXPERIMENTS__EXPOSURE_WRITES": args.exposure_writes,
+    }
+    if args.store == "redis":
+        store = {"type": "redis", "url": args.redis_url, "prefix": f"{prefix}-events", "busy_timeout_s": 10.0}
+    else:
+        store = {"type": "sqlite", "path": str(tmp / "events.sqlite3"), "synchronous": "NORMAL"}
+        store["busy_timeout_s"] = 10.0
+    env["OFFERS_EXPERIMENTS__STORE"] = json.dumps(store)
+    return env
 
 
 def build_artifact(n_members: int, n_habitual: int, n_stretch: int, seed: int = 0) -> CandidateArtifact:
@@ -289,6 +321,10 @@ def main() -> None:
     parser.add_argument(
         "--store", choices=["redis", "embedded"], default="redis", help="online store (embedded: a temp file)"
     )
+    parser.add_argument("--experiment", action="store_true", help="run an A/B experiment in the service")
+    parser.add_argument(
+        "--exposure-writes", choices=["thread", "inline"], default="inline", help="with --experiment"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if args.first_rate * args.seconds > args.members:
@@ -322,6 +358,8 @@ def main() -> None:
                 "OFFERS_EMBEDDED__PATH": str(Path(tmp) / "serve.sqlite3"),
                 "OFFERS_PUBLISH_ON_START": "always",
             }
+        if args.experiment:
+            env |= experiment_env(Path(tmp), args, prefix)
         cmd = [sys.executable, "-m", "uvicorn", "bench_app:app", "--factory"]
         cmd += ["--app-dir", str(Path(__file__).resolve().parent), "--host", "127.0.0.1", "--port", str(port)]
         cmd += ["--workers", str(args.workers), "--loop", "uvloop", "--http", "httptools"]
@@ -336,7 +374,7 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=10)
             client = redis.Redis.from_url(args.redis_url)
-            keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+            keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
             if keys:
                 client.delete(*keys)
             client.close()
