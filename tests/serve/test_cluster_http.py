@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from pathlib import Path
 
@@ -16,8 +15,8 @@ from tests.redis_servers import LocalCluster
 from tests.serve.conftest import WEEK, LiveServer
 from tests.serve.test_experiments import (
     MEMBERS,
-    Json,
     challenge,
+    concurrent_first_requests,
     definition,  # noqa: F401 (fixture)
     definition_path,  # noqa: F401 (fixture)
     experiment_settings,
@@ -60,19 +59,8 @@ def test_issuance_and_purchases_on_a_redis_cluster(
     }
     raw = {**settings.experiments.model_dump(), "store": events}
     settings = settings.model_copy(update={"experiments": ExperimentsServeConfig.model_validate(raw)})
-    bodies: dict[int, list[Json]] = {m: [] for m in MEMBERS}
     with LiveServer(create_app(settings)) as live:
-        barrier = threading.Barrier(len(MEMBERS) * 2)
-
-        def first_request(member: int) -> None:
-            barrier.wait()
-            bodies[member].append(challenge(live, member))
-
-        threads = [threading.Thread(target=first_request, args=(m,)) for m in [*MEMBERS, *MEMBERS]]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        bodies = concurrent_first_requests(live)
         assert all(len(b) == 2 and b[0] == b[1] for b in bodies.values()), "one challenge per member-week"
         assert {b[0]["model_version"] for b in bodies.values()} == {"v1"}
 

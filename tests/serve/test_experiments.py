@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +144,25 @@ def challenge(live: LiveServer, member: int, week: int = WEEK) -> Json:
     return get(live, f"/v1/members/{member}/challenge", week=week)
 
 
+def concurrent_first_requests(
+    live: LiveServer, members: Sequence[int] = MEMBERS, times: int = 2
+) -> dict[int, list[Json]]:
+    """Each member's challenge asked ``times`` times at once (every request released by one barrier)."""
+    bodies: dict[int, list[Json]] = {m: [] for m in members}
+    barrier = threading.Barrier(len(members) * times)
+
+    def first_request(member: int) -> None:
+        barrier.wait()
+        bodies[member].append(challenge(live, member))
+
+    threads = [threading.Thread(target=first_request, args=(m,)) for m in list(members) * times]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return bodies
+
+
 def member_in(definition: ExperimentDefinition, arm: str, skip: int = 0) -> int:
     """A member of the test artifact assigned to ``arm``."""
     found = [m for m in MEMBERS if assign_arm(definition, m) == arm]
@@ -237,18 +256,7 @@ def test_concurrent_first_requests_record_one_exposure(
     exp_live: LiveServer, definition: ExperimentDefinition, events_db: Path
 ) -> None:
     member = member_in(definition, "recommender", skip=1)
-    bodies: list[Json] = []
-    barrier = threading.Barrier(12)
-
-    def first_request() -> None:
-        barrier.wait()
-        bodies.append(challenge(exp_live, member))
-
-    threads = [threading.Thread(target=first_request) for _ in range(12)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    bodies = concurrent_first_requests(exp_live, [member], times=12)[member]
     assert len(bodies) == 12
     assert all(b == bodies[0] for b in bodies)
     with SqliteEventStore(events_db) as store:
@@ -524,21 +532,10 @@ def test_redis_event_store_on_the_loop_records_each_exposure_once_and_survives_r
     events = {"type": "redis", "url": REDIS_URL, "prefix": prefix, "busy_timeout_s": 5.0}
     raw = {**settings.experiments.model_dump(), "store": events}
     settings = settings.model_copy(update={"experiments": ExperimentsServeConfig.model_validate(raw)})
-    bodies: dict[int, list[Json]] = {m: [] for m in MEMBERS}
     held = member_in(definition, "holdout")
     try:
         with LiveServer(create_app(settings)) as live:
-            barrier = threading.Barrier(len(MEMBERS) * 2)
-
-            def first_request(member: int) -> None:
-                barrier.wait()
-                bodies[member].append(challenge(live, member))
-
-            threads = [threading.Thread(target=first_request, args=(m,)) for m in [*MEMBERS, *MEMBERS]]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            bodies = concurrent_first_requests(live)
         assert all(len(b) == 2 and b[0] == b[1] for b in bodies.values())
         assert bodies[held][0]["reason_code"] == "holdout"
         assert bodies[held][0]["progress"]["arm"] == "holdout"
