@@ -152,9 +152,35 @@ def test_recent_durable_is_not_offered_again() -> None:
     assert c.status == "issued"
     assert 7 not in {p.item_id for p in c.habitual}
     assert (
-        "durable item 7 bought in week 8"
+        "durable item 7 bought in data week 8"
         in {r.rule: r.detail for r in c.explanation.rules}["durable_recency"]
     )
+
+
+def test_durables_count_from_the_models_data_week_not_the_serving_week() -> None:
+    # Serving asks for its own calendar's week (here 60 weeks on); the member's purchase weeks are weeks
+    # of the data, counted against the model's challenge week: the durable bought 2 data weeks before it
+    # stays out, whatever the serving week's number is.
+    member = _member([(7, 0.6), (1, 0.5), (2, 0.4)], [("SALAD", 4, 0.1)])
+    for serving_week in (WEEK + 60, 3):
+        c = assemble_challenge(
+            member,
+            CATALOG,
+            make_rules(),
+            serving_week,
+            data_week=WEEK,
+            model_version="m1",
+            rules_version="r1",
+        )
+        assert c.status == "issued", c.reason
+        assert c.week == serving_week
+        assert 7 not in {p.item_id for p in c.habitual}
+    # without the data week the serving week would be compared with the data's: 60 weeks on, the
+    # durable bought in data week 8 looked long ago
+    mixed = assemble_challenge(
+        member, CATALOG, make_rules(), WEEK + 60, model_version="m1", rules_version="r1"
+    )
+    assert 7 in {p.item_id for p in mixed.habitual}
 
 
 def test_stretch_in_a_bought_category_is_never_offered() -> None:

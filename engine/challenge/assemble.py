@@ -68,8 +68,13 @@ def _search(
     week: int,
     history: MemberHistory,
     signals: MemberSignals,
+    data_week: int | None = None,
 ) -> _Found | tuple[str, str, list[RuleResult]]:
-    """The guarded search over the member's eligible candidates, or why there is nothing to search."""
+    """The guarded search over the member's eligible candidates, or why there is nothing to search.
+
+    ``data_week`` is the week the candidates' purchase weeks are counted against (the model's challenge
+    week, a week of the data); ``None``: ``week`` (the weekly batch, where the two are the same).
+    """
     policy = rules.tiers.get(member.tier)
     if policy is None:
         why = f"no tier policy for tier {member.tier!r}"
@@ -100,7 +105,8 @@ def _search(
     if not freq.passed:
         return freq.rule, freq.detail, results
     index = eligibility_index(eligibility)
-    habitual, h_removed = eligible_habitual(member, catalog, index, week, rules.search.max_habitual)
+    bought_asof = week if data_week is None else data_week
+    habitual, h_removed = eligible_habitual(member, catalog, index, bought_asof, rules.search.max_habitual)
     stretch, s_removed = eligible_stretch(
         member, catalog, index, week, history.stretch_weeks, rules.search.max_stretch
     )
@@ -258,10 +264,15 @@ def assemble_challenge(
     *,
     history: MemberHistory | None = None,
     signals: MemberSignals | None = None,
+    data_week: int | None = None,
     model_version: str,
     rules_version: str,
 ) -> Challenge:
     """The best rule-abiding challenge for ``member`` in ``week``, or a ``no_offer`` with the reason.
+
+    ``week`` is the week the challenge is for (serving's calendar in the service); the candidates' purchase
+    weeks (``last_week``) are weeks of the data, so the durables rule counts them against ``data_week``, the
+    model's challenge week (``None``: ``week``, as in the weekly batch where both are the same week).
 
     Three steps: :func:`_search` combines every pair of the top eligible habitual products with every
     top eligible stretch category and ranks those passing every guard (vectorised); :func:`_verify`
@@ -273,7 +284,7 @@ def assemble_challenge(
     """
     history = history or MemberHistory()
     versions = (model_version, rules_version)
-    found = _search(member, catalog, rules, week, history, signals or NO_SIGNALS)
+    found = _search(member, catalog, rules, week, history, signals or NO_SIGNALS, data_week)
     if not isinstance(found, _Found):
         code, why, results = found
         return no_offer(member.member_id, member.tier, week, code, why, results, "", versions)

@@ -26,6 +26,7 @@ def assemble_options(
     *,
     history: MemberHistory | None = None,
     signals: MemberSignals | None = None,
+    data_week: int | None = None,
     model_version: str,
     rules_version: str,
 ) -> list[Challenge]:
@@ -41,12 +42,13 @@ def assemble_options(
         week,
         history=history,
         signals=signals,
+        data_week=data_week,
         model_version=model_version,
         rules_version=rules_version,
     )
     if n <= 1 or first.status != "issued":
         return [first]
-    found = _search(member, catalog, rules, week, history, signals or NO_SIGNALS)
+    found = _search(member, catalog, rules, week, history, signals or NO_SIGNALS, data_week)
     if not isinstance(found, _Found):  # cannot happen once the first one was issued; kept for types
         return [first]
     options = [first]

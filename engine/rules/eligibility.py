@@ -178,8 +178,8 @@ def eligible_habitual(
         if is_recent_durable(item, cand.last_week, week, index):
             removed.add(
                 "durable_recency",
-                f"durable item {item.item_id!r} bought in week {cand.last_week}, "
-                f"within {index.durable_weeks} weeks of week {week}",
+                f"durable item {item.item_id!r} bought in data week {cand.last_week}, "
+                f"within {index.durable_weeks} weeks of data week {week}",
             )
             continue
         kept.append((cand, item))

@@ -305,6 +305,7 @@ async def _issue(
             options_for(rules.choice, tier) if offers_choice else 1,
             history=history,
             signals=signals,
+            data_week=data.data_week,
             model_version=ctx.model_version,
             rules_version=ctx.rules_version,
         )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+import orjson
+
 from engine.candidates import Catalog, MemberCandidates
-from engine.errors import StoreUnavailable
+from engine.errors import ArtifactError, StoreUnavailable
 from engine.serve.publish import catalog_from_blob
 from engine.serve.shadow import BLOB as SHADOW_BLOB
 from engine.serve.shadow import PublishedPrices, prices_from_blob
@@ -25,6 +27,17 @@ class VersionData:
     int_ids: bool
     #: The budget's shadow prices computed at publication (None: no budget, or published without).
     prices: PublishedPrices | None = None
+    #: The model's challenge week, a week of the data (its manifest): purchase weeks in the member
+    #: records count against it (None: published without a manifest).
+    data_week: int | None = None
+
+
+def _challenge_week(manifest: bytes) -> int:
+    """The ``challenge_week`` of a published manifest (a malformed one is an :class:`ArtifactError`)."""
+    try:
+        return int(orjson.loads(manifest)["challenge_week"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ArtifactError(f"published manifest has no readable challenge_week: {exc!r}") from exc
 
 
 class VersionCache:
@@ -68,9 +81,11 @@ class VersionCache:
         cold = await self._store.get_shared(version, "cold_start")
         kind = await self._store.get_shared(version, "id_kind")
         prices = await self._store.get_shared(version, SHADOW_BLOB)
+        manifest = await self._store.get_shared(version, "manifest")
         return VersionData(
             catalog_from_blob(catalog),
             None if cold is None else MemberCandidates.from_json(cold),
             kind == b"int",
             prices_from_blob(prices),
+            None if manifest is None else _challenge_week(manifest),
         )
