@@ -116,9 +116,9 @@ def read_complete_journey_signals(week_start: date) -> Signals:
         First day of week 1 (``configs/data.toml``), to put coupon redemption dates in weeks.
     """
     return Signals(
-        demographics=_cj_demographics(),
+        demographics=read_complete_journey_demographics(),
         promotions=None,
         discounts=_cj_discounts(),
-        coupons=_cj_coupons(week_start),
+        coupons=read_complete_journey_coupons(week_start),
         source="completejourney",
     )
