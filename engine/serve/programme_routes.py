@@ -1,9 +1,9 @@
 """``POST /v1/members/{member_id}/challenge/choice``: the member picks one of the week's options.
 
 The same ``read`` scope as reading the challenge (the app backend acts for the member). The plain
-function is :func:`engine.serve.choice.choose`. Not yet done: with an experiment running, the event
-store keeps tracking the exposure recorded at issuance (the default option); switching its progress and
-reward to the chosen option needs an event-store method on both event stores.
+function is :func:`engine.serve.choice.choose`. While an experiment runs no member is offered a choice
+(:mod:`engine.serve.issuance`): the experiment's event store tracks the challenge recorded at issuance,
+and switching its progress and reward to a later pick needs an event-store method on both event stores.
 """
 
 from __future__ import annotations
