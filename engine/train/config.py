@@ -89,6 +89,10 @@ class SignalParams(StrictModel):
     repurchase: bool = True
     #: LightFM's scores as ranker features (off: the rankers see history and side features only).
     lightfm_scores: bool = True
+    #: The member x product LightFM model and its scores as habitual features (with ``lightfm_scores``).
+    #: Off by default: it costs most of the training time and the habitual pick does not gain from it
+    #: (experiments/ablation/report.md); off, the product model is never fitted.
+    lightfm_habitual: bool = False
 
 
 class CandidateParams(StrictModel):

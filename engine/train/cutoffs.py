@@ -25,6 +25,7 @@ from engine.data.tiers import TiersConfig, tier_of_spend
 from engine.train.categories import CategoryStats, category_stats
 from engine.train.config import TrainConfig
 from engine.train.features import category_features, interactions, item_features, member_features
+from engine.train.groups import habitual_lightfm
 from engine.train.history import BASKETS, CATEGORY_IDX, ITEM_IDX, MEMBER_IDX, History, sample_members
 from engine.train.model import LightFMModel
 from engine.train.pairs import habitual_pairs, with_labels, with_lfm
@@ -110,7 +111,7 @@ class CutoffBuilder:
         return self._side_at
 
     def _fit_models(self, week: int) -> None:
-        first = not self.item_model.is_fitted
+        first = not self.category_model.is_fitted
         h = self.history
         n_members = len(h.members)
         dept = h.department_spend(week)
@@ -124,13 +125,16 @@ class CutoffBuilder:
             len(h.departments),
             demo.one_hot() if with_demo else None,
         )
-        miw = h.member_item(week)
-        items, item_weights = interactions(
-            miw[MEMBER_IDX].to_numpy(),
-            miw[ITEM_IDX].to_numpy(),
-            miw[BASKETS].to_numpy(),
-            (n_members, len(h.items)),
-        )
+        if habitual_lightfm(self.config.signals):
+            miw = h.member_item(week)
+            items, item_weights = interactions(
+                miw[MEMBER_IDX].to_numpy(),
+                miw[ITEM_IDX].to_numpy(),
+                miw[BASKETS].to_numpy(),
+                (n_members, len(h.items)),
+            )
+            item_epochs = None if self.item_model.is_fitted else self.config.lightfm.warm_start_epochs
+            self.item_model.fit(items, item_weights, users, self._item_features, epochs=item_epochs)
         mcw = h.member_categories(week)
         cats, cat_weights = interactions(
             mcw[MEMBER_IDX].to_numpy(),
@@ -138,14 +142,14 @@ class CutoffBuilder:
             np.ones(len(mcw)),
             (n_members, len(h.categories)),
         )
-        item_epochs = None if first else self.config.lightfm.warm_start_epochs
         cat_epochs = None if first else self.config.category_lightfm.warm_start_epochs
-        self.item_model.fit(items, item_weights, users, self._item_features, epochs=item_epochs)
         self.category_model.fit(cats, cat_weights, users, self._category_features, epochs=cat_epochs)
 
     def _habitual(self, week: int) -> pd.DataFrame:
         h, cfg = self.history, self.config
         hab = habitual_pairs(h, week, cfg.features, cfg.candidates, self._cut(week))
+        if not self.item_model.is_fitted:  # [signals] lightfm_habitual off: lfm_* stay NaN, never read
+            return hab
         scores = self.item_model.score_pairs(hab[MEMBER_IDX].to_numpy(), hab[ITEM_IDX].to_numpy())
         return with_lfm(hab, scores)
 

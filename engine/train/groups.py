@@ -21,13 +21,18 @@ PROMO_X_DISCOUNT_HABITUAL = "promo_x_disc"
 PROMO_X_DISCOUNT_STRETCH = "promo_x_sensitivity"
 
 
-def _history(columns: tuple[str, ...], signals: SignalParams) -> tuple[str, ...]:
-    return tuple(c for c in columns if signals.lightfm_scores or c not in LFM_FEATURES)
+def _history(columns: tuple[str, ...], lightfm: bool) -> tuple[str, ...]:
+    return tuple(c for c in columns if lightfm or c not in LFM_FEATURES)
+
+
+def habitual_lightfm(signals: SignalParams) -> bool:
+    """Whether the habitual ranker reads the product LightFM model (else that model is never fitted)."""
+    return signals.lightfm_scores and signals.lightfm_habitual
 
 
 def habitual_features(signals: SignalParams) -> tuple[str, ...]:
     """The habitual ranker's columns under ``signals``' switches."""
-    out = list(_history(HABITUAL_FEATURES, signals))
+    out = list(_history(HABITUAL_FEATURES, habitual_lightfm(signals)))
     if signals.repurchase:
         out += REPURCHASE_FEATURES
     if signals.demographics:
@@ -43,7 +48,7 @@ def habitual_features(signals: SignalParams) -> tuple[str, ...]:
 
 def stretch_features(signals: SignalParams) -> tuple[str, ...]:
     """The stretch ranker's columns under ``signals``' switches."""
-    out = list(_history(STRETCH_FEATURES, signals))
+    out = list(_history(STRETCH_FEATURES, signals.lightfm_scores))
     if signals.demographics:
         out += [*DEMO_FEATURES, "demo_lift"]
     if signals.promotions:

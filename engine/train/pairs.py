@@ -89,8 +89,11 @@ def habitual_pairs(
         recent_weeks_bought=("recent", "sum"),
     ).reset_index()
     n_members = frame[MEMBER_IDX].nunique()
-    buyers = pairs.groupby(ITEM_IDX, sort=False).agg(
-        buyers=(MEMBER_IDX, "size"), repeaters=("n_weeks", lambda s: int((s >= 2).sum()))
+    buyers = (
+        pairs[[ITEM_IDX]]
+        .assign(repeat=(pairs["n_weeks"].to_numpy() >= 2).astype(np.int64))
+        .groupby(ITEM_IDX, sort=False)
+        .agg(buyers=("repeat", "size"), repeaters=("repeat", "sum"))
     )
     keep = (pairs["n_baskets"] >= candidates.min_baskets_habitual).to_numpy().copy()
     keep &= ~history.excluded[pairs[ITEM_IDX].to_numpy()]

@@ -153,8 +153,12 @@ def test_repurchase_cycle_features(tiny_dataset: Dataset) -> None:
 
 def test_switches_choose_the_columns() -> None:
     every = SignalParams()
-    assert {"item_display", "promo_x_disc", "due_ratio", "age", "lfm_score"} <= set(habitual_features(every))
-    assert {"demo_lift", "cat_mailer", "promo_x_sensitivity"} <= set(stretch_features(every))
+    assert {"item_display", "promo_x_disc", "due_ratio", "age"} <= set(habitual_features(every))
+    assert {"demo_lift", "cat_mailer", "promo_x_sensitivity", "lfm_score"} <= set(stretch_features(every))
+    # the product LightFM model feeds the habitual ranker only when switched on (off by default)
+    assert "lfm_score" not in habitual_features(every)
+    assert "lfm_score" in habitual_features(SignalParams(lightfm_habitual=True))
+    assert "lfm_score" not in habitual_features(SignalParams(lightfm_habitual=True, lightfm_scores=False))
     no_promo = SignalParams(promotions=False)
     assert "promo_x_disc" not in habitual_features(no_promo)
     assert "item_disc_share" in habitual_features(no_promo)
@@ -191,10 +195,26 @@ def test_builder_feeds_side_features_to_lightfm_and_the_rankers(
     bare = CutoffBuilder(data, history, fast_config, load_tiers_config(fast_config.tiers))
     bare.challenge(WEEK)
     n_features = {
-        name: b.item_model._model.user_embeddings.shape[0]  # type: ignore[union-attr]
+        name: b.category_model._model.user_embeddings.shape[0]  # type: ignore[union-attr]
         for name, b in (("side", builder), ("bare", bare))
     }
     assert n_features["side"] - n_features["bare"] == 11
+
+
+@pytest.mark.parametrize("on", [False, True])
+def test_product_lightfm_scores_habitual_pairs_only_when_switched_on(
+    tiny_dataset: Dataset, fast_config: TrainConfig, on: bool
+) -> None:
+    data = tiny_dataset.before_week(WEEK)
+    history = History.build(data.transactions, data.catalog)
+    signals = fast_config.signals.model_copy(update={"lightfm_habitual": on})
+    config = fast_config.model_copy(update={"signals": signals})
+    builder = CutoffBuilder(data, history, config, load_tiers_config(config.tiers))
+    now = builder.challenge(WEEK)
+    assert builder.item_model.is_fitted is on
+    assert now.habitual["lfm_score"].notna().all() if on else now.habitual["lfm_score"].isna().all()
+    assert ("lfm_score" in habitual_features(signals)) is on
+    assert builder.category_model.is_fitted  # the stretch pick's model is fitted either way
 
 
 @pytest.mark.slow
