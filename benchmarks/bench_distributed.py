@@ -139,7 +139,7 @@ def run_size(n_members: int, args: argparse.Namespace, ray: RayMapper) -> dict[s
             + ", ".join(f"{p:,.0f} MiB" for p in peaks.values())
         )
         replays = {}
-        for workers in args.replay_workers:
+        for workers in args.replay_workers if n_members <= args.replay_max_members else []:
             wall, busy = _replay(stage, workers)
             replays[workers] = wall
             print(
@@ -246,6 +246,15 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
+def load_runs(path: Path) -> list[dict[str, Any]]:
+    """The runs saved in a results.json (JSON keys are strings: worker counts become ints again)."""
+    runs: list[dict[str, Any]] = json.loads(path.read_text())
+    for run in runs:
+        for stage in run["stages"]:
+            stage["replay_wall_s"] = {int(k): v for k, v in stage["replay_wall_s"].items()}
+    return runs
+
+
 def main() -> None:
     """Run every size, print the numbers and the extrapolation; optionally save JSON and a plot."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -255,7 +264,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2, help="workers of the end-to-end run")
     parser.add_argument("--replay-workers", default="1,2", help="worker counts the maps are replayed with")
+    parser.add_argument(
+        "--replay-max-members", type=int, default=10**9, help="replay the maps only up to this size"
+    )
     parser.add_argument("--member-block", type=int, default=20_000, help="[features] member_block")
+    parser.add_argument("--append", action="store_true", help="add to the --out-dir results.json")
     parser.add_argument("--out-dir", type=Path, default=None, help="write results.json and curve.png here")
     parser.add_argument(
         "--from-json", type=Path, default=None, help="only extrapolate and plot a saved results.json"
@@ -264,16 +277,13 @@ def main() -> None:
     args.replay_workers = [int(w) for w in args.replay_workers.split(",")]
     sizes = [int(m) for m in args.members.split(",")]
     if args.from_json is not None:
-        runs = json.loads(args.from_json.read_text())
-        for run in runs:
-            for stage in run["stages"]:
-                stage["replay_wall_s"] = {int(k): v for k, v in stage["replay_wall_s"].items()}
-        report(runs, args)
+        report(load_runs(args.from_json), args)
         return
     start = time.perf_counter()
     ray = RayMapper("local", args.workers, cpus=max(args.workers, *args.replay_workers))
     print(f"Ray local mode started in {time.perf_counter() - start:.1f} s; block of {args.member_block:,}")
-    runs = []
+    saved = args.out_dir / "results.json" if args.out_dir is not None else None
+    runs = load_runs(saved) if args.append and saved is not None and saved.exists() else []
     try:
         for n_members in sizes:
             runs.append(run_size(n_members, args, ray))

@@ -168,7 +168,8 @@ class SideTables:
         item_disc = disc.groupby([MEMBER_IDX, ITEM_IDX], sort=False)[[SALES_VALUE, DISCOUNT]].sum()
         return CutoffSide(
             week=week,
-            history=h,
+            item_category_idx=h.item_category_idx,
+            n_categories=len(h.categories),
             demographics=self.demographics,
             demo_smoothing=features.demo_smoothing,
             item_display=display,
@@ -185,7 +186,8 @@ class CutoffSide:
     """Side features at one cutoff week (built by :meth:`SideTables.at`), added to pairs by its methods."""
 
     week: int
-    history: History
+    item_category_idx: np.ndarray  # category index of each item index
+    n_categories: int
     demographics: Demographics
     demo_smoothing: float
     item_display: np.ndarray
@@ -194,6 +196,13 @@ class CutoffSide:
     discount_share: np.ndarray
     coupon_redemptions: np.ndarray
     item_discount_share: pd.Series  # indexed by (member_idx, item_idx)
+
+    def for_stretch(self) -> CutoffSide:
+        """This cutoff's side features without the habitual-only per (member, item) discount table.
+
+        What stretch blocks read: the batch sends it to every worker, so it holds nothing per pair.
+        """
+        return replace(self, item_discount_share=self.item_discount_share.iloc[:0])
 
     def _member_columns(self, pairs: pd.DataFrame) -> dict[str, np.ndarray]:
         m = pairs[MEMBER_IDX].to_numpy(dtype=np.int64)
@@ -225,7 +234,7 @@ class CutoffSide:
         ``member_category`` holds distinct ``member_idx, category_idx`` rows before the cutoff of
         ``members`` (the members active before it). The last level of each attribute is ``unknown``.
         """
-        n_cats = len(self.history.categories)
+        n_cats = self.n_categories
         m = member_category[MEMBER_IDX].to_numpy(dtype=np.int64)
         c = member_category[CATEGORY_IDX].to_numpy(dtype=np.int64)
         share = np.bincount(c, minlength=n_cats) / max(len(members), 1)
@@ -251,12 +260,11 @@ class CutoffSide:
 
         ``lifts`` come from :meth:`category_demo_lift` at the same cutoff.
         """
-        h = self.history
         m = pairs[MEMBER_IDX].to_numpy(dtype=np.int64)
         c = pairs[CATEGORY_IDX].to_numpy(dtype=np.int64)
-        n_cats = len(h.categories)
-        cat_display = np.bincount(h.item_category_idx, self.item_display, minlength=n_cats)
-        cat_mailer = np.bincount(h.item_category_idx, self.item_mailer, minlength=n_cats)
+        n_cats = self.n_categories
+        cat_display = np.bincount(self.item_category_idx, self.item_display, minlength=n_cats)
+        cat_mailer = np.bincount(self.item_category_idx, self.item_mailer, minlength=n_cats)
         item = suggested_item_idx[c]
         ok = item >= 0
         suggested = np.where(ok, np.maximum(self.item_display, self.item_mailer)[np.maximum(item, 0)], 0.0)

@@ -189,7 +189,7 @@ def stretch_inputs(
         category_department_idx=history.category_department_idx,
         n_departments=len(history.departments),
         n_neighbours=features.n_neighbours,
-        side=side,
+        side=side.for_stretch(),
         demo_lifts=side.category_demo_lift(mcw[[MEMBER_IDX, CATEGORY_IDX]].drop_duplicates(), active),
     )
 
