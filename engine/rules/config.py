@@ -25,7 +25,7 @@ import hashlib
 import math
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import orjson
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -125,6 +125,10 @@ class TierPolicy(StrictModel):
     min_stars: Annotated[int, Field(gt=0)] | None = None
     #: Reachability: P(complete | offer) of the challenge must be at least this.
     min_p_complete: Share = 0.0
+    #: Which passing combination wins. ``reward``: the largest reward some picks carry, then the most
+    #: reachable (a rich tier's offer first, even on less likely picks). ``reach``: the most reachable
+    #: challenge, with the largest reward its picks carry down to ``min_stars`` (picks within reach first).
+    prefer: Literal["reward", "reach"] = "reward"
 
     @model_validator(mode="after")
     def _floor_below_reward(self) -> TierPolicy:

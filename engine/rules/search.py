@@ -128,7 +128,7 @@ def search_combinations(
     """Evaluate every guard on every combination; rank the passing ones.
 
     Ranked by the reward they carry (the tier's full reward first), then by :func:`challenge_score`,
-    then by the model's order. Expected profit is a guard, not the objective: ranking by it would
+    then by the model's order; a tier that prefers ``reach`` swaps the first two keys. Expected profit is a guard, not the objective: ranking by it would
     prefer the least likely habitual picks, whose reward is least often paid.
     """
     nh = len(habitual.margin)
@@ -156,5 +156,8 @@ def search_combinations(
     distinct = (habitual.category[ci] != new_cat) & (habitual.category[cj] != new_cat)
     score = challenge_score(table.p_complete, stretch.value[cs], value_exponent)
     ok = np.flatnonzero(table.ok & distinct)
-    ranked = ok[np.lexsort((ok, -score[ok], -table.stars[ok]))]
+    first, second = (
+        (-table.stars[ok], -score[ok]) if reward.prefer == "reward" else (-score[ok], -table.stars[ok])
+    )
+    ranked = ok[np.lexsort((ok, second, first))]
     return SearchResult(ci, cj, cs, table, distinct.astype(bool), score, ranked)

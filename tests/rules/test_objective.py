@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from engine.candidates import HabitualCandidate, MemberCandidates, StretchCandidate
 from engine.challenge import Challenge, assemble_batch, assemble_challenge
+from engine.errors import RulesError
 from engine.rules.config import RulesConfig, TierPolicy
 from engine.rules.lift import LiftFile
 from engine.rules.search import PickArrays, search_combinations
@@ -110,6 +111,27 @@ def test_gold_gets_picks_that_carry_the_full_reward_when_some_do() -> None:
     ids = {p.item_id for p in c.habitual}
     assert len(ids & {1, 2}) == 1
     assert len(ids & {20, 21}) == 1
+
+
+def test_a_tier_that_prefers_reach_keeps_the_likeliest_picks_with_a_smaller_reward() -> None:
+    # at most 30% of the picks' margin pays the reward: the likeliest pair (thin, 0.10 each) with SALAD
+    # carries 0.66 -> 33 stars; the fat pair (1.20 each) carries the full 50. The economic guard is
+    # opened so that only the order decides.
+    member = _member([(20, 0.9), (21, 0.9), (1, 0.5), (2, 0.5)], [("SALAD", 10, 0.3)], tier="gold")
+    data = rules_dict()
+    data["tiers"] = _gold_rules().model_dump()["tiers"]
+    data["hard_guard"]["max_reward_share"] = 0.3
+    data["economic_guard"]["min_expected_profit"] = -10.0
+    rich = _assemble(member, make_rules(**data))  # "reward", the default: the full 50
+    data["tiers"]["gold"]["prefer"] = "reach"
+    near = _assemble(member, make_rules(**data))
+    assert rich.status == near.status == "issued", (rich.reason, near.reason)
+    assert rich.reward is not None and near.reward is not None
+    assert ({p.item_id for p in rich.habitual}, rich.reward.stars) == ({1, 2}, 50)
+    assert ({p.item_id for p in near.habitual}, near.reward.stars) == ({20, 21}, 33)
+    assert near.p_complete > rich.p_complete
+    with pytest.raises(RulesError, match="prefer"):
+        make_rules(tiers={**data["tiers"], "gold": {**data["tiers"]["gold"], "prefer": "cheapest"}})
 
 
 def test_gold_gets_the_largest_reward_that_fits_above_the_floor_and_is_told_so() -> None:
