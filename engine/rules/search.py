@@ -128,8 +128,9 @@ def search_combinations(
     """Evaluate every guard on every combination; rank the passing ones.
 
     Ranked by the reward they carry (the tier's full reward first), then by :func:`challenge_score`,
-    then by the model's order; a tier that prefers ``reach`` swaps the first two keys. Expected profit is a guard, not the objective: ranking by it would
-    prefer the least likely habitual picks, whose reward is least often paid.
+    then by the model's order; a tier that prefers ``reach`` swaps the first two keys. Expected profit
+    is a guard, not the objective: ranking by it would prefer the least likely habitual picks, whose
+    reward is least often paid.
     """
     nh = len(habitual.margin)
     ci, cj, cs = combination_indices(nh, len(stretch.margin))

@@ -13,7 +13,7 @@ the same to the bit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ from engine.train.history import CATEGORY_IDX, MEMBER_IDX
 from engine.train.model import LightFMModel
 from engine.train.pairs import with_lfm
 from engine.train.ranker import Ranker
-from engine.train.stretch import StretchInputs, member_blocks, stretch_block
+from engine.train.stretch import MemberParts, StretchInputs, member_blocks, stretch_block
 from engine.train.tables import top_k_per_member, top_stretch
 
 
@@ -49,18 +49,24 @@ class ScoringInputs:
     stretch_ranker: Ranker
     candidates: CandidateParams
 
+    def shared(self) -> ScoringInputs:
+        """What is sent to every worker: the stretch inputs without any member's rows (each
+        :class:`ScoringBlock` brings those of its members)."""
+        return replace(self, stretch=self.stretch.shared())
+
 
 @dataclass(frozen=True)
 class ScoringBlock:
     """One unit of work: a block of consecutive active members and their own habitual pairs.
 
     The habitual pairs (features and LightFM scores, built over all members because item statistics
-    need them all) travel with their block rather than with the shared inputs, so a worker only
-    receives the pairs of the blocks it scores.
+    need them all) and the members' own statistics and purchase rows (``stretch``) travel with their
+    block rather than with the shared inputs, so a worker only receives the rows of the blocks it scores.
     """
 
     members: np.ndarray
     habitual: pd.DataFrame
+    stretch: MemberParts
 
 
 def scoring_inputs(
@@ -90,7 +96,7 @@ def challenge_blocks(
     blocks = []
     for block in member_blocks(inputs.stretch.members, member_block):
         lo, hi = (starts[block[0]], starts[block[-1] + 1]) if len(block) else (0, 0)
-        blocks.append(ScoringBlock(block, habitual.iloc[lo:hi]))
+        blocks.append(ScoringBlock(block, habitual.iloc[lo:hi], inputs.stretch.member_parts(block)))
     return blocks
 
 
@@ -102,7 +108,7 @@ def score_block(inputs: ScoringInputs, block: ScoringBlock) -> tuple[pd.DataFram
     hab = block.habitual.assign(score=inputs.habitual_ranker.predict_proba(block.habitual))
     hab_top = top_k_per_member(hab, "score", inputs.candidates.k_habitual)
     members = block.members
-    pairs = stretch_block(inputs.stretch, members)
+    pairs = stretch_block(inputs.stretch.with_parts(block.stretch), members)
     lfm = inputs.category_model.score_pairs(pairs[MEMBER_IDX].to_numpy(), pairs[CATEGORY_IDX].to_numpy())
     pairs = with_lfm(pairs, lfm)
     st_top = top_stretch(pairs.assign(score=inputs.stretch_ranker.predict_proba(pairs)), inputs.candidates)

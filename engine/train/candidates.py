@@ -182,7 +182,7 @@ def fit_candidates(
     # engine ``mapper`` is (this process by default): the shared inputs are built once.
     inputs = scoring_inputs(now.stretch, builder.category_model, (hab_ranker, st_ranker), config.candidates)
     blocks = challenge_blocks(inputs, now.habitual, config.features.member_block, len(history.members))
-    scored = (mapper or InProcessMapper()).map(score_block, inputs, blocks)
+    scored = (mapper or InProcessMapper()).map(score_block, inputs.shared(), blocks)
     del inputs, blocks
     habitual = concat_blocks(hab for hab, _ in scored)
     stretch = concat_blocks(st for _, st in scored)

@@ -12,7 +12,7 @@ while the result is that of one block holding everyone. Every number comes from
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -53,13 +53,16 @@ class MemberRows:
     Attributes
     ----------
     starts
-        Member ``m``'s rows are ``starts[m]:starts[m + 1]`` of every column.
+        Member ``m``'s rows are ``starts[m - offset]:starts[m - offset + 1]`` of every column.
     columns
         The kept columns, as arrays sorted by member.
+    offset
+        The first member index ``starts`` covers (0, or a block's first member after :meth:`restrict`).
     """
 
     starts: np.ndarray
     columns: dict[str, np.ndarray]
+    offset: int = 0
 
     @classmethod
     def of(cls, frame: pd.DataFrame, n_members: int, columns: Sequence[str]) -> MemberRows:
@@ -71,11 +74,27 @@ class MemberRows:
 
     def take(self, members: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The rows of ``members``: each row's position in ``members``, and the columns of those rows."""
-        first = self.starts[members]
-        counts = self.starts[members + 1] - first
+        at = members - self.offset
+        first = self.starts[at]
+        counts = self.starts[at + 1] - first
         local = np.repeat(np.arange(len(members)), counts)
         rows = np.arange(counts.sum()) + np.repeat(first - (np.cumsum(counts) - counts), counts)
         return local, {c: v[rows] for c, v in self.columns.items()}
+
+    def restrict(self, members: np.ndarray) -> MemberRows:
+        """Only the rows of ``members`` (sorted), covering the member indices from the first to the last.
+
+        What a block of members carries instead of every member's rows: :meth:`take` of any of
+        ``members`` gives the same rows as before.
+        """
+        members = np.asarray(members, dtype=np.int64)
+        if not len(members):
+            return MemberRows(np.zeros(1, dtype=np.int64), {c: v[:0] for c, v in self.columns.items()})
+        local, cols = self.take(members)
+        lo = int(members[0])
+        counts = np.zeros(int(members[-1]) - lo + 2, dtype=np.int64)
+        counts[members - lo + 1] = np.bincount(local, minlength=len(members))
+        return MemberRows(np.cumsum(counts), cols, lo)
 
     def bought(self, members: np.ndarray, n_categories: int) -> np.ndarray:
         """Boolean ``len(members)`` x categories: a ``category_idx`` row of each member's exists."""
@@ -83,6 +102,24 @@ class MemberRows:
         out = np.zeros((len(members), n_categories), dtype=bool)
         out[local, cols[CATEGORY_IDX]] = True
         return out
+
+
+@dataclass(frozen=True)
+class MemberParts:
+    """The per-member parts of :class:`StretchInputs` for some members: what one block carries.
+
+    Attributes
+    ----------
+    members
+        The block's members (sorted ``member_idx``).
+    member_stats, categories, departments
+        As in :class:`StretchInputs`, for these members only.
+    """
+
+    members: np.ndarray
+    member_stats: pd.DataFrame
+    categories: MemberRows
+    departments: MemberRows
 
 
 @dataclass(frozen=True)
@@ -124,6 +161,35 @@ class StretchInputs:
     n_neighbours: int
     side: CutoffSide
     demo_lifts: list[np.ndarray]
+
+    def member_parts(self, members: np.ndarray) -> MemberParts:
+        """The per-member parts of these inputs cut to ``members`` (sorted, from :attr:`members`)."""
+        members = np.asarray(members, dtype=np.int64)
+        return MemberParts(
+            members,
+            self.member_stats.loc[members],
+            self.categories.restrict(members),
+            self.departments.restrict(members),
+        )
+
+    def with_parts(self, parts: MemberParts) -> StretchInputs:
+        """These inputs with ``parts`` as the per-member parts: stretch pairs of ``parts.members`` built
+        from the result equal those built from the inputs ``parts`` were cut from."""
+        return replace(
+            self,
+            members=parts.members,
+            member_stats=parts.member_stats,
+            categories=parts.categories,
+            departments=parts.departments,
+        )
+
+    def shared(self) -> StretchInputs:
+        """What every block of members shares: these inputs with the per-member parts of no member.
+
+        Category statistics, co-occurrence, the neighbour pool (bounded by ``n_neighbour_pool``) and the
+        side features; each block brings its own :class:`MemberParts` (:meth:`with_parts`).
+        """
+        return self.with_parts(self.member_parts(np.empty(0, dtype=np.int64)))
 
     def department_shares(self, members: np.ndarray) -> np.ndarray:
         """Float64 ``len(members)`` x departments: each member's share of spend per department."""

@@ -126,7 +126,8 @@ def test_a_tier_that_prefers_reach_keeps_the_likeliest_picks_with_a_smaller_rewa
     data["tiers"]["gold"]["prefer"] = "reach"
     near = _assemble(member, make_rules(**data))
     assert rich.status == near.status == "issued", (rich.reason, near.reason)
-    assert rich.reward is not None and near.reward is not None
+    assert rich.reward is not None
+    assert near.reward is not None
     assert ({p.item_id for p in rich.habitual}, rich.reward.stars) == ({1, 2}, 50)
     assert ({p.item_id for p in near.habitual}, near.reward.stars) == ({20, 21}, 33)
     assert near.p_complete > rich.p_complete

@@ -12,8 +12,8 @@ from engine.train.candidates import fit_candidates
 from engine.train.categories import category_stats
 from engine.train.config import FeatureParams, TrainConfig
 from engine.train.cutoffs import CutoffBuilder
-from engine.train.history import MEMBER_IDX, History
-from engine.train.stretch import concat_blocks, stretch_pairs
+from engine.train.history import CATEGORY_IDX, MEMBER_IDX, History
+from engine.train.stretch import concat_blocks, stretch_block, stretch_inputs, stretch_pairs
 
 CUTOFF = 16
 ONE_BLOCK = 10**9
@@ -41,6 +41,23 @@ def test_stretch_features_do_not_depend_on_the_block(synthetic_dataset: Dataset)
     pooled = stretch_pairs(history, CUTOFF, FeatureParams(n_neighbour_pool=n_members // 4), stats)
     changed = [c for c in whole.columns if not np.array_equal(pooled[c], whole[c], equal_nan=True)]
     assert changed == ["neighbour_recent"]
+
+
+def test_a_block_carries_only_its_members_rows_and_builds_the_same_pairs(synthetic_dataset: Dataset) -> None:
+    data = synthetic_dataset.before_week(CUTOFF)
+    history = History.build(data.transactions, data.catalog)
+    features = FeatureParams()
+    inputs = stretch_inputs(history, CUTOFF, features, category_stats(history, CUTOFF, features))
+    shared = inputs.shared()
+    assert len(shared.members) == 0
+    assert len(shared.member_stats) == 0
+    assert not any(len(v) for v in shared.categories.columns.values())
+    for block in (inputs.members[:1], inputs.members[3:11], inputs.members[-5:]):
+        parts = inputs.member_parts(block)
+        # the rows of these members only, and the same rows
+        assert len(parts.categories.columns[CATEGORY_IDX]) == len(inputs.categories.take(block)[0])
+        built = stretch_block(shared.with_parts(parts), block)
+        pd.testing.assert_frame_equal(built, stretch_block(inputs, block), check_exact=True)
 
 
 @pytest.mark.parametrize("stretch_kind", ["hist_gb", "logistic"])
