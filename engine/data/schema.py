@@ -153,7 +153,10 @@ class Dataset:
         ``week``), so no later price reaches a model; the promotion calendar up to and including
         ``week``: a retailer plans its promotions before the week starts.
         """
-        tx = self.transactions[self.transactions[WEEK] < week].reset_index(drop=True)
+        before = self.transactions[WEEK].to_numpy() < week
+        whole = before.all() and self.transactions.index.equals(pd.RangeIndex(len(before)))
+        # Nothing to cut (the weekly batch's cutoff is the week after the data): no copy of every line.
+        tx = self.transactions if whole else self.transactions[before].reset_index(drop=True)
         catalog = self.catalog
         if PRICE_DERIVED in catalog.columns and catalog[PRICE_DERIVED].any():
             derived = catalog[PRICE_DERIVED].to_numpy(dtype=bool)

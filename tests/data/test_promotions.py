@@ -185,3 +185,14 @@ def test_the_challenge_weeks_calendar_is_known_at_its_cutoff(tmp_path: Path) -> 
     # re-deriving tiers at the cutoff keeps the calendar (backtests cut, then re-derive tiers)
     tiered = with_tiers_as_of(cut, 2, load_tiers_config())
     pd.testing.assert_frame_equal(tiered.promotions, cut.promotions)  # type: ignore[arg-type]
+
+
+def test_a_cutoff_after_the_data_keeps_every_line_without_copying_them(tmp_path: Path) -> None:
+    promo = pd.DataFrame({"sku": ["A", "B"], "shop": [7, 8], "week": [2, 3], "mailer": [True, True]})
+    ds = load_dataset(_write_files(tmp_path, promo))
+    after = ds.before_week(ds.n_weeks + 1)
+    assert after.transactions is ds.transactions
+    cut = ds.before_week(ds.n_weeks)
+    assert cut.transactions is not ds.transactions
+    assert cut.transactions["week"].max() == ds.n_weeks - 1
+    assert cut.transactions.index.equals(pd.RangeIndex(len(cut.transactions)))
