@@ -51,8 +51,9 @@ class ScoringInputs:
 
     def shared(self) -> ScoringInputs:
         """What is sent to every worker: the stretch inputs without any member's rows (each
-        :class:`ScoringBlock` brings those of its members)."""
-        return replace(self, stretch=self.stretch.shared())
+        :class:`ScoringBlock` brings those of its members) and the category model's representations
+        without its optimiser state."""
+        return replace(self, stretch=self.stretch.shared(), category_model=self.category_model.for_scoring())
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,18 @@ class LightFMModel:
         self._user_repr = self._model.get_user_representations(user_features)
         self._item_repr = self._model.get_item_representations(item_features)
 
+    def for_scoring(self) -> LightFMModel:
+        """A copy that can only score: the fitted representations without the LightFM object.
+
+        What the weekly batch sends to every worker: the optimiser's per-feature state (embeddings,
+        gradients and momenta of every member) is about four times the representations' size.
+        """
+        if self._user_repr is None or self._item_repr is None:
+            raise NotFittedError("LightFMModel: call fit() before scoring")
+        copy = LightFMModel(self.params, self.batch_size)
+        copy._user_repr, copy._item_repr = self._user_repr, self._item_repr
+        return copy
+
     def _representations(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._user_repr is None or self._item_repr is None:
             raise NotFittedError("LightFMModel: call fit() before scoring")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -41,6 +43,17 @@ def test_scores_have_the_right_shape_and_are_deterministic() -> None:
     np.testing.assert_array_equal(scores, b.score_matrix(members))
     pairs = a.score_pairs(np.array([5, 29]), np.array([3, 7]))
     np.testing.assert_allclose(pairs, [scores[1, 3], scores[2, 7]], rtol=1e-5)
+
+
+def test_a_scoring_copy_scores_the_same_and_is_smaller() -> None:
+    with pytest.raises(NotFittedError):
+        LightFMModel(PARAMS).for_scoring()
+    model = LightFMModel(PARAMS).fit(_interactions())
+    copy = model.for_scoring()
+    members, items = np.array([0, 5, 29, 5]), np.array([3, 7, 0, 11])
+    np.testing.assert_array_equal(copy.score_pairs(members, items), model.score_pairs(members, items))
+    np.testing.assert_array_equal(copy.score_matrix(members), model.score_matrix(members))
+    assert len(pickle.dumps(copy)) < len(pickle.dumps(model)) / 2
 
 
 def test_top_k_agrees_with_a_full_sort_across_batches() -> None:
