@@ -133,7 +133,7 @@ class CutoffBuilder:
                 miw[BASKETS].to_numpy(),
                 (n_members, len(h.items)),
             )
-            item_epochs = None if self.item_model.is_fitted else self.config.lightfm.warm_start_epochs
+            item_epochs = self.config.lightfm.warm_start_epochs if self.item_model.is_fitted else None
             self.item_model.fit(items, item_weights, users, self._item_features, epochs=item_epochs)
         mcw = h.member_categories(week)
         cats, cat_weights = interactions(

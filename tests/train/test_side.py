@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ from engine.train.cutoffs import CutoffBuilder
 from engine.train.features import member_features
 from engine.train.groups import habitual_features, stretch_features
 from engine.train.history import CATEGORY_IDX, ITEM_IDX, MEMBER_IDX, History
+from engine.train.model import LightFMModel
 from engine.train.pairs import habitual_pairs
 from engine.train.ranker import Ranker
 from engine.train.side import SideTables, load_signals
@@ -210,7 +213,19 @@ def test_product_lightfm_scores_habitual_pairs_only_when_switched_on(
     signals = fast_config.signals.model_copy(update={"lightfm_habitual": on})
     config = fast_config.model_copy(update={"signals": signals})
     builder = CutoffBuilder(data, history, config, load_tiers_config(config.tiers))
+    epochs: list[int | None] = []
+    fit = builder.item_model.fit
+
+    def recording_fit(*args: Any, **kwargs: Any) -> LightFMModel:
+        epochs.append(kwargs.get("epochs"))
+        return fit(*args, **kwargs)
+
+    builder.item_model.fit = recording_fit  # type: ignore[method-assign]
+    builder.frames([3, 4])
     now = builder.challenge(WEEK)
+    # the first fit runs the configured epochs, each later cutoff continues with the warm-start ones
+    warm = config.lightfm.warm_start_epochs
+    assert epochs == ([None, warm, warm] if on else [])
     assert builder.item_model.is_fitted is on
     assert now.habitual["lfm_score"].notna().all() if on else now.habitual["lfm_score"].isna().all()
     assert ("lfm_score" in habitual_features(signals)) is on
