@@ -23,11 +23,12 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from engine.backtest.raw import raw_habitual
 from engine.candidates import Catalog, MemberCandidates
 from engine.candidates.members import iter_member_candidates
 from engine.challenge import assemble_challenge
 from engine.data.loaders import load_dataset
-from engine.data.schema import BASKET_ID, CATEGORY, ITEM_ID, MEMBER_ID, WEEK, Dataset
+from engine.data.schema import CATEGORY, ITEM_ID, MEMBER_ID, WEEK, Dataset
 from engine.rules.config import RulesConfig, load_rules
 from engine.rules.eligibility import eligibility_index, is_recent_durable, item_block
 from engine.train.candidates import build_candidates
@@ -62,14 +63,12 @@ VARIANTS: dict[str, Callable[[RulesConfig], RulesConfig]] = {
 
 
 def _raw_top2(data: Dataset, week: int) -> dict[object, list[object]]:
-    before = data.transactions[data.transactions[WEEK] < week]
-    counts = (
-        before.groupby([MEMBER_ID, ITEM_ID])
-        .agg(baskets=(BASKET_ID, "nunique"), last=(WEEK, "max"))
-        .reset_index()
-        .sort_values([MEMBER_ID, "baskets", "last", ITEM_ID], ascending=[True, False, False, True])
-    )
-    return counts.groupby(MEMBER_ID).head(2).groupby(MEMBER_ID)[ITEM_ID].apply(list).to_dict()
+    """Each member's two most-bought products before ``week``: the backtest's own raw baseline."""
+    raw = raw_habitual(data.before_week(week).transactions, week)
+    return {
+        m: [i for i in (h1, h2) if not pd.isna(i)]
+        for m, h1, h2 in raw[[MEMBER_ID, "habitual_1", "habitual_2"]].itertuples(index=False)
+    }
 
 
 def _why_not(
