@@ -18,35 +18,38 @@ import numpy as np
 
 from engine.train.history import sample_members
 
-#: Rows per matrix product (see :func:`padded_matmul`); memory of a similarity batch: rows x pool floats.
+#: Rows per similarity batch; memory of a batch: rows x pool floats.
 BATCH_ROWS = 2048
+#: Fixed-point scale of :func:`exact_matmul`: weights in [0, 1] times 2**40, summed over up to 2**12 terms,
+#: stay below 2**53, where float64 holds every whole number exactly.
+_FIXED_POINT = 2.0**40
+_MAX_TERMS = 2**12
 
 
-def _padded(rows: np.ndarray, n_rows: int) -> np.ndarray:
-    batch = np.zeros((n_rows, rows.shape[1]), dtype=rows.dtype)
-    batch[: len(rows)] = rows
-    return batch
+def exact_matmul(indicator: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``indicator @ weights`` for 0/1 ``indicator`` and ``weights`` in [0, 1], the same bits in any batch.
 
-
-def padded_matmul(a: np.ndarray, b: np.ndarray, n_rows: int = BATCH_ROWS) -> np.ndarray:
-    """``a @ b``, multiplying exactly ``n_rows`` rows of ``a`` at a time (the last batch zero-padded).
-
-    BLAS picks other kernels, which sum in another order, for one row or for small products, so the
-    float32 result of a row would depend on how many rows it was multiplied with. A fixed batch shape
-    gives every member the same bits in whatever block of members it is computed.
+    BLAS sums a row in an order that depends on where the row sits in the product (on some CPUs a
+    row's position modulo the kernel's tile changes its float32 result), so a member's features would
+    depend on which members it was computed with. Here the weights are rounded to whole multiples of
+    2**-40 and summed in float64, where sums of whole numbers are exact in any order; the error is
+    below 1e-12 of each term.
     """
-    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
-    for start in range(0, a.shape[0], n_rows):
-        rows = a[start : start + n_rows]
-        out[start : start + len(rows)] = (_padded(rows, n_rows) @ b)[: len(rows)]
-    return out
+    if indicator.shape[1] > _MAX_TERMS:
+        raise ValueError(f"exact_matmul: {indicator.shape[1]} terms per row exceed {_MAX_TERMS}")
+    fixed = np.rint(np.asarray(weights, dtype=np.float64) * _FIXED_POINT)
+    return (indicator.astype(np.float64) @ fixed) / _FIXED_POINT
 
 
-def unit_rows(bought: np.ndarray) -> np.ndarray:
-    """Boolean members x categories as float32 rows of length 1 (rows of members who bought nothing: 0)."""
-    b = bought.astype(np.float32)
-    b /= np.maximum(np.linalg.norm(b, axis=1), 1e-9)[:, None]
-    return b
+def _counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b.T`` for 0/1 float32 rows: whole numbers below 2**24, exact in float32 in any order."""
+    return a @ b.T
+
+
+def _inverse_norms(bought: np.ndarray) -> np.ndarray:
+    """1 / the length of each 0/1 row (0 for a member who bought nothing)."""
+    n = bought.sum(axis=1, dtype=np.float32)
+    return np.divide(1.0, np.sqrt(n), out=np.zeros(len(n), dtype=np.float32), where=n > 0)
 
 
 @dataclass(frozen=True)
@@ -57,21 +60,28 @@ class NeighbourPool:
     ----------
     members
         Sorted ``member_idx`` of the pool.
-    unit
-        Float32 pool x categories: categories bought before the cutoff, rows of length 1 (see
-        :func:`unit_rows`).
+    bought
+        Float32 pool x categories: 1 where bought before the cutoff.
+    inverse_norm
+        1 / the length of each ``bought`` row (0 for a member who bought nothing).
     recent
         Float32 pool x categories: 1 where bought in the recent weeks before the cutoff.
     """
 
     members: np.ndarray
-    unit: np.ndarray
+    bought: np.ndarray
+    inverse_norm: np.ndarray
     recent: np.ndarray
 
     @classmethod
     def of(cls, members: np.ndarray, bought: np.ndarray, recent: np.ndarray) -> NeighbourPool:
         """A pool from its sorted ``members`` and their boolean ``bought`` and ``recent`` rows."""
-        return cls(np.asarray(members, dtype=np.int64), unit_rows(bought), recent.astype(np.float32))
+        return cls(
+            np.asarray(members, dtype=np.int64),
+            bought.astype(np.float32),
+            _inverse_norms(bought),
+            recent.astype(np.float32),
+        )
 
 
 def pool_members(n_members: int, active: np.ndarray, size: int, seed: int | list[int]) -> np.ndarray:
@@ -119,13 +129,17 @@ def neighbour_scores(
     if n_pool <= 1:
         return out
     k = min(n_neighbours, n_pool - 1)
-    unit = unit_rows(bought)
+    rows_f32 = bought.astype(np.float32)
+    inverse = _inverse_norms(bought)
     members = np.asarray(members, dtype=np.int64)
     position = np.minimum(np.searchsorted(pool.members, members), n_pool - 1)
     in_pool = pool.members[position] == members
     for start in range(0, len(members), batch_size):
         rows = slice(start, start + batch_size)
-        sim = (_padded(unit[rows], batch_size) @ pool.unit.T)[: len(unit[rows])]
+        # cosine = shared categories / (|a| |b|): the counts are exact, the scaling element-wise
+        sim = _counts(rows_f32[rows], pool.bought)
+        sim *= inverse[rows][:, None]
+        sim *= pool.inverse_norm[None, :]
         own = np.flatnonzero(in_pool[rows])
         sim[own, position[rows][own]] = -1.0  # never one's own neighbour
         top = np.argpartition(-sim, k - 1, axis=1)[:, :k]

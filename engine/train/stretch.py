@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.schema import SALES_VALUE, WEEK
-from engine.train.affinity import NeighbourPool, neighbour_scores, padded_matmul, pool_members
+from engine.train.affinity import NeighbourPool, exact_matmul, neighbour_scores, pool_members
 from engine.train.categories import CategoryStats
 from engine.train.config import FeatureParams
 from engine.train.history import CATEGORY_IDX, DEPARTMENT_IDX, MEMBER_IDX, History
@@ -276,7 +276,9 @@ def stretch_block(inputs: StretchInputs, members: np.ndarray) -> pd.DataFrame:
     b = bought.astype(np.float32)
     n_categories = b.sum(axis=1)
     # A member's co-occurrence affinity for c: mean of P(c | c') over the categories c' they bought.
-    affinity = padded_matmul(b, inputs.conditional) / np.maximum(n_categories, 1.0)[:, None]
+    affinity = (exact_matmul(b, inputs.conditional) / np.maximum(n_categories, 1.0)[:, None]).astype(
+        np.float32
+    )
     neighbours = neighbour_scores(inputs.pool, members, bought, inputs.n_neighbours)
     dept_share = inputs.department_shares(members)
     local, c_idx = np.nonzero(~bought & (stats.suggested_item_idx >= 0)[None, :])
