@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.data.schema import WEEK
+from engine.data.schema import SALES_VALUE, WEEK
 from engine.train.config import FeatureParams
+from engine.train.habit import HabitParams
 from engine.train.history import CATEGORY_IDX, ITEM_IDX, MEMBER_IDX, History
 
 
@@ -31,6 +32,9 @@ class CategoryStats:
     penetration_trend
         Share of shoppers buying in the category per week over the last ``trend_weeks``, divided by the
         same share over ``popularity_weeks`` (smoothed): above 1 for categories in season or on the rise.
+    adopter_spend
+        What a new adopter of the category spends on it over the adoption week and the habit horizon
+        after it (:func:`adopter_spend`); 1 for every category when the data has no adopter yet.
     """
 
     adoption_rate: np.ndarray
@@ -39,6 +43,7 @@ class CategoryStats:
     unit_margin: np.ndarray
     adoption_recent: np.ndarray
     penetration_trend: np.ndarray
+    adopter_spend: np.ndarray
 
 
 def _adoption_hazard(
@@ -71,7 +76,46 @@ def _penetration(history: History, week: int, n_weeks: int) -> np.ndarray:
     return buys / max(shopper_weeks, 1)
 
 
-def category_stats(history: History, week: int, features: FeatureParams) -> CategoryStats:
+def adopter_spend(
+    history: History, week: int, first: pd.DataFrame, member_first: pd.Series, habit: HabitParams
+) -> np.ndarray:
+    """Per category: the mean spend of its adopters on it in the adoption week and the horizon after.
+
+    Adopters as :mod:`engine.train.habit` defines them (first purchase of the category in weeks
+    ``[week - horizon - window, week - horizon)``, after at least ``min_history_weeks`` of shopping
+    without it), so every week counted lies before ``week``. Shrunk towards the department's adopters by
+    ``prior_adopters`` pseudo-adopters (all adopters where the department has none). The 9-week spend a
+    stretch pick can start (issue 11) grows with this number, not with the suggested product's price.
+    """
+    n_cats = len(history.categories)
+    start = week - habit.horizon_weeks - habit.adoption_window_weeks
+    end = week - habit.horizon_weeks
+    f = first[WEEK].to_numpy()
+    seen = member_first.reindex(first[MEMBER_IDX].to_numpy()).to_numpy()
+    adopt = first[(f >= start) & (f < end) & (f - seen >= habit.min_history_weeks)]
+    if adopt.empty:
+        return np.ones(n_cats)
+    mcw = history.member_categories(week)
+    rows = mcw.merge(adopt.rename(columns={WEEK: "first"}), on=[MEMBER_IDX, CATEGORY_IDX])
+    after = rows[WEEK].to_numpy() - rows["first"].to_numpy()
+    rows = rows[(after >= 0) & (after <= habit.horizon_weeks)]
+    spend = rows.groupby([MEMBER_IDX, CATEGORY_IDX], sort=False)[SALES_VALUE].sum().reset_index()
+    n = np.bincount(spend[CATEGORY_IDX], minlength=n_cats).astype(np.float64)
+    total = np.bincount(spend[CATEGORY_IDX], weights=spend[SALES_VALUE], minlength=n_cats)
+    dept = history.category_department_idx
+    n_dept = np.bincount(dept, weights=n, minlength=len(history.departments))
+    total_dept = np.bincount(dept, weights=total, minlength=len(history.departments))
+    overall = total.sum() / n.sum()
+    prior = np.divide(total_dept, n_dept, out=np.full(len(n_dept), overall), where=n_dept > 0)[dept]
+    k = habit.prior_adopters
+    weight = n + k
+    shrunk = np.divide(total + k * prior, weight, out=prior.copy(), where=weight > 0)
+    return np.asarray(shrunk, dtype=np.float64)
+
+
+def category_stats(
+    history: History, week: int, features: FeatureParams, habit: HabitParams | None = None
+) -> CategoryStats:
     """Category adoption among non-buyers over the ``popularity_weeks`` before ``week``, and more.
 
     A member counts as a non-buyer of a category in week ``v`` when they shopped before ``v`` but never
@@ -92,7 +136,8 @@ def category_stats(history: History, week: int, features: FeatureParams) -> Cate
     buyer_share = np.bincount(first[CATEGORY_IDX], minlength=n_cats) / max(len(member_first), 1)
     suggested = _suggested_items(history, week)
     margin = np.where(suggested >= 0, history.unit_margin[np.maximum(suggested, 0)], 0.0)
-    return CategoryStats(adoption, buyer_share, suggested, margin, recent, trend)
+    spend = adopter_spend(history, week, first, member_first, habit or HabitParams())
+    return CategoryStats(adoption, buyer_share, suggested, margin, recent, trend, spend)
 
 
 def _suggested_items(history: History, week: int) -> np.ndarray:

@@ -107,6 +107,9 @@ class CandidateParams(StrictModel):
     #: Stretch categories are ranked by ``score * unit_margin ** margin_exponent``: 1 ranks by expected
     #: margin, 0 by adoption probability alone.
     stretch_margin_exponent: float = Field(default=0.25, ge=0)
+    #: ... times ``adopter_spend ** spend_exponent``: what new adopters of the category spend on it over
+    #: the habit horizon (:func:`engine.train.categories.adopter_spend`); 0 leaves it out.
+    stretch_spend_exponent: float = Field(default=0.0, ge=0)
     #: A stretch category whose adoption probability is below this share of the member's most likely one
     #: is not a candidate (0 keeps all): the rules rank candidates by margin x probability, and a stretch
     #: pick the member is unlikely to adopt earns nothing.

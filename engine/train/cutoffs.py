@@ -155,7 +155,7 @@ class CutoffBuilder:
 
     def _stretch_inputs(self, week: int) -> StretchInputs:
         features = self.config.features
-        stats = category_stats(self.history, week, features)
+        stats = category_stats(self.history, week, features, self.config.habit)
         return stretch_inputs(self.history, week, features, stats, self._cut(week))
 
     def stretch_blocks(self, inputs: StretchInputs, members: np.ndarray) -> Iterator[pd.DataFrame]:

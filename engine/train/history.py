@@ -62,7 +62,7 @@ class History:
     member_week
         ``member_idx, week, baskets, sales_value``.
     member_category_week
-        ``member_idx, category_idx, week`` for every week a member bought in a category.
+        ``member_idx, category_idx, week, sales_value`` for every week a member bought in a category.
     member_department_spend
         ``member_idx, department_idx, week, sales_value``.
     item_category_idx, category_department_idx
@@ -113,7 +113,7 @@ class History:
         mw = tx.groupby([MEMBER_IDX, WEEK], sort=False).agg(
             baskets=(BASKET_ID, "nunique"), sales_value=(SALES_VALUE, "sum")
         )
-        mcw = tx[[MEMBER_IDX, CATEGORY_IDX, WEEK]].drop_duplicates()
+        mcw = tx.groupby([MEMBER_IDX, CATEGORY_IDX, WEEK], sort=False)[SALES_VALUE].sum()
         mds = tx.groupby([MEMBER_IDX, DEPARTMENT_IDX, WEEK], sort=False)[SALES_VALUE].sum()
         unit_margin = (item_rows[PRICE] * item_rows[MARGIN_RATE]).to_numpy(dtype=np.float64)
         return cls(
@@ -123,7 +123,7 @@ class History:
             departments=departments,
             member_item_week=miw.reset_index(),
             member_week=mw.reset_index(),
-            member_category_week=mcw.reset_index(drop=True),
+            member_category_week=mcw.reset_index(),
             member_department_spend=mds.reset_index(),
             item_category_idx=item_category_idx,
             category_department_idx=category_department_idx,

@@ -297,6 +297,7 @@ def stretch_block(inputs: StretchInputs, members: np.ndarray) -> pd.DataFrame:
             "neighbour_recent": neighbours[local, c_idx],
             "department_share": dept_share[local, inputs.category_department_idx[c_idx]],
             "unit_margin": stats.unit_margin[c_idx],
+            "adopter_spend": stats.adopter_spend[c_idx],
             "n_categories": n_categories[local],
         }
     )

@@ -38,7 +38,8 @@ def top_stretch(scored: pd.DataFrame, candidates: CandidateParams) -> pd.DataFra
     """Each member's ``k_stretch`` best stretch pairs, those the artifact keeps, with ``rank`` 1..k.
 
     Pairs below the ``stretch_min_relative_score`` floor (:func:`likely_stretch`) are dropped, then the
-    rest ranked by ``score * unit_margin ** stretch_margin_exponent``. Per member, so a block of members
+    rest ranked by ``score * unit_margin ** stretch_margin_exponent * adopter_spend **
+    stretch_spend_exponent``. Per member, so a block of members
     at a time gives the same rows as all members at once.
 
     Returns
@@ -48,8 +49,10 @@ def top_stretch(scored: pd.DataFrame, candidates: CandidateParams) -> pd.DataFra
     """
     stretch = scored.assign(expected_margin=scored["score"] * scored["unit_margin"])
     stretch = likely_stretch(stretch, candidates.stretch_min_relative_score)
-    key = stretch["score"] * np.power(
-        stretch["unit_margin"].clip(lower=0), candidates.stretch_margin_exponent
+    key = (
+        stretch["score"]
+        * np.power(stretch["unit_margin"].clip(lower=0), candidates.stretch_margin_exponent)
+        * np.power(stretch["adopter_spend"].clip(lower=0), candidates.stretch_spend_exponent)
     )
     top = top_k_per_member(stretch.assign(rank_key=key), "rank_key", candidates.k_stretch)
     return top.loc[:, [*STRETCH_KEPT, "rank"]]

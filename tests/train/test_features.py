@@ -155,3 +155,26 @@ def test_likely_stretch_keeps_categories_near_the_members_best() -> None:
     assert kept[CATEGORY_IDX].tolist() == [1, 2, 1, 2]  # 0.05 < 0.7 x 0.1; 0.019 >= 0.7 x 0.02
     assert likely_stretch(pairs, 1.0)[CATEGORY_IDX].tolist() == [1, 1]
     assert len(likely_stretch(pairs, 0.0)) == len(pairs)
+
+
+def test_stretch_spend_exponent_ranks_categories_worth_more_first() -> None:
+    import pandas as pd
+
+    from engine.train.tables import top_stretch
+
+    scored = pd.DataFrame(
+        {
+            MEMBER_IDX: [0, 0],
+            CATEGORY_IDX: [1, 2],
+            "suggested_item_idx": [10, 20],
+            "score": [0.10, 0.08],
+            "unit_margin": [1.0, 1.0],
+            "adopter_spend": [1.0, 10.0],
+        }
+    )
+    by_score = top_stretch(scored, CandidateParams(stretch_margin_exponent=0.0))
+    assert by_score[CATEGORY_IDX].tolist() == [1, 2]
+    # 0.08 x 10 ** 0.25 = 0.142 > 0.10 x 1
+    by_value = top_stretch(scored, CandidateParams(stretch_margin_exponent=0.0, stretch_spend_exponent=0.25))
+    assert by_value[CATEGORY_IDX].tolist() == [2, 1]
+    assert by_value["rank"].tolist() == [1, 2]

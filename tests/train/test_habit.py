@@ -84,3 +84,31 @@ def test_no_adopters_at_all_claims_no_habit_value() -> None:
 def test_lines_at_or_after_the_cutoff_are_refused() -> None:
     with pytest.raises(ValueError, match="at or after the cutoff week 25"):
         category_habits(_tx(), PRICED, 25, PARAMS)
+
+
+def test_adopter_spend_counts_the_adoption_week_and_the_horizon() -> None:
+    import numpy as np
+
+    from engine.train.categories import category_stats
+    from engine.train.config import FeatureParams
+    from engine.train.history import History
+
+    tx = _tx().assign(basket_id=lambda f: f["member_id"] * 1000 + f["week"])
+    catalog = PRICED.assign(price=1.0, margin_rate=0.3, excluded=False)
+    history = History.build(tx, catalog)
+    spend = category_stats(history, CUTOFF, FeatureParams(), PARAMS).adopter_spend
+    by_category = dict(zip(history.categories.ids, spend, strict=True))
+    # A: member 1 spends 9 + 9 + 2 in weeks 20-24 (week 25 is past the horizon), member 2 spends 5;
+    # members 3 (no history before), 4 (too late) and 5 (too early) are not adopters
+    assert by_category["A"] == pytest.approx((20.0 + 5.0) / 2)
+    assert by_category["E"] == pytest.approx(5.0)
+    assert by_category["C"] == pytest.approx(1.0)
+    # B has no adopter: its department's (E's) value
+    assert by_category["B"] == pytest.approx(5.0)
+    # shrinkage: 2 pseudo-adopters at D1's mean over its 3 adopters ((20 + 5 + 1) / 3)
+    shrunk = category_stats(
+        history, CUTOFF, FeatureParams(), PARAMS.model_copy(update={"prior_adopters": 2.0})
+    ).adopter_spend
+    d1 = 26.0 / 3
+    assert dict(zip(history.categories.ids, shrunk, strict=True))["A"] == pytest.approx((25.0 + 2 * d1) / 4)
+    assert np.isfinite(shrunk).all()
