@@ -28,7 +28,8 @@ items.parquet         every item that appears in a candidate or popular list
     shelf_price, unit_cost, loyalty_discount_share (everyday), promo_discount_share (expected discount
     when promoted), promo_store_share (share of stores with the item on display or in the mailer in the
     challenge week; promo_display_share and promo_mailer_share its parts), repeat_margin and
-    repeat_share (its category's habit value, see categories)
+    repeat_share (its category's habit value, see categories), adopter_spend (what new adopters of its
+    category spend on it over the habit horizon; NaN when unknown)
 members.parquet       every member known at training time
     member_id, tier, spend_52w, last_week
     Optional (:data:`OPTIONAL_MEMBER_COLUMNS`, win-back): previous_tier (the higher tier the member's
@@ -101,6 +102,8 @@ OPTIONAL_COLUMNS: dict[str, dict[str, float]] = {
         # no habit value claimed without evidence
         "repeat_margin": 0.0,
         "repeat_share": 0.0,
+        # what new adopters of the item's category spend on it: unknown in an older artifact
+        "adopter_spend": math.nan,
     },
 }
 

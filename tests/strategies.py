@@ -95,6 +95,7 @@ def item(item_id: int, category: str, price: float = 3.0, margin_rate: float = 0
         margin_rate=margin_rate,
         excluded=kw.get("excluded", False),
         repeat_margin=kw.get("repeat_margin", 0.0),
+        adopter_spend=kw.get("adopter_spend", math.nan),
     )
 
 

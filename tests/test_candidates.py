@@ -132,15 +132,18 @@ def test_catalog_reads_price_and_habit_columns_or_their_defaults(items: list) ->
     assert first.promo_store_share == 0.0
     assert first.repeat_margin == 0.0
     assert math.isnan(first.unit_cost)
+    assert math.isnan(first.adopter_spend)  # unknown in an older artifact
     new = frame.assign(
         shelf_price=4.0,
         unit_cost=2.5,
         promo_discount_share=0.2,
         promo_store_share=[0.9] + [None] * (len(frame) - 1),
         repeat_margin=1.25,
+        adopter_spend=7.5,
     )
     catalog = Catalog.from_frame(new)
     first = catalog[items[0].item_id]
+    assert first.adopter_spend == 7.5
     assert (first.shelf_price, first.unit_cost, first.promo_store_share, first.repeat_margin) == (
         4.0,
         2.5,
@@ -169,6 +172,7 @@ def test_artifact_without_the_new_columns_still_loads(
     assert read.categories.empty
     assert (read.items["promo_store_share"] == 0.0).all()
     assert read.items["shelf_price"].isna().all()
+    assert read.items["adopter_spend"].isna().all()
     habits = pd.DataFrame(
         {
             "category": ["CAT1"],
@@ -178,7 +182,10 @@ def test_artifact_without_the_new_columns_still_loads(
             "repeat_share": [0.5],
         }
     )
-    new = replace(artifact, items=artifact.items.assign(promo_store_share=0.75), categories=habits)
+    new = replace(
+        artifact, items=artifact.items.assign(promo_store_share=0.75, adopter_spend=6.0), categories=habits
+    )
     read = read_artifact(write_artifact(new, tmp_path / "new"))
     pd.testing.assert_frame_equal(read.categories, habits)
     assert (read.items["promo_store_share"] == 0.75).all()
+    assert (read.items["adopter_spend"] == 6.0).all()

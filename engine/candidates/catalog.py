@@ -47,6 +47,9 @@ class ItemInfo:
     repeat_margin, repeat_share
         The item's category habit value (:mod:`engine.train.habit`): mean net margin of adopters' repeat
         purchases over the horizon, and the share of adopters who buy it again.
+    adopter_spend
+        What new adopters of the item's category spend on it over the adoption week and the habit
+        horizon (:func:`engine.train.categories.adopter_spend`); NaN when unknown.
     """
 
     item_id: Id
@@ -65,6 +68,7 @@ class ItemInfo:
     promo_mailer_share: float = 0.0
     repeat_margin: float = 0.0
     repeat_share: float = 0.0
+    adopter_spend: float = math.nan
 
     def __post_init__(self) -> None:
         # A JSON round trip (the serving catalog blob) writes NaN as null: read it back as NaN.
@@ -108,6 +112,7 @@ class ItemInfo:
             "promo_mailer_share": self.promo_mailer_share,
             "repeat_margin": self.repeat_margin,
             "repeat_share": self.repeat_share,
+            "adopter_spend": self.adopter_spend,
         }
 
 

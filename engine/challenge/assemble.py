@@ -51,6 +51,7 @@ def _pick_arrays(
     """A pick kind's eligible candidates as arrays, with their lifts and values."""
     econ = rules.economic_guard
     habit = kind == "stretch" and econ.count_habit_value
+    by_spend = kind == "stretch" and rules.search.stretch_value == "adopter_spend"
     return PickArrays.build(
         [i.unit_margin for _, i in picks],
         [i.unit_margin + (habit_value(i) if habit else 0.0) for _, i in picks],
@@ -58,6 +59,7 @@ def _pick_arrays(
         [econ.lifts.estimate(kind, i.department) for _, i in picks],
         [i.category for _, i in picks],
         econ.lift_quantile,
+        [i.adopter_spend for _, i in picks] if by_spend else None,
     )
 
 

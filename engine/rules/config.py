@@ -170,6 +170,11 @@ class Search(StrictModel):
     max_habitual: Annotated[int, Field(ge=2, le=50)] = 6
     max_stretch: Annotated[int, Field(ge=1, le=50)] = 4
     stretch_value_exponent: Annotated[float, Field(ge=0.0, le=2.0)] = 0.5
+    #: What "stretch value" means in that ranking (never in the guards, which count margins):
+    #: ``margin`` = the pick's unit margin + its category's habit value, the value the economic guard
+    #: counts; ``adopter_spend`` = what new adopters of the category spend on it over the habit horizon
+    #: (the artifact's ``adopter_spend``; unknown in an older artifact, which then ranks as 0).
+    stretch_value: Literal["margin", "adopter_spend"] = "margin"
 
 
 class RulesConfig(StrictModel):

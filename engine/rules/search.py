@@ -28,7 +28,8 @@ class PickArrays:
 
     ``margin`` is the unit margin (what the hard guard counts), ``value`` what one incremental purchase
     is worth (the margin, plus the habit value for a stretch category), ``trial`` whether the pick's
-    lift is only a prior.
+    lift is only a prior, ``rank_value`` the stretch value that ranks passing combinations
+    (:attr:`~engine.rules.config.Search.stretch_value`; ``value`` unless told otherwise).
     """
 
     margin: FloatArray
@@ -37,6 +38,7 @@ class PickArrays:
     p_offer: FloatArray
     category: npt.NDArray[np.object_]
     trial: BoolArray
+    rank_value: FloatArray
 
     @classmethod
     def build(
@@ -47,17 +49,20 @@ class PickArrays:
         lifts: Sequence[LiftEstimate],
         categories: Sequence[str],
         quantile: float,
+        rank_values: Sequence[float] | None = None,
     ) -> PickArrays:
         """Arrays from plain lists; ``p_offer`` from each pick's lift at ``quantile``."""
         base = np.asarray(p_base, dtype=np.float64)
+        value = np.asarray(values, dtype=np.float64)
         beta = np.asarray([e.bound(quantile) for e in lifts], dtype=np.float64)
         return cls(
             margin=np.asarray(margins, dtype=np.float64),
-            value=np.asarray(values, dtype=np.float64),
+            value=value,
             p_base=base,
             p_offer=logit_shift_array(base, beta),
             category=np.asarray(categories, dtype=object),
             trial=np.asarray([e.status == "prior" for e in lifts], dtype=np.bool_),
+            rank_value=value if rank_values is None else np.asarray(rank_values, dtype=np.float64),
         )
 
 
@@ -155,7 +160,7 @@ def search_combinations(
     # the stretch pick must be new next to the habitual picks too (cold-start members bought nothing)
     new_cat = stretch.category[cs]
     distinct = (habitual.category[ci] != new_cat) & (habitual.category[cj] != new_cat)
-    score = challenge_score(table.p_complete, stretch.value[cs], value_exponent)
+    score = challenge_score(table.p_complete, stretch.rank_value[cs], value_exponent)
     ok = np.flatnonzero(table.ok & distinct)
     first, second = (
         (-table.stars[ok], -score[ok]) if reward.prefer == "reward" else (-score[ok], -table.stars[ok])

@@ -22,7 +22,7 @@ from engine.data.tiers import TiersConfig, derive_tiers, load_tiers_config, tier
 from engine.errors import DataValidationError
 from engine.loyalty import LoyaltyInputs, load_ladder, load_segments, loyalty_table
 from engine.train.blocks import challenge_blocks, score_block, scoring_inputs
-from engine.train.categories import CategoryStats
+from engine.train.categories import ADOPTER_SPEND, CategoryStats
 from engine.train.config import TrainConfig
 from engine.train.cutoffs import CutoffBuilder, CutoffFrames
 from engine.train.fingerprint import training_fingerprint
@@ -310,6 +310,8 @@ def _tables(
     habit = categories.set_index(CATEGORY)[[REPEAT_MARGIN, REPEAT_SHARE]]
     items = data.catalog[data.catalog[ITEM_ID].isin(used)].loc[:, [*CATALOG_COLUMNS, *PRICE_COLUMNS]]
     items = items.join(habit, on=CATEGORY).fillna({REPEAT_MARGIN: 0.0, REPEAT_SHARE: 0.0})
+    spend = pd.Series(stats.adopter_spend, index=pd.Index(history.categories.ids, dtype=object))
+    items[ADOPTER_SPEND] = items[CATEGORY].astype(str).map(spend).astype("float64").to_numpy()
     items = items.sort_values(ITEM_ID).reset_index(drop=True)
     return {
         "categories": categories,

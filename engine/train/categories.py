@@ -18,6 +18,9 @@ from engine.train.config import FeatureParams
 from engine.train.habit import HabitParams
 from engine.train.history import CATEGORY_IDX, ITEM_IDX, MEMBER_IDX, History
 
+#: The artifact items' column that carries :attr:`CategoryStats.adopter_spend` for the item's category.
+ADOPTER_SPEND = "adopter_spend"
+
 
 @dataclass(frozen=True)
 class CategoryStats:

@@ -209,3 +209,36 @@ def test_a_stretch_category_worth_a_habit_wins_over_an_equally_likely_one() -> N
         ).stretch.habit_value
         == 0.0
     )
+
+
+def test_the_stretch_value_can_rank_by_what_adopters_spend_and_the_guards_do_not_move() -> None:
+    # two equally likely stretch categories of equal margin: SALAD's adopters spend 2.0 on it, LUNCH's
+    # 12.0. Ranked by margin value the model's favourite (SALAD, listed first) wins; ranked by adopter
+    # spend, LUNCH does. The guards count margins either way, so the same combinations pass.
+    items = [
+        *ITEMS[:5],
+        item(10, "SALAD", 5.0, 0.4, adopter_spend=2.0),
+        item(11, "LUNCH", 5.0, 0.4, adopter_spend=12.0),
+    ]
+    catalog = catalog_of(items)
+    member = _member([(1, 0.9), (2, 0.85)], [("SALAD", 10, 0.1), ("LUNCH", 11, 0.1)])
+    by_margin = make_rules(search={"stretch_value_exponent": 0.5})
+    by_spend = make_rules(search={"stretch_value_exponent": 0.5, "stretch_value": "adopter_spend"})
+    picked = {}
+    for name, rules in (("margin", by_margin), ("spend", by_spend)):
+        c = assemble_challenge(member, catalog, rules, WEEK, model_version="m", rules_version="r")
+        assert c.status == "issued", c.reason
+        assert c.stretch is not None
+        picked[name] = (c.stretch.category, c.expected_profit)
+    assert picked["margin"][0] == "SALAD"
+    assert picked["spend"][0] == "LUNCH"
+    # equal margins and likelihoods: the guard arithmetic (expected profit) is the same
+    assert picked["spend"][1] == pytest.approx(picked["margin"][1])
+
+
+def test_an_unknown_adopter_spend_ranks_last_but_is_still_offered() -> None:
+    items = [*ITEMS[:5], item(10, "SALAD", 5.0, 0.4)]  # an older artifact: adopter spend unknown
+    member = _member([(1, 0.9), (2, 0.85)], [("SALAD", 10, 0.1)])
+    rules = make_rules(search={"stretch_value_exponent": 0.5, "stretch_value": "adopter_spend"})
+    c = assemble_challenge(member, catalog_of(items), rules, WEEK, model_version="m", rules_version="r")
+    assert c.status == "issued", c.reason
