@@ -168,22 +168,30 @@ def eligible_habitual(
             continue
         seen.add(cand.item_id)
         item = catalog.get(cand.item_id)
-        if item is None:
-            removed.add("unknown_item", f"item {cand.item_id!r} is not in the catalog")
-            continue
-        block = item_block(item, index)
+        block = habitual_block(cand, item, index, week)
         if block is not None:
             removed.add(*block)
-            continue
-        if is_recent_durable(item, cand.last_week, week, index):
-            removed.add(
-                "durable_recency",
-                f"durable item {item.item_id!r} bought in data week {cand.last_week}, "
-                f"within {index.durable_weeks} weeks of data week {week}",
-            )
-            continue
-        kept.append((cand, item))
+        elif item is not None:  # always: habitual_block refuses an unknown item
+            kept.append((cand, item))
     return kept, removed
+
+
+def habitual_block(
+    cand: HabitualCandidate, item: ItemInfo | None, index: EligibilityIndex, week: int
+) -> tuple[str, str] | None:
+    """``(rule, detail)`` when the habitual candidate ``cand`` (catalog entry ``item``) may not be picked."""
+    if item is None:
+        return "unknown_item", f"item {cand.item_id!r} is not in the catalog"
+    block = item_block(item, index)
+    if block is not None:
+        return block
+    if is_recent_durable(item, cand.last_week, week, index):
+        return (
+            "durable_recency",
+            f"durable item {item.item_id!r} bought in data week {cand.last_week}, "
+            f"within {index.durable_weeks} weeks of data week {week}",
+        )
+    return None
 
 
 def eligible_stretch(

@@ -30,7 +30,7 @@ from engine.challenge import assemble_challenge
 from engine.data.loaders import load_dataset
 from engine.data.schema import CATEGORY, ITEM_ID, MEMBER_ID, WEEK, Dataset
 from engine.rules.config import RulesConfig, load_rules
-from engine.rules.eligibility import eligibility_index, is_recent_durable, item_block
+from engine.rules.eligibility import eligibility_index, habitual_block
 from engine.train.candidates import build_candidates
 from engine.train.config import load_train_config
 
@@ -80,10 +80,7 @@ def _why_not(
         if cand.item_id in picks:
             out.append(f"rank {rank}: picked")
             continue
-        item = catalog.get(cand.item_id)
-        block = item_block(item, index) if item is not None else ("unknown_item", "")
-        if block is None and item is not None and is_recent_durable(item, cand.last_week, week, index):
-            block = ("durable_recency", "")
+        block = habitual_block(cand, catalog.get(cand.item_id), index, week)
         out.append(f"rank {rank}: {block[0] if block else 'eligible, another combination won'}")
     return out
 
