@@ -15,7 +15,7 @@ import pandas as pd
 
 from engine.data.schema import SALES_VALUE, WEEK
 from engine.train.config import FeatureParams
-from engine.train.habit import HabitParams
+from engine.train.habit import HabitParams, is_adoption
 from engine.train.history import CATEGORY_IDX, ITEM_IDX, MEMBER_IDX, History
 
 #: The artifact items' column that carries :attr:`CategoryStats.adopter_spend` for the item's category.
@@ -80,25 +80,28 @@ def _penetration(history: History, week: int, n_weeks: int) -> np.ndarray:
 
 
 def adopter_spend(
-    history: History, week: int, first: pd.DataFrame, member_first: pd.Series, habit: HabitParams
+    history: History,
+    mcw: pd.DataFrame,
+    first: pd.DataFrame,
+    member_first: pd.Series,
+    week: int,
+    habit: HabitParams,
 ) -> np.ndarray:
     """Per category: the mean spend of its adopters on it in the adoption week and the horizon after.
 
-    Adopters as :mod:`engine.train.habit` defines them (first purchase of the category in weeks
+    ``mcw`` holds ``history.member_categories(week)``, ``first`` each member's first week in each
+    category and ``member_first`` each member's first week. Adopters as :mod:`engine.train.habit`
+    defines them (:func:`~engine.train.habit.is_adoption`: first purchase of the category in weeks
     ``[week - horizon - window, week - horizon)``, after at least ``min_history_weeks`` of shopping
     without it), so every week counted lies before ``week``. Shrunk towards the department's adopters by
     ``prior_adopters`` pseudo-adopters (all adopters where the department has none). The 9-week spend a
     stretch pick can start (issue 11) grows with this number, not with the suggested product's price.
     """
     n_cats = len(history.categories)
-    start = week - habit.horizon_weeks - habit.adoption_window_weeks
-    end = week - habit.horizon_weeks
-    f = first[WEEK].to_numpy()
     seen = member_first.reindex(first[MEMBER_IDX].to_numpy()).to_numpy()
-    adopt = first[(f >= start) & (f < end) & (f - seen >= habit.min_history_weeks)]
+    adopt = first[is_adoption(first[WEEK].to_numpy(), seen, week, habit)]
     if adopt.empty:
         return np.ones(n_cats)
-    mcw = history.member_categories(week)
     rows = mcw.merge(adopt.rename(columns={WEEK: "first"}), on=[MEMBER_IDX, CATEGORY_IDX])
     after = rows[WEEK].to_numpy() - rows["first"].to_numpy()
     rows = rows[(after >= 0) & (after <= habit.horizon_weeks)]
@@ -139,7 +142,7 @@ def category_stats(
     buyer_share = np.bincount(first[CATEGORY_IDX], minlength=n_cats) / max(len(member_first), 1)
     suggested = _suggested_items(history, week)
     margin = np.where(suggested >= 0, history.unit_margin[np.maximum(suggested, 0)], 0.0)
-    spend = adopter_spend(history, week, first, member_first, habit or HabitParams())
+    spend = adopter_spend(history, mcw, first, member_first, week, habit or HabitParams())
     return CategoryStats(adoption, buyer_share, suggested, margin, recent, trend, spend)
 
 

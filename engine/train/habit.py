@@ -51,6 +51,18 @@ class HabitParams(StrictModel):
     prior_adopters: float = Field(default=20.0, ge=0)
 
 
+def is_adoption(
+    first_week: np.ndarray, member_first_week: np.ndarray, as_of_week: int, params: HabitParams
+) -> np.ndarray:
+    """Which first purchases of a category (``first_week``, by a member first seen in
+    ``member_first_week``) are adoptions at cutoff ``as_of_week`` (module docstring): in the adoption
+    window, so the whole horizon after them lies before the cutoff, and after ``min_history_weeks``."""
+    start = as_of_week - params.horizon_weeks - params.adoption_window_weeks
+    end = as_of_week - params.horizon_weeks
+    history = first_week - member_first_week
+    return np.asarray((first_week >= start) & (first_week < end) & (history >= params.min_history_weeks))
+
+
 def _shrunk(value: pd.Series, n: pd.Series, prior: pd.Series, k: float) -> pd.Series:
     weight = n + k
     out = (n * value.fillna(0.0) + k * prior) / weight.where(weight > 0)
@@ -93,10 +105,8 @@ def category_habits(
     member_first = tx.groupby(MEMBER_ID)[WEEK].min()
     mcw = tx.groupby([MEMBER_ID, CATEGORY, WEEK], sort=False)["margin"].sum().reset_index()
     first = mcw.groupby([MEMBER_ID, CATEGORY], sort=False)[WEEK].min().rename("first").reset_index()
-    start = as_of_week - params.horizon_weeks - params.adoption_window_weeks
-    end = as_of_week - params.horizon_weeks
-    history = first["first"].to_numpy() - first[MEMBER_ID].map(member_first).to_numpy()
-    adopt = first[(first["first"] >= start) & (first["first"] < end) & (history >= params.min_history_weeks)]
+    seen = first[MEMBER_ID].map(member_first).to_numpy()
+    adopt = first[is_adoption(first["first"].to_numpy(), seen, as_of_week, params)]
     later = mcw.merge(adopt, on=[MEMBER_ID, CATEGORY])
     after = later[WEEK].to_numpy() - later["first"].to_numpy()
     later = later[(after >= 1) & (after <= params.horizon_weeks)]
